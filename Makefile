@@ -1,0 +1,89 @@
+# vmemscope developer entry points.  See README.md.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON      ?= python3
+VENV        := .venv
+VPY         := $(VENV)/bin/python
+PIP         := $(VPY) -m pip --disable-pip-version-check
+PORT        ?= 8000
+PYTEST_ARGS ?=
+CHROMIUM    := /usr/bin/chromium
+
+export VMEMSCOPE_TEST_OUTPUT := test-output
+
+# Stamps live inside the venv, so deleting .venv resets everything.
+VENV_STAMP := $(VENV)/.stamp-install
+TEST_STAMP := $(VENV)/.stamp-test-deps
+EXT_STAMP  := $(VENV)/.stamp-ext
+ENGINE_SRC := $(wildcard engine/*.pyx engine/*.pxd)
+
+.PHONY: help venv run test bench build-ext chromium clean distclean
+
+help:
+	@echo "make run        build the engine and start the dashboard on http://127.0.0.1:$(PORT)"
+	@echo "make test       install test deps (incl. Debian chromium) and run the test suite"
+	@echo "make bench      run the engine benchmark"
+	@echo "make build-ext  rebuild the Cython extension in place (dev loop)"
+	@echo "make clean      remove build artefacts (keeps .venv); distclean also removes .venv"
+
+venv: $(EXT_STAMP)
+
+# Create/reuse the venv and do the editable install (compiles engine/_core in place).
+# Re-runs only when the packaging files change or a top-level package appears: the
+# editable finder maps only the packages that existed at install time.
+PKG_INITS  := $(wildcard engine/__init__.py app/__init__.py)
+
+$(VENV_STAMP): pyproject.toml setup.py $(PKG_INITS)
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "vmemscope needs Python >= 3.11, $(PYTHON) is " + sys.version.split()[0])'
+	@test -x $(VPY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip "setuptools>=77" "Cython>=3.0"
+	$(PIP) install -q -e . --no-build-isolation
+	@touch $@
+
+# Recompile the extension when the Cython sources change after the install
+# (an editable install does not rebuild by itself).
+$(EXT_STAMP): $(VENV_STAMP) $(ENGINE_SRC)
+	$(VPY) setup.py -q build_ext --inplace
+	@touch $@
+
+build-ext: $(VENV_STAMP)
+	$(VPY) setup.py build_ext --inplace
+	@touch $(EXT_STAMP)
+
+run: venv
+	$(VPY) -m uvicorn app.main:app --host 127.0.0.1 --port $(PORT)
+
+$(TEST_STAMP): $(VENV_STAMP)
+	$(PIP) install -q -e '.[test]' --no-build-isolation
+	@touch $@
+
+# Debian's chromium is used by playwright and kaleido (no browser downloads here).
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" -eq 0 ]; then \
+	    echo ">> installing Debian chromium + fonts-liberation"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium fonts-liberation </dev/null; \
+	  else \
+	    echo "ERROR: $(CHROMIUM) is missing and we are not root."; \
+	    echo "       Install it with: sudo apt-get install --no-install-recommends chromium fonts-liberation"; \
+	    exit 1; \
+	  fi; \
+	fi
+
+test: venv $(TEST_STAMP) chromium
+	@mkdir -p $(VMEMSCOPE_TEST_OUTPUT)
+	$(VPY) -m pytest --junitxml=$(VMEMSCOPE_TEST_OUTPUT)/junit.xml $(PYTEST_ARGS)
+
+bench: venv
+	$(VPY) bench/bench_engine.py
+
+clean:
+	rm -rf build dist *.egg-info $(VMEMSCOPE_TEST_OUTPUT) .pytest_cache .hypothesis
+	rm -f engine/_core.c engine/*.so $(EXT_STAMP)
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)

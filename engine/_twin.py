@@ -1,0 +1,130 @@
+"""The hot query loops in plain Python: the readable oracle that _core.pyx mirrors line for line."""
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_right
+
+from .roles import ROLE_CODE
+
+__all__ = ["resolve_columns", "window_counts", "IMPLEMENTATION"]
+
+IMPLEMENTATION = "python"
+HOLE, USABLE, OFFLINE = ROLE_CODE["hole"], ROLE_CODE["usable"], ROLE_CODE["offline"]
+HEAD, TAIL = ROLE_CODE["hugetlb_head"], ROLE_CODE["hugetlb_tail"]
+MEMMAP_SELF = ROLE_CODE["memmap_self"]
+PMD, PTE = 1, 2
+
+
+def _find(starts, ends, x: int) -> int:
+    i = bisect_right(starts, x) - 1
+    return i if i >= 0 and x < ends[i] else -1
+
+
+def _frame_role(t, f: int) -> int:
+    i = _find(t.rl_start, t.rl_end, f)
+    return t.rl_role[i] if i >= 0 else -1
+
+
+def _base_backing(t, v: int) -> tuple[int, int]:
+    i = _find(t.vm_vstart, t.vm_vend, v)
+    if i < 0:
+        return -1, 0
+    mapping = t.vm_mapping[i]
+    if mapping == PMD:
+        k = bisect_right(t.sp, v // t.pmd_pages) - 1
+        if k >= 0 and t.sp[k] == v // t.pmd_pages:
+            mapping = PTE
+    return t.vm_backing[i] + v - t.vm_vstart[i], mapping
+
+
+def resolve_columns(t, pfns) -> dict[str, array]:
+    """Per pfn: present-range index, role, backing frame of its struct page, mapping, huge page
+    index, whether that frame is self-hosted memmap."""
+    n = len(pfns)
+    out = {k: array("q", bytes(8 * n)) for k in ("present", "role", "backing", "mapping", "hugepage",
+                                                 "self_hosted")}
+    present, role, backing = out["present"], out["role"], out["backing"]
+    mapping, hugepage, selfh = out["mapping"], out["hugepage"], out["self_hosted"]
+    for k in range(n):
+        pfn = pfns[k]
+        pi = _find(t.pr_start, t.pr_end, pfn)
+        present[k] = pi
+        hi = _find(t.hp_head, t.hp_end, pfn)
+        hugepage[k] = hi
+        if hi >= 0:
+            r = HEAD if pfn == t.hp_head[hi] else TAIL
+        else:
+            ri = _find(t.rl_start, t.rl_end, pfn)
+            if ri >= 0:
+                r = t.rl_role[ri]
+            elif pi >= 0:
+                r = USABLE if t.pr_state[pi] == 1 else OFFLINE
+            else:
+                r = HOLE
+        role[k] = r
+        b, mp = -1, 0
+        if pfn >= t.pfn_offset:
+            v = ((pfn - t.pfn_offset) * t.struct_page_size) >> t.page_shift
+            if hi >= 0 and t.hp_opt[hi]:
+                i = v - t.hp_vhead[hi]
+                if i == 0:
+                    b = t.hp_v0[hi]
+                elif i < t.hp_nkeep[hi]:
+                    b = _base_backing(t, v)[0]
+                else:
+                    b = t.hp_tail[hi]
+                mp = PTE
+            else:
+                oi = _find(t.ov_vstart, t.ov_vend, v)
+                if oi >= 0:
+                    b, mp = t.ov_backing[oi] + v - t.ov_vstart[oi], PTE
+                else:
+                    b, mp = _base_backing(t, v)
+        backing[k] = b
+        mapping[k] = mp
+        selfh[k] = 1 if b >= 0 and _frame_role(t, b) == MEMMAP_SELF else 0
+    return out
+
+
+def _segments(t, start: int, end: int):
+    """(a, b, role) pieces covering [start, end) in order."""
+    pts = {start, end}
+    for starts, ends in ((t.pr_start, t.pr_end), (t.rl_start, t.rl_end), (t.hp_head, t.hp_end)):
+        i = max(bisect_right(starts, start) - 1, 0)
+        while i < len(starts) and starts[i] < end:
+            for p in (starts[i], ends[i]):
+                if start < p < end:
+                    pts.add(p)
+            if starts is t.hp_head and start < starts[i] + 1 < end:
+                pts.add(starts[i] + 1)
+            i += 1
+    pts = sorted(pts)
+    for a, b in zip(pts, pts[1:]):
+        hi = _find(t.hp_head, t.hp_end, a)
+        if hi >= 0:
+            r = HEAD if a == t.hp_head[hi] else TAIL
+        else:
+            ri = _find(t.rl_start, t.rl_end, a)
+            if ri >= 0:
+                r = t.rl_role[ri]
+            else:
+                pi = _find(t.pr_start, t.pr_end, a)
+                r = HOLE if pi < 0 else (USABLE if t.pr_state[pi] == 1 else OFFLINE)
+        yield a, b, r
+
+
+def window_counts(t, start: int, end: int, bins: int, nroles: int) -> list[array]:
+    """Pages of each role in each of `bins` equal bins over [start, end); bin i starts at
+    start + i*W // bins. Returns one count column per role (all zero for absent roles)."""
+    width = end - start
+    counts = [array("q", bytes(8 * bins)) for _ in range(nroles)]
+    for a, b, r in _segments(t, start, end):
+        col = counts[r]
+        p = a
+        while p < b:
+            i = ((p - start + 1) * bins - 1) // width
+            edge = start + ((i + 1) * width) // bins
+            q = min(b, edge)
+            col[i] += q - p
+            p = q
+    return counts

@@ -1,0 +1,167 @@
+"""HugeTLB pools per size and node: allocate by count or at an address, free, dissolve.
+
+Models the parts of mm/hugetlb.c that matter here: alloc_pool_huge_folio (__GFP_THISNODE,
+gigantic pages through alloc_contig_pages, never from ZONE_MOVABLE), and freeing a page back to
+the buddy allocator, which must restore its vmemmap first (and can fail).
+"""
+from __future__ import annotations
+
+from array import array
+from typing import TYPE_CHECKING
+
+from . import hvo
+from .buddy import GFP_KERNEL_ZONES, GFP_MOVABLE_ZONES
+
+if TYPE_CHECKING:
+    from .machine import Machine
+
+__all__ = ["HugePages"]
+
+COLUMNS = ("head", "order", "node", "state", "reason", "detail", "v0", "tail", "nkeep", "freed",
+           "splits", "alive")
+
+
+class HugePages:
+    """Every HugeTLB page ever allocated, as parallel columns (O(pages), never O(pfns))."""
+
+    def __init__(self, m: "Machine") -> None:
+        self.m = m
+        for c in COLUMNS:
+            setattr(self, c, array("q"))
+        self.nr_alive = 0
+
+    def __len__(self) -> int:
+        return len(self.head)
+
+    def _append(self, head: int, order: int, node: int) -> int:
+        i = len(self.head)
+        for c, v in zip(COLUMNS, (head, order, node, 0, 0, 0, -1, -1, 0, 0, 0, 1)):
+            getattr(self, c).append(v)
+        self.nr_alive += 1
+        return i
+
+    def _extend(self, heads: range, order: int, node: int, state: int, reason: int,
+                detail: range | int) -> None:
+        k = len(heads)
+        self.head.extend(heads)
+        for c, v in (("order", order), ("node", node), ("state", state), ("reason", reason),
+                     ("v0", -1), ("tail", -1), ("nkeep", 0), ("freed", 0), ("splits", 0), ("alive", 1)):
+            getattr(self, c).extend(array("q", [v]) * k)
+        if isinstance(detail, range):
+            self.detail.extend(detail)
+        else:
+            self.detail.extend(array("q", [detail]) * k)
+        self.nr_alive += k
+
+    def zones_for(self, order: int) -> tuple[str, ...]:
+        # hugepage_movable_supported(): gigantic pages never come from ZONE_MOVABLE
+        return GFP_KERNEL_ZONES if order > self.m.arch.max_page_order else GFP_MOVABLE_ZONES
+
+    def _prepare(self, i: int) -> None:
+        m = self.m
+        state, reason, detail = hvo.check_hvo(m, self.head[i], self.order[i])
+        self.state[i], self.reason[i], self.detail[i] = state, reason, detail
+        if state == hvo.OPTIMIZED:
+            hvo.optimize(m, i)
+
+    def _add_run(self, heads: range, order: int, node: int) -> int:
+        """Record a run of new pages; pages that share a memory block and a vmemmap run share the
+        verdict of the first, so only optimised pages cost per-page work. Returns the count optimised."""
+        m, nr = self.m, 1 << order
+        m.mark_hugepage(heads.start, heads.stop - heads.step + nr)
+        S, PS = m.struct_page_size, m.arch.page_size
+        step_frames = nr * S // PS
+        optimised = 0
+        h = heads.start
+        while h < heads.stop:
+            seg_end = min(heads.stop, m.next_boundary(h, nr))
+            seg = range(h, seg_end, nr)
+            state, reason, detail = hvo.check_hvo(m, h, order)
+            if state == hvo.OPTIMIZED:
+                for head in seg:
+                    i = self._append(head, order, node)
+                    self._prepare(i)
+                    optimised += 1
+            else:
+                det = (range(detail, detail + len(seg) * step_frames, step_frames)
+                       if reason == hvo.R.SELFHOSTED else detail)
+                self._extend(seg, order, node, state, reason, det)
+            h = seg_end
+        return optimised
+
+    def alloc_count(self, node: int, order: int, count: int) -> tuple[int, int]:
+        """Grow the pool on one node by up to count pages (as many as fit).
+
+        Returns (allocated, optimised). Like 6.7+ hugetlb_vmemmap_optimize_folios(), the batch is
+        allocated first and optimised afterwards.
+        """
+        m, nr = self.m, 1 << order
+        runs: list[range] = []
+        got = 0
+        for zone in self.zones_for(order):
+            fl = m.buddy.lists.get((node, zone))
+            if fl is None or count - got <= 0:
+                continue
+            for run in fl.alloc_many(nr, nr, count - got):
+                runs.append(run)
+                got += len(run)
+        optimised = sum(self._add_run(run, order, node) for run in runs)
+        return got, optimised
+
+    def alloc_at(self, head: int, order: int) -> int | str:
+        """alloc_contig_range() at a fixed place; returns the index or why not."""
+        m, nr = self.m, 1 << order
+        b = m.block_of(head)
+        if b is None or b.state != "online":
+            return f"pfn {hex(head)} is not in online memory"
+        for (node, zone), fl in m.buddy.lists.items():
+            if fl.is_free(head, head + nr):
+                if zone not in self.zones_for(order):
+                    return f"pfns {hex(head)}-{hex(head + nr - 1)} are in ZONE_MOVABLE (gigantic pages are not movable)"
+                fl.take(head, head + nr)
+                self._add_run(range(head, head + nr, nr), order, node)
+                return len(self.head) - 1
+        busy = m.first_busy(head, head + nr)
+        return f"pfns {hex(head)}-{hex(head + nr - 1)} are not all free ({busy})"
+
+    def find(self, head: int) -> int:
+        """Index of the live page with this head pfn, or -1."""
+        start = 0
+        while True:
+            try:
+                i = self.head.index(head, start)
+            except ValueError:
+                return -1
+            if self.alive[i]:
+                return i
+            start = i + 1
+
+    def free(self, i: int) -> str | None:
+        """update_and_free_hugetlb_folio(): restore the vmemmap, then give the frames to buddy."""
+        m = self.m
+        if self.state[i] == hvo.OPTIMIZED:
+            err = hvo.restore(m, i)
+            if err:
+                return err
+        self.alive[i] = 0
+        self.nr_alive -= 1
+        head, nr = self.head[i], 1 << self.order[i]
+        m.unmark_hugepage(head, nr)
+        m.release_frames(head, nr, hugetlb=True)
+        return None
+
+    def live_on(self, node: int, order: int) -> list[int]:
+        return [i for i in range(len(self.head))
+                if self.alive[i] and self.node[i] == node and self.order[i] == order]
+
+    def overlapping(self, start: int, end: int) -> list[int]:
+        return [i for i in range(len(self.head)) if self.alive[i]
+                and self.head[i] < end and self.head[i] + (1 << self.order[i]) > start]
+
+    def dissolve_range(self, start: int, end: int) -> str | None:
+        """dissolve_free_hugetlb_folios() for memory offlining; the first failure stops it."""
+        for i in self.overlapping(start, end):
+            err = self.free(i)
+            if err:
+                return err
+        return None

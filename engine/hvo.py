@@ -1,0 +1,232 @@
+"""HugeTLB Vmemmap Optimization: the self-hosted check policies, optimise and restore.
+
+Models mm/hugetlb_vmemmap.c: hugetlb_vmemmap_optimize (split the vmemmap PMD, remap tail vmemmap
+pages read-only to the kept page, free the rest), hugetlb_vmemmap_restore (allocate them back),
+and the 2022 alternatives for refusing HVO where the vmemmap is self-hosted (kernel-model.md 5).
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .roles import ROLE_CODE
+from .vmemmap import PMD, PTE
+
+if TYPE_CHECKING:
+    from .machine import Machine
+
+__all__ = ["HVO_STATES", "check_hvo", "optimize", "restore", "freed_runs", "reason_text", "R"]
+
+HVO_STATES = ("off", "optimized", "refused", "not_optimizable")
+OFF, OPTIMIZED, REFUSED, NOT_OPTIMIZABLE = range(4)
+MEMMAP_SELF = ROLE_CODE["memmap_self"]
+MEMMAP_BOOT = ROLE_CODE["memmap_boot"]
+SWAPCACHE = ROLE_CODE["swapcache"]
+HVO_FREED = ROLE_CODE["hvo_freed"]
+HVO_FREED_SELF = ROLE_CODE["hvo_freed_selfhosted"]
+PAGE_TABLE = ROLE_CODE["page_table"]
+HVO_HEAD = ROLE_CODE["vmemmap_hvo_head"]
+RESTORED = ROLE_CODE["vmemmap_restored"]
+
+
+class R:
+    """Reason codes (the text is built by reason_text from the page's facts)."""
+    NONE, OFF_PARAM, OFF_SYSCTL, ARCH, STRUCT_PAGE, SMALL = range(6)
+    SELFHOSTED, SECTION_FLAG, FIRST_MAPS_ITSELF, FIRST_PFN_FLAG, FIRST_PFN_SWAPCACHE = range(6, 11)
+    ENOMEM_SPLIT, OPTIMIZED, HAZARD, COPY_FALLBACK = range(11, 15)
+
+
+def vmemmap_pages(m: "Machine", order: int) -> int:
+    return (m.struct_page_size << order) // m.arch.page_size
+
+
+def _frame_selfhosted(m: "Machine", frame: int) -> bool:
+    """PageVmemmapSelfHosted(frame): set by mhp_init_memmap_on_memory() when the block goes online."""
+    if frame < 0 or m.roles.get(frame) != MEMMAP_SELF:
+        return False
+    b = m.block_of(frame)
+    return b is not None and b.state == "online"
+
+
+def check_hvo(m: "Machine", head: int, order: int) -> tuple[int, int, int]:
+    """(state, reason, detail) for a new huge page, before any page-table work."""
+    k, a = m.kernel, m.arch
+    if not m.hvo_enabled:
+        return OFF, (R.OFF_SYSCTL if m.sysctl_touched else R.OFF_PARAM), 0
+    if not k.hvo_available(a.name):
+        return NOT_OPTIMIZABLE, R.ARCH, 0
+    S = m.struct_page_size
+    if S & (S - 1):
+        return NOT_OPTIMIZABLE, R.STRUCT_PAGE, S
+    n = vmemmap_pages(m, order)
+    if n - k.hvo_reserve_pages <= 0:
+        return NOT_OPTIMIZABLE, R.SMALL, n
+    if not k.selfhosted_refusal:
+        return OPTIMIZED, R.OPTIMIZED, 0      # 5.14-5.19: mutual exclusion, no check needed
+    policy = m.params.selfhosted_check
+    frame = m.backing_of_vpage(m.vpage_of(head))[0]
+    truth = _frame_selfhosted(m, frame)
+    if policy == "merged":
+        if truth:
+            return REFUSED, R.SELFHOSTED, frame
+    elif policy == "section_flag":
+        shift = a.pfn_section_shift
+        for sec in range(head >> shift, ((head + (1 << order) - 1) >> shift) + 1):
+            b = m.block_of(sec << shift)
+            if b is not None and b.section_flag:
+                return REFUSED, R.SECTION_FLAG, sec
+    elif policy in ("first_page_maps_to_itself", "block_first_pfn_flag"):
+        first = head // m.block_pages * m.block_pages
+        if m.pfn_present(first):
+            if policy == "first_page_maps_to_itself":
+                if m.backing_of_vpage(m.vpage_of(first))[0] == first:
+                    return REFUSED, R.FIRST_MAPS_ITSELF, first
+            elif _frame_selfhosted(m, first):
+                return REFUSED, R.FIRST_PFN_FLAG, first
+            elif m.roles.get(first) == SWAPCACHE:
+                return REFUSED, R.FIRST_PFN_SWAPCACHE, first
+    if truth:
+        return OPTIMIZED, R.HAZARD, frame
+    return OPTIMIZED, R.OPTIMIZED, 0
+
+
+def _originals(m: "Machine", vh: int, n: int) -> list[int]:
+    return [m.backing_of_vpage(vh + i)[0] for i in range(n)]
+
+
+def freed_runs(m: "Machine", vh: int, n: int, nkeep: int, copied: bool) -> list[tuple[int, int]]:
+    """Frames whose vmemmap page was remapped away, as (pfn, nr) runs."""
+    orig = _originals(m, vh, n)
+    idx = ([0] if copied else []) + list(range(nkeep, n))
+    runs: list[tuple[int, int]] = []
+    for i in idx:
+        f = orig[i]
+        if runs and runs[-1][0] + runs[-1][1] == f:
+            runs[-1] = (runs[-1][0], runs[-1][1] + 1)
+        else:
+            runs.append((f, 1))
+    return runs
+
+
+def optimize(m: "Machine", i: int) -> None:
+    """hugetlb_vmemmap_optimize_folio(): split PMDs, remap tails RO, free the vmemmap pages."""
+    hp = m.hugetlb
+    head, order, node = hp.head[i], hp.order[i], hp.node[i]
+    n = vmemmap_pages(m, order)
+    vh = m.vpage_of(head)
+    g = m.arch.ptrs_per_pte
+    new_splits = []
+    for pmd in range(vh // g, (vh + n - 1) // g + 1):
+        _, _, mapping = m.vmemmap.lookup(pmd * g)
+        if mapping == PMD and pmd not in m.split_pmds:
+            pt, _ = m.buddy.alloc(node, 1, align=1)
+            if pt < 0:
+                for p in new_splits:   # PTE tables already installed stay (kernel keeps the split)
+                    pass
+                hp.state[i], hp.reason[i] = REFUSED, R.ENOMEM_SPLIT
+                return
+            m.split_pmds[pmd] = pt
+            m.roles.assign(pt, pt + 1, PAGE_TABLE)
+            new_splits.append(pmd)
+    hp.splits[i] = len(new_splits)
+    nkeep = m.kernel.hvo_reserve_pages
+    orig0 = m.backing_of_vpage(vh)[0]
+    copy = -1
+    if m.kernel.hvo_head_copy:
+        copy, _ = m.buddy.alloc(node, 1, thisnode=m.kernel.hvo_copy_thisnode, align=1)
+    if copy >= 0:
+        m.roles.assign(copy, copy + 1, HVO_HEAD)
+        hp.v0[i], hp.tail[i] = copy, copy
+    else:
+        if m.kernel.hvo_head_copy:
+            hp.reason[i] = R.COPY_FALLBACK
+        hp.v0[i] = orig0
+        hp.tail[i] = m.backing_of_vpage(vh + nkeep - 1)[0]
+    hp.nkeep[i] = nkeep
+    hp.state[i] = OPTIMIZED
+    freed = 0
+    for f, k in freed_runs(m, vh, n, nkeep, copy >= 0):
+        role = m.roles.get(f)
+        m.hvo_freed.assign(f, f + k, HVO_FREED_SELF if role == MEMMAP_SELF else HVO_FREED)
+        if role == MEMMAP_BOOT:
+            m.boot_memmap_freed += k       # free_bootmem_page(): managed pages grow
+        freed += k
+        if role == MEMMAP_SELF:
+            b = m.block_of(f)
+            if b is not None:
+                b.hazards.append(f"HVO freed pfns {hex(f)}-{hex(f + k - 1)} of memory{b.id}'s self-hosted "
+                                 f"memmap to the buddy allocator (huge page {hex(head)}); on remove the "
+                                 f"altmap takes back frames the buddy allocator still owns")
+    hp.freed[i] = freed - (1 if copy >= 0 else 0)
+
+
+def restore(m: "Machine", i: int) -> str | None:
+    """hugetlb_vmemmap_restore_folio(): allocate the vmemmap back before the page leaves HugeTLB."""
+    hp = m.hugetlb
+    head, order, node = hp.head[i], hp.order[i], hp.node[i]
+    n = vmemmap_pages(m, order)
+    vh = m.vpage_of(head)
+    nkeep = hp.nkeep[i]
+    copied = m.kernel.hvo_head_copy and hp.reason[i] != R.COPY_FALLBACK
+    runs_freed = freed_runs(m, vh, n, nkeep, copied)
+    new = m.buddy.alloc_pages(node, n - nkeep)
+    if new is None:
+        return (f"could not allocate {n - nkeep} vmemmap pages for huge page {hex(head)} "
+                f"(-ENOMEM in alloc_vmemmap_page_list)")
+    m.overlay.remove(vh, vh + n)
+    if copied:
+        m.overlay.add(vh, vh + 1, hp.v0[i], HVO_HEAD, PTE)
+    v = vh + nkeep
+    for pfn, k in new:
+        m.overlay.add(v, v + k, pfn, RESTORED, PTE)
+        m.roles.assign(pfn, pfn + k, RESTORED)
+        v += k
+    for f, k in runs_freed:
+        m.hvo_freed.clear(f, f + k)
+        m.release_frames(f, k)
+    hp.state[i] = OFF
+    return None
+
+
+def reason_text(m: "Machine", i: int) -> str:
+    hp, k = m.hugetlb, m.kernel
+    r, d = hp.reason[i], hp.detail[i]
+    size = m.size_str(hp.order[i])
+    n = vmemmap_pages(m, hp.order[i])
+    if r == R.OFF_PARAM:
+        return "HVO off: hugetlb_free_vmemmap=off"
+    if r == R.OFF_SYSCTL:
+        return "HVO off: vm.hugetlb_optimize_vmemmap=0 when the page was allocated"
+    if r == R.ARCH:
+        return (f"{m.arch.name} does not select ARCH_WANT_HUGETLB_PAGE_OPTIMIZE_VMEMMAP in {k.version} "
+                "(arm64 had HVO only in 5.19-6.2: \"arm64: mm: hugetlb: Disable "
+                "HUGETLB_PAGE_OPTIMIZE_VMEMMAP\", 6.3)")
+    if r == R.STRUCT_PAGE:
+        return f"sizeof(struct page) = {d} is not a power of two: hugetlb_vmemmap_optimizable_size() = 0"
+    if r == R.SMALL:
+        return f"the vmemmap of a {size} page is {d} page(s): nothing to free"
+    if r == R.SELFHOSTED:
+        b = m.block_of(d)
+        return (f"vmemmap of head pfn {hex(hp.head[i])} is backed by pfn {hex(d)}, a self-hosted memmap "
+                f"page{f' of memory{b.id}' if b else ''} (PageVmemmapSelfHosted): not optimised")
+    if r == R.SECTION_FLAG:
+        return f"section {d} has SECTION_CANNOT_OPTIMIZE_VMEMMAP (hot-added with an altmap; v2 policy)"
+    if r == R.FIRST_MAPS_ITSELF:
+        return f"first pfn {hex(d)} of memory{d // m.block_pages} maps to itself (memmap_on_memory block)"
+    if r == R.FIRST_PFN_FLAG:
+        return f"PG_owner_priv_1 (vmemmap_self_hosted) set on pfn {hex(d)}, first of memory{d // m.block_pages}"
+    if r == R.FIRST_PFN_SWAPCACHE:
+        return (f"PG_owner_priv_1 set on pfn {hex(d)}, first of memory{d // m.block_pages}, but it means "
+                "PG_swapcache there: false positive of the v4 check")
+    if r == R.ENOMEM_SPLIT:
+        return "-ENOMEM allocating a PTE table to split the vmemmap PMD"
+    kept = "a new page" if k.hvo_head_copy and r != R.COPY_FALLBACK else "the original head vmemmap page"
+    text = (f"{n} vmemmap pages: head page kept in {kept} ({hex(hp.v0[i])}), "
+            f"{n - hp.nkeep[i]} tail pages remapped read-only to {hex(hp.tail[i])}, "
+            f"{hp.freed[i]} pages ({(hp.freed[i] * m.arch.page_size) >> 10} KiB) freed")
+    if r == R.COPY_FALLBACK:
+        text += "; the head copy could not be allocated, 5.18 layout used"
+    if r == R.HAZARD:
+        b = m.block_of(d)
+        text += (f"; HAZARD: no self-hosted check (policy none) and the vmemmap is self-hosted in "
+                 f"memory{b.id if b else '?'} (pfn {hex(d)})")
+    return text

@@ -1,0 +1,263 @@
+"""Memory blocks and their life cycle: add, online, offline, remove.
+
+Models mm/memory_hotplug.c (add_memory_resource, online_pages, offline_pages, try_remove_memory)
+and drivers/base/memory.c (memory_block_online/offline), with the kernel's failure reasons.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from .buddy import GFP_MOVABLE_ZONES
+from .errors import ScenarioError
+from .memmap import mmo_decision, populate_from_altmap, populate_from_buddy
+from .roles import ROLE_CODE, UNMOVABLE
+from .units import human_size
+
+if TYPE_CHECKING:
+    from .machine import Machine
+
+__all__ = ["Block", "add_memory", "online_blocks", "offline_blocks", "remove_memory"]
+
+ALTMAP_RESERVED = ROLE_CODE["altmap_reserved"]
+SWAPCACHE = ROLE_CODE["swapcache"]
+
+
+@dataclass
+class Block:
+    """One memory block (memoryN) and where its memmap lives."""
+
+    id: int
+    start: int                      # first pfn
+    nr_pages: int
+    node: int
+    boot: bool
+    present: list[tuple[int, int]]  # present pfn ranges inside the block
+    state: str = "offline"
+    zone: str | None = None
+    memmap_where: str = "memblock"  # memblock | buddy | self | altmap of another block
+    mmo_used: bool = False
+    mmo_reason: str = ""
+    altmap_base: int = -1           # pfn of the altmap that holds this block's memmap
+    nr_vmemmap: int = 0             # pages reserved at this block's start (memmap + padding)
+    nr_vmemmap_used: int = 0
+    group: tuple[int, int] = (0, 0)  # pfn range of the add_memory() call
+    section_flag: bool = False      # v2: SECTION_CANNOT_OPTIMIZE_VMEMMAP on its sections
+    hazards: list[str] = field(default_factory=list)
+
+    @property
+    def end(self) -> int:
+        return self.start + self.nr_pages
+
+    def present_pages(self) -> int:
+        return sum(e - s for s, e in self.present)
+
+
+def _range_blocks(m: "Machine", loc: tuple, start: int, size: int) -> list[Block]:
+    bsz = m.block_pages * m.arch.page_size
+    if size == 0:
+        raise ScenarioError(loc + ("size",), "must not be 0")
+    if start % bsz:
+        raise ScenarioError(loc + ("start",), f"not aligned to the {human_size(bsz)} memory block size")
+    if size % bsz:
+        raise ScenarioError(loc + ("size",), f"not a multiple of the {human_size(bsz)} memory block size")
+    first = start // bsz
+    out = []
+    for bid in range(first, first + size // bsz):
+        b = m.blocks.get(bid)
+        if b is None:
+            raise ScenarioError(loc + ("start",), f"memory{bid} does not exist "
+                                f"(no memory at {hex(bid * bsz)})")
+        out.append(b)
+    return out
+
+
+def add_memory(m: "Machine", loc: tuple, op) -> dict:
+    """add_memory_driver_managed()/add_memory(): create the blocks and populate their memmap."""
+    a = m.arch
+    bsz = m.block_pages * a.page_size
+    if op.size == 0:
+        raise ScenarioError(loc + ("size",), "must not be 0")
+    if op.start % bsz or op.size % bsz:
+        f = "start" if op.start % bsz else "size"
+        raise ScenarioError(loc + (f,), f"not aligned to the {human_size(bsz)} memory block size "
+                            f"(\"Block size [{hex(bsz)}] unaligned hotplug range\")")
+    if op.start + op.size > a.max_phys:
+        raise ScenarioError(loc + ("size",), f"range ends beyond the {a.max_physmem_bits}-bit physical "
+                            f"address limit ({hex(a.max_phys)}) of {a.key}")
+    s_pfn, e_pfn = op.start // a.page_size, (op.start + op.size) // a.page_size
+    if m.arch.name == "arm64" and s_pfn < m.pfn_offset:
+        raise ScenarioError(loc + ("start",), "below memstart (the arm64 linear map cannot hold it)")
+    for b in m.blocks_in(s_pfn, e_pfn):
+        raise ScenarioError(loc + ("start",), f"overlaps memory{b.id} "
+                            f"[{hex(b.start * a.page_size)}-{hex(b.end * a.page_size - 1)}]")
+    nblocks = (e_pfn - s_pfn) // m.block_pages
+    shared = op.altmap_scope == "range"
+    used, reason, nr_used, nr_res = mmo_decision(m, op.memmap_on_memory,
+                                                 e_pfn - s_pfn if shared else m.block_pages, shared)
+    blocks = []
+    for i in range(nblocks):
+        bs = s_pfn + i * m.block_pages
+        b = Block(id=bs // m.block_pages, start=bs, nr_pages=m.block_pages, node=op.node, boot=False,
+                  present=[(bs, bs + m.block_pages)], group=(s_pfn, e_pfn),
+                  mmo_used=used, mmo_reason=reason)
+        blocks.append(b)
+    where = ""
+    if used:
+        altmaps = [(s_pfn, e_pfn - s_pfn)] if shared else [(b.start, b.nr_pages) for b in blocks]
+        for base, npages in altmaps:
+            populate_from_altmap(m, base, npages)
+            if nr_res > nr_used:
+                m.roles.assign(base + nr_used, base + nr_res, ALTMAP_RESERVED)
+        for b in blocks:
+            b.altmap_base = s_pfn if shared else b.start
+            b.memmap_where = "self" if b.altmap_base == b.start else f"memory{s_pfn // m.block_pages}"
+            b.section_flag = True
+        first = blocks[0]
+        first.nr_vmemmap, first.nr_vmemmap_used = nr_res, nr_used
+        if not shared:
+            for b in blocks:
+                b.nr_vmemmap, b.nr_vmemmap_used = nr_res, nr_used
+        where = (f"memmap_on_memory: {nr_used} pages ({human_size(nr_used * a.page_size)}) of struct "
+                 f"pages self-hosted at the start of {'the range' if shared else 'each block'}"
+                 + (f", {nr_res - nr_used} more reserved (force)" if nr_res > nr_used else ""))
+    else:
+        notes = populate_from_buddy(m, op.node, s_pfn, e_pfn)
+        if notes is None:
+            return m.event("failed", f"add_memory {m.range_str(s_pfn, e_pfn)}: -ENOMEM populating the "
+                           f"vmemmap (no free order-9 or order-0 pages); nothing added ({reason})")
+        for b in blocks:
+            b.memmap_where = "buddy"
+        where = f"memmap from the buddy allocator ({', '.join(notes)}); {reason}"
+    for b in blocks:
+        m.add_block(b)
+    msg = (f"add_memory {m.range_str(s_pfn, e_pfn)} node {op.node}: "
+           f"{', '.join(f'memory{b.id}' for b in blocks[:4])}{' ...' if nblocks > 4 else ''} added; {where}")
+    dflt = m.params.memhp_default_state
+    if dflt != "offline":
+        zone = "movable" if dflt == "online_movable" else "normal"
+        for b in blocks:
+            _online_one(m, b, zone)
+        msg += f"; auto-onlined ({zone})"
+    return m.event("ok", msg)
+
+
+def _online_one(m: "Machine", b: Block, zone: str) -> None:
+    b.state = "online"
+    b.zone = "Movable" if zone == "movable" else ("Normal" if not b.boot else None)
+    skip_to = b.start + b.nr_vmemmap
+    for s, e in b.present:
+        s = max(s, skip_to)
+        if s >= e:
+            continue
+        # frames already in use (another block's memmap cannot be here: it was offline)
+        cur = s
+        for rs, re_, _ in list(m.roles.overlapping(s, e)):
+            m.free_to_buddy(b, cur, rs)
+            cur = re_
+        m.free_to_buddy(b, cur, e)
+
+
+def online_blocks(m: "Machine", loc: tuple, op) -> dict:
+    """memory_block_online(): zone for the whole block, vmemmap pages accounted, rest to buddy."""
+    blocks = _range_blocks(m, loc, op.start, op.size)
+    done, refused = [], []
+    for b in blocks:
+        if b.state == "online":
+            refused.append(f"memory{b.id} is already online (-EINVAL)")
+            continue
+        _online_one(m, b, op.zone)
+        done.append(f"memory{b.id}")
+    if not done:
+        return m.event("refused", "; ".join(refused))
+    zone = "Movable" if op.zone == "movable" else "Normal"
+    managed = sum(b.present_pages() - b.nr_vmemmap for b in blocks if f"memory{b.id}" in done)
+    msg = (f"online {', '.join(done)} to zone {zone}: present +{human_size(sum(b.present_pages() for b in blocks if f'memory{b.id}' in done) * m.arch.page_size)}"
+           f", managed +{human_size(managed * m.arch.page_size)}")
+    return m.event("partial" if refused else "ok", msg + ("; " + "; ".join(refused) if refused else ""))
+
+
+def _offline_one(m: "Machine", b: Block) -> str | None:
+    """offline_pages() on [start + nr_vmemmap, end); returns the failure reason or None."""
+    a = m.arch
+    s, e = b.start + b.nr_vmemmap, b.end
+    fail = f"memory offlining [mem {a.page_size * s:#010x}-{a.page_size * e - 1:#010x}] failed due to "
+    if b.zone != "Movable":
+        for rs, re_, role in m.roles.overlapping(s, e):
+            if role in UNMOVABLE:
+                return fail + (f"failure to isolate range (unmovable page at pfn {hex(rs)}: "
+                               f"{m.describe_frame(rs)})")
+    # isolate: take the block's free pages out of the allocator
+    iso = m.isolate(b, s)
+    # migrate swap-cache pages away
+    for rs, re_, role in list(m.roles.overlapping(s, e)):
+        if role == SWAPCACHE:
+            pfn, _ = m.buddy.alloc(b.node, 1, GFP_MOVABLE_ZONES, align=1)
+            if pfn < 0:
+                m.unisolate(iso)
+                return fail + "failure to migrate pages"
+            m.roles.clear(rs, re_)
+            m.roles.assign(pfn, pfn + 1, SWAPCACHE)
+    err = m.hugetlb.dissolve_range(s, e)
+    if err:
+        m.unisolate(iso)
+        return fail + "failure to dissolve huge pages (" + err + ")"
+    # pages freed by the dissolve inside the block are now offline too
+    m.isolate(b, s)
+    return None
+
+
+def offline_blocks(m: "Machine", loc: tuple, op) -> dict:
+    blocks = _range_blocks(m, loc, op.start, op.size)
+    done, refused = [], []
+    for b in blocks:
+        if b.state != "online":
+            refused.append(f"memory{b.id} is already offline (-EINVAL)")
+            continue
+        why = _offline_one(m, b)
+        if why:
+            refused.append(f"memory{b.id}: {why}")
+            continue
+        b.state, b.zone = "offline", None
+        done.append(f"memory{b.id}")
+        for h in b.hazards:
+            refused.append(f"memory{b.id}: HAZARD {h}")
+    outcome = "ok" if done and not refused else ("partial" if done else "refused")
+    if any("HAZARD" in r for r in refused):
+        outcome = "hazard"
+    msg = (f"offline {', '.join(done)}" if done else "") + ("; " if done and refused else "") + "; ".join(refused)
+    return m.event(outcome, msg)
+
+
+def remove_memory(m: "Machine", loc: tuple, op) -> dict:
+    """try_remove_memory(): every block offline, then unmap the vmemmap and drop the blocks."""
+    blocks = _range_blocks(m, loc, op.start, op.size)
+    a = m.arch
+    for b in blocks:
+        if b.boot:
+            return m.event("refused", f"memory{b.id} is boot memory: this model removes only hot-added "
+                           f"ranges (-EINVAL)")
+        if b.state == "online":
+            return m.event("refused", f"removing memory fails, because memory "
+                           f"[{hex(b.start * a.page_size)}-{hex(b.end * a.page_size - 1)}] is onlined "
+                           f"(memory{b.id}, -EBUSY)")
+    s_pfn, e_pfn = blocks[0].start, blocks[-1].end
+    for b in blocks:
+        if b.altmap_base >= 0 and not (s_pfn <= b.altmap_base < e_pfn):
+            return m.event("refused", f"memory{b.id}'s memmap lives in the altmap at "
+                           f"{hex(b.altmap_base)}: remove the whole range together")
+        g0, g1 = b.group
+        if b.altmap_base >= 0 and b.altmap_base == g0 and b.start != g0 and not (s_pfn <= g0 and g1 <= e_pfn):
+            return m.event("refused", "a shared altmap must be removed with its whole range")
+    users = m.memmap_users_in(s_pfn, e_pfn)
+    if users:
+        return m.event("refused", f"memory [{hex(s_pfn * a.page_size)}-{hex(e_pfn * a.page_size - 1)}] "
+                       f"holds the struct pages of {users}: remove those first (-EBUSY)")
+    hazards = [h for b in blocks for h in b.hazards]
+    m.unmap_memmap(s_pfn, e_pfn)
+    for b in blocks:
+        m.drop_block(b)
+    msg = f"removed {', '.join(f'memory{b.id}' for b in blocks)} {m.range_str(s_pfn, e_pfn)}"
+    if hazards:
+        return m.event("hazard", msg + "; HAZARD: " + "; ".join(hazards))
+    return m.event("ok", msg)

@@ -1,0 +1,137 @@
+"""The scenario document (schema_version 1): a machine, a kernel, parameters, boot memory and ops.
+
+The engine owns this schema; the app re-exports it. Sizes and addresses are accepted as "128M",
+"0x100000000" or integers and normalised to integers here.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+
+from .units import parse_addr, parse_size
+
+__all__ = [
+    "Scenario", "MachineSpec", "Params", "BootRange", "Op", "MAX_OPS",
+    "AddMemory", "Online", "Offline", "RemoveMemory", "AllocHugepages", "AllocHugepage",
+    "FreeHugepage", "FreeHugepages", "Sysctl", "SwapcachePage",
+]
+
+MAX_OPS = 10_000
+_NUM_SCHEMA = {"anyOf": [{"type": "string", "maxLength": 40}, {"type": "integer", "minimum": 0}]}
+Size = Annotated[int, BeforeValidator(parse_size), WithJsonSchema(
+    {**_NUM_SCHEMA, "description": 'Bytes: "128M", "2G", "0x8000000" or an integer'})]
+Addr = Annotated[int, BeforeValidator(parse_addr), WithJsonSchema(
+    {**_NUM_SCHEMA, "description": 'Physical address: "0x100000000" or an integer'})]
+Node = Annotated[int, Field(ge=0, le=63)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MachineSpec(_Strict):
+    arch: Literal["x86_64", "arm64"] = "x86_64"
+    page_size: Size = 4096
+    paging_levels: Literal[3, 4, 5] = 4
+    struct_page_size: Annotated[int, Field(ge=32, le=256, multiple_of=8)] = 64
+    memory_block_size: Union[Literal["auto"], Size] = "auto"
+    vmemmap_base: Addr | None = None
+    memstart: Addr | None = None
+    hypervisor: bool = False
+
+
+class Params(_Strict):
+    memmap_on_memory: Literal["off", "on", "force"] = "on"
+    hugetlb_free_vmemmap: bool = True
+    selfhosted_check: Literal["merged", "section_flag", "first_page_maps_to_itself",
+                              "block_first_pfn_flag", "none"] = "merged"
+    memhp_default_state: Literal["offline", "online", "online_kernel", "online_movable"] = "offline"
+
+
+class BootRange(_Strict):
+    start: Addr
+    size: Size
+    node: Node = 0
+
+
+class AddMemory(_Strict):
+    """add_memory(): hot-add a block-aligned range, as an ACPI DIMM or dax/kmem would."""
+    op: Literal["add_memory"]
+    start: Addr
+    size: Size
+    node: Node = 0
+    memmap_on_memory: bool = True
+    altmap_scope: Literal["block", "range"] = "block"
+
+
+class Online(_Strict):
+    op: Literal["online"]
+    start: Addr
+    size: Size
+    zone: Literal["normal", "movable"] = "normal"
+
+
+class Offline(_Strict):
+    op: Literal["offline"]
+    start: Addr
+    size: Size
+
+
+class RemoveMemory(_Strict):
+    op: Literal["remove_memory"]
+    start: Addr
+    size: Size
+
+
+class AllocHugepages(_Strict):
+    """Grow the pool like writing nodeN/hugepages/hugepages-SIZE/nr_hugepages."""
+    op: Literal["alloc_hugepages"]
+    size: Size
+    count: Annotated[int, Field(ge=0, le=100_000_000)]
+    node: Node = 0
+
+
+class AllocHugepage(_Strict):
+    op: Literal["alloc_hugepage"]
+    size: Size
+    at: Addr
+
+
+class FreeHugepage(_Strict):
+    op: Literal["free_hugepage"]
+    at: Addr
+
+
+class FreeHugepages(_Strict):
+    """Shrink the pool of one size on one node by count (highest addresses first)."""
+    op: Literal["free_hugepages"]
+    size: Size
+    count: Annotated[int, Field(ge=0, le=100_000_000)]
+    node: Node = 0
+
+
+class Sysctl(_Strict):
+    op: Literal["sysctl"]
+    hugetlb_optimize_vmemmap: bool
+
+
+class SwapcachePage(_Strict):
+    """An anonymous page in the swap cache at pfn: PG_swapcache aliases PG_owner_priv_1 (the v4 false positive)."""
+    op: Literal["swapcache_page"]
+    pfn: Addr
+
+
+Op = Annotated[Union[AddMemory, Online, Offline, RemoveMemory, AllocHugepages, AllocHugepage,
+                     FreeHugepage, FreeHugepages, Sysctl, SwapcachePage], Field(discriminator="op")]
+
+
+class Scenario(_Strict):
+    schema_version: Literal[1] = 1
+    name: Annotated[str, Field(max_length=200)] = "untitled"
+    machine: MachineSpec = MachineSpec()
+    kernel: Annotated[str, Field(max_length=10)] = "6.8"
+    params: Params = Params()
+    boot_memory: Annotated[list[BootRange], Field(min_length=1, max_length=256)] = [
+        BootRange(start=0, size=4 << 30, node=0)]
+    ops: Annotated[list[Op], Field(max_length=MAX_OPS)] = []
