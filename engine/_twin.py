@@ -113,13 +113,16 @@ def _segments(t, start: int, end: int):
         yield a, b, r
 
 
-def window_counts(t, start: int, end: int, bins: int, nroles: int) -> list[array]:
-    """Pages of each role in each of `bins` equal bins over [start, end); bin i starts at
-    start + i*W // bins. Returns one count column per role (all zero for absent roles)."""
+def window_counts(t, start: int, end: int, bins: int, nroles: int) -> tuple[dict[int, array], array]:
+    """Pages of each role in each of `bins` bins over [start, end); bin i starts at
+    start + i*W // bins. Returns ({role: counts per bin} for roles present, dominant role per bin;
+    ties go to the lower role code)."""
     width = end - start
-    counts = [array("q", bytes(8 * bins)) for _ in range(nroles)]
+    counts: dict[int, array] = {}
     for a, b, r in _segments(t, start, end):
-        col = counts[r]
+        col = counts.get(r)
+        if col is None:
+            col = counts[r] = array("q", bytes(8 * bins))
         p = a
         while p < b:
             i = ((p - start + 1) * bins - 1) // width
@@ -127,4 +130,11 @@ def window_counts(t, start: int, end: int, bins: int, nroles: int) -> list[array
             q = min(b, edge)
             col[i] += q - p
             p = q
-    return counts
+    dominant = array("B", bytes(bins))
+    best = array("q", bytes(8 * bins))
+    for r in sorted(counts):
+        col = counts[r]
+        for i in range(bins):
+            if col[i] > best[i]:
+                best[i], dominant[i] = col[i], r
+    return dict(sorted(counts.items())), dominant

@@ -107,18 +107,10 @@ class EvaluatedMachine:
         if not 1 <= bins <= MAX_BINS:
             raise ScenarioError(("bins",), f"must be between 1 and {MAX_BINS}")
         bins = min(bins, end_pfn - start_pfn)
-        counts = self.core.window_counts(self.tables, start_pfn, end_pfn, bins, len(ROLES))
-        present = [r for r in range(len(ROLES)) if any(counts[r])]
-        dominant = array("B", bytes(bins))
-        best = array("q", bytes(8 * bins))
-        for r in present:
-            col = counts[r]
-            for i in range(bins):
-                if col[i] > best[i]:
-                    best[i], dominant[i] = col[i], r
+        counts, dominant = self.core.window_counts(self.tables, start_pfn, end_pfn, bins, len(ROLES))
         return {"start_pfn": start_pfn, "end_pfn": end_pfn, "bins": bins,
                 "roles": [ROLES[r][0] for r in range(len(ROLES))],
-                "dominant": dominant, "counts": {ROLES[r][0]: counts[r] for r in present}}
+                "dominant": dominant, "counts": {ROLES[r][0]: c for r, c in counts.items()}}
 
     # ------------------------------------------------------------- listings
     def blocks(self) -> list[dict[str, Any]]:
