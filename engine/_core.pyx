@@ -47,8 +47,12 @@ cdef inline Py_ssize_t upper(col_t starts, i64 x) noexcept nogil:
     return lo
 
 
-cdef struct Cols:
-    i64 page_shift, spsize, pfn_offset, pmd_pages
+cdef inline Py_ssize_t find_hp(col_t head, col_t order, i64 x) noexcept nogil:
+    """Index of the live huge page holding x, or -1."""
+    cdef Py_ssize_t i = upper(head, x) - 1
+    if i >= 0 and x < head[i] + (<i64>1 << order[i]):
+        return i
+    return -1
 
 
 def resolve_columns(t, pfns):
@@ -61,8 +65,8 @@ def resolve_columns(t, pfns):
     cdef i64[::1] o_mapping = out["mapping"], o_hp = out["hugepage"], o_self = out["self_hosted"]
     cdef col_t pr_start = t.pr_start, pr_end = t.pr_end, pr_state = t.pr_state
     cdef col_t rl_start = t.rl_start, rl_end = t.rl_end, rl_role = t.rl_role
-    cdef col_t hp_head = t.hp_head, hp_end = t.hp_end, hp_opt = t.hp_opt, hp_v0 = t.hp_v0
-    cdef col_t hp_tail = t.hp_tail, hp_nkeep = t.hp_nkeep, hp_vhead = t.hp_vhead
+    cdef col_t hp_head = t.hp_head, hp_order = t.hp_order, hp_state = t.hp_state, hp_v0 = t.hp_v0
+    cdef col_t hp_tail = t.hp_tail, hp_nkeep = t.hp_nkeep
     cdef col_t vm_vstart = t.vm_vstart, vm_vend = t.vm_vend, vm_backing = t.vm_backing
     cdef col_t vm_mapping = t.vm_mapping, ov_vstart = t.ov_vstart, ov_vend = t.ov_vend
     cdef col_t ov_backing = t.ov_backing, sp = t.sp
@@ -75,7 +79,7 @@ def resolve_columns(t, pfns):
             pfn = P[k]
             pi = find(pr_start, pr_end, pfn)
             o_present[k] = pi
-            hi = find(hp_head, hp_end, pfn)
+            hi = find_hp(hp_head, hp_order, pfn)
             o_hp[k] = hi
             if hi >= 0:
                 r = HEAD if pfn == hp_head[hi] else TAIL
@@ -92,8 +96,8 @@ def resolve_columns(t, pfns):
             mp = 0
             if pfn >= off:
                 v = ((pfn - off) * spsize) >> page_shift
-                if hi >= 0 and hp_opt[hi]:
-                    i = v - hp_vhead[hi]
+                if hi >= 0 and hp_state[hi] == 1:
+                    i = v - (((hp_head[hi] - off) * spsize) >> page_shift)
                     if i == 0:
                         b = hp_v0[hi]
                     elif i < hp_nkeep[hi]:
@@ -134,17 +138,17 @@ cdef inline i64 min2(i64 a, i64 b) noexcept nogil:
 
 cdef i64 next_segment(i64 p, i64 end, col_t pr_start, col_t pr_end, col_t pr_state,
                       col_t rl_start, col_t rl_end, col_t rl_role,
-                      col_t hp_head, col_t hp_end, i64* role) noexcept nogil:
+                      col_t hp_head, col_t hp_order, i64* role) noexcept nogil:
     """Role of pfn p and the end of the piece [p, q) that shares it (hugepage > role > present)."""
     cdef Py_ssize_t hi, ri, pi
     cdef i64 q = end
     hi = upper(hp_head, p) - 1
-    if hi >= 0 and p < hp_end[hi]:
+    if hi >= 0 and p < hp_head[hi] + (<i64>1 << hp_order[hi]):
         if p == hp_head[hi]:
             role[0] = HEAD
             return p + 1
         role[0] = TAIL
-        return min2(hp_end[hi], end)
+        return min2(hp_head[hi] + (<i64>1 << hp_order[hi]), end)
     if hi + 1 < hp_head.shape[0]:
         q = min2(q, hp_head[hi + 1])
     ri = upper(rl_start, p) - 1
@@ -167,7 +171,7 @@ def window_counts(t, i64 start, i64 end, i64 bins, int nroles):
     """See _twin.window_counts."""
     cdef col_t pr_start = t.pr_start, pr_end = t.pr_end, pr_state = t.pr_state
     cdef col_t rl_start = t.rl_start, rl_end = t.rl_end, rl_role = t.rl_role
-    cdef col_t hp_head = t.hp_head, hp_end = t.hp_end
+    cdef col_t hp_head = t.hp_head, hp_order = t.hp_order
     cdef i64 p, q, r, width = end - start, i, edge, c
     cdef char seen[64]
     cdef int k
@@ -178,7 +182,7 @@ def window_counts(t, i64 start, i64 end, i64 bins, int nroles):
         p = start
         while p < end:
             q = next_segment(p, end, pr_start, pr_end, pr_state, rl_start, rl_end, rl_role,
-                             hp_head, hp_end, &r)
+                             hp_head, hp_order, &r)
             seen[r] = 1
             p = q
     present = [k for k in range(nroles) if seen[k]]
@@ -198,7 +202,7 @@ def window_counts(t, i64 start, i64 end, i64 bins, int nroles):
         p = start
         while p < end:
             q = next_segment(p, end, pr_start, pr_end, pr_state, rl_start, rl_end, rl_role,
-                             hp_head, hp_end, &r)
+                             hp_head, hp_order, &r)
             base = slot_of[r] * bins
             while p < q:
                 i = ((p - start + 1) * bins - 1) // width

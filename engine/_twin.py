@@ -13,6 +13,13 @@ HOLE, USABLE, OFFLINE = ROLE_CODE["hole"], ROLE_CODE["usable"], ROLE_CODE["offli
 HEAD, TAIL = ROLE_CODE["hugetlb_head"], ROLE_CODE["hugetlb_tail"]
 MEMMAP_SELF = ROLE_CODE["memmap_self"]
 PMD, PTE = 1, 2
+OPTIMIZED = 1
+
+
+def _find_hp(t, pfn: int) -> int:
+    """Index of the live huge page holding pfn, or -1."""
+    i = bisect_right(t.hp_head, pfn) - 1
+    return i if i >= 0 and pfn < t.hp_head[i] + (1 << t.hp_order[i]) else -1
 
 
 def _find(starts, ends, x: int) -> int:
@@ -49,7 +56,7 @@ def resolve_columns(t, pfns) -> dict[str, array]:
         pfn = pfns[k]
         pi = _find(t.pr_start, t.pr_end, pfn)
         present[k] = pi
-        hi = _find(t.hp_head, t.hp_end, pfn)
+        hi = _find_hp(t, pfn)
         hugepage[k] = hi
         if hi >= 0:
             r = HEAD if pfn == t.hp_head[hi] else TAIL
@@ -65,8 +72,8 @@ def resolve_columns(t, pfns) -> dict[str, array]:
         b, mp = -1, 0
         if pfn >= t.pfn_offset:
             v = ((pfn - t.pfn_offset) * t.struct_page_size) >> t.page_shift
-            if hi >= 0 and t.hp_opt[hi]:
-                i = v - t.hp_vhead[hi]
+            if hi >= 0 and t.hp_state[hi] == OPTIMIZED:
+                i = v - (((t.hp_head[hi] - t.pfn_offset) * t.struct_page_size) >> t.page_shift)
                 if i == 0:
                     b = t.hp_v0[hi]
                 elif i < t.hp_nkeep[hi]:
@@ -89,7 +96,8 @@ def resolve_columns(t, pfns) -> dict[str, array]:
 def _segments(t, start: int, end: int):
     """(a, b, role) pieces covering [start, end) in order."""
     pts = {start, end}
-    for starts, ends in ((t.pr_start, t.pr_end), (t.rl_start, t.rl_end), (t.hp_head, t.hp_end)):
+    hp_end = [h + (1 << o) for h, o in zip(t.hp_head, t.hp_order)]
+    for starts, ends in ((t.pr_start, t.pr_end), (t.rl_start, t.rl_end), (t.hp_head, hp_end)):
         i = max(bisect_right(starts, start) - 1, 0)
         while i < len(starts) and starts[i] < end:
             for p in (starts[i], ends[i]):
@@ -100,7 +108,7 @@ def _segments(t, start: int, end: int):
             i += 1
     pts = sorted(pts)
     for a, b in zip(pts, pts[1:]):
-        hi = _find(t.hp_head, t.hp_end, a)
+        hi = _find_hp(t, a)
         if hi >= 0:
             r = HEAD if a == t.hp_head[hi] else TAIL
         else:

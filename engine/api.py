@@ -196,7 +196,7 @@ class EvaluatedMachine:
             d = by_size.setdefault(m.size_str(hp.order[i]), {s: 0 for s in hvo.HVO_STATES})
             d[hvo.HVO_STATES[hp.state[i]]] += 1
         freed = sum(hp.freed[i] for i in t.hp_idx)
-        hugetlb_pages = sum(e - s for s, e in zip(t.hp_head, t.hp_end))
+        hugetlb_pages = sum(1 << o for o in t.hp_order)
         memmap = (role_pages["memmap_boot"] + role_pages["memmap_buddy"] + role_pages["memmap_self"]
                   + role_pages["vmemmap_hvo_head"] + role_pages["vmemmap_restored"])
         ps = a.page_size

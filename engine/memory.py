@@ -131,8 +131,7 @@ def add_memory(m: "Machine", loc: tuple, op) -> dict:
         where = f"memmap from the buddy allocator ({', '.join(notes)}); {reason}"
     for b in blocks:
         m.add_block(b)
-    msg = (f"add_memory {m.range_str(s_pfn, e_pfn)} node {op.node}: "
-           f"{', '.join(f'memory{b.id}' for b in blocks[:4])}{' ...' if nblocks > 4 else ''} added; {where}")
+    msg = f"add_memory {m.range_str(s_pfn, e_pfn)} node {op.node}: {_names(blocks)} added; {where}"
     dflt = m.params.memhp_default_state
     if dflt != "offline":
         zone = "movable" if dflt == "online_movable" else "normal"
@@ -158,22 +157,32 @@ def _online_one(m: "Machine", b: Block, zone: str) -> None:
         m.free_to_buddy(b, cur, e)
 
 
+def _names(blocks: list[Block]) -> str:
+    ids = [b.id for b in blocks]
+    if len(ids) > 4:
+        return f"memory{ids[0]}..memory{ids[-1]} ({len(ids)} blocks)"
+    return ", ".join(f"memory{i}" for i in ids)
+
+
 def online_blocks(m: "Machine", loc: tuple, op) -> dict:
     """memory_block_online(): zone for the whole block, vmemmap pages accounted, rest to buddy."""
     blocks = _range_blocks(m, loc, op.start, op.size)
-    done, refused = [], []
+    done: list[Block] = []
+    refused = []
     for b in blocks:
         if b.state == "online":
             refused.append(f"memory{b.id} is already online (-EINVAL)")
             continue
         _online_one(m, b, op.zone)
-        done.append(f"memory{b.id}")
+        done.append(b)
     if not done:
         return m.event("refused", "; ".join(refused))
     zone = "Movable" if op.zone == "movable" else "Normal"
-    managed = sum(b.present_pages() - b.nr_vmemmap for b in blocks if f"memory{b.id}" in done)
-    msg = (f"online {', '.join(done)} to zone {zone}: present +{human_size(sum(b.present_pages() for b in blocks if f'memory{b.id}' in done) * m.arch.page_size)}"
-           f", managed +{human_size(managed * m.arch.page_size)}")
+    ps = m.arch.page_size
+    present = sum(b.present_pages() for b in done)
+    managed = present - sum(b.nr_vmemmap for b in done)
+    msg = (f"online {_names(done)} to zone {zone}: present +{human_size(present * ps)}, "
+           f"managed +{human_size(managed * ps)}")
     return m.event("partial" if refused else "ok", msg + ("; " + "; ".join(refused) if refused else ""))
 
 
@@ -257,7 +266,7 @@ def remove_memory(m: "Machine", loc: tuple, op) -> dict:
     m.unmap_memmap(s_pfn, e_pfn)
     for b in blocks:
         m.drop_block(b)
-    msg = f"removed {', '.join(f'memory{b.id}' for b in blocks)} {m.range_str(s_pfn, e_pfn)}"
+    msg = f"removed {_names(blocks)} {m.range_str(s_pfn, e_pfn)}"
     if hazards:
         return m.event("hazard", msg + "; HAZARD: " + "; ".join(hazards))
     return m.event("ok", msg)

@@ -68,6 +68,13 @@ class RangeMap:
     def assign(self, start: int, end: int, value: int) -> None:
         if start >= end:
             return
+        n = len(self.starts)
+        if n == 0 or start >= self.ends[n - 1]:          # fast path: append
+            if n and self.ends[n - 1] == start and self.vals[n - 1] == value:
+                self.ends[n - 1] = end
+            else:
+                self.starts.append(start); self.ends.append(end); self.vals.append(value)
+            return
         self.clear(start, end)
         i = bisect_right(self.starts, start)
         # merge with neighbours holding the same value
@@ -103,6 +110,10 @@ class FreeList:
     def free(self, start: int, end: int) -> None:
         """Give [start, end) back, merging with neighbours (the range must not be free already)."""
         if start >= end:
+            return
+        n = len(self.starts)
+        if n == 0 or start > self.ends[n - 1]:            # fast path: append
+            self.starts.append(start); self.ends.append(end)
             return
         i = bisect_right(self.starts, start)
         if i > 0 and self.ends[i - 1] == start:

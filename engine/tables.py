@@ -5,9 +5,10 @@ Both implementations (_twin.py in Python, _core.pyx in Cython) read exactly thes
 from __future__ import annotations
 
 from array import array
+from itertools import compress
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
-from .hvo import OPTIMIZED
 from .roles import ROLE_CODE
 
 if TYPE_CHECKING:
@@ -25,7 +26,8 @@ def _q(values=()) -> array:
 
 
 class Tables:
-    """Columns: present ranges (pr_*), frame roles (rl_*), live huge pages (hp_*),
+    """Columns: present ranges (pr_*), frame roles (rl_*), live huge pages (hp_*: head, order,
+    HVO state, v0/tail frames, kept pages),
     vmemmap runs (vm_*), remap overlay (ov_*), split PMDs (sp)."""
 
     def __init__(self, m: "Machine") -> None:
@@ -46,25 +48,29 @@ class Tables:
                     self.pr_block.append(b.id)
         # frame roles: roles overlaid by hvo_freed
         self.rl_start, self.rl_end, self.rl_role = _merge_overlay(m.roles, m.hvo_freed)
-        # live huge pages sorted by head
+        # live huge pages sorted by head (plain copies in the common all-alive, sorted case)
         hp = m.hugetlb
-        live = [i for i in range(len(hp.head)) if hp.alive[i]]
-        if any(hp.head[x] > hp.head[y] for x, y in zip(live, live[1:])):
-            live.sort(key=hp.head.__getitem__)
-        self.hp_idx = _q(live)
-        self.hp_head = _q(hp.head[i] for i in live)
-        self.hp_end = _q(hp.head[i] + (1 << hp.order[i]) for i in live)
-        self.hp_opt = _q(1 if hp.state[i] == OPTIMIZED else 0 for i in live)
-        self.hp_v0 = _q(hp.v0[i] for i in live)
-        self.hp_tail = _q(hp.tail[i] for i in live)
-        self.hp_nkeep = _q(hp.nkeep[i] for i in live)
-        self.hp_vhead = _q(m.vpage_of(hp.head[i]) for i in live)
+        n = len(hp.head)
+        if hp.nr_alive == n and _is_sorted(hp.head):
+            self.hp_idx = _q(range(n))
+            for name in ("head", "order", "state", "v0", "tail", "nkeep"):
+                setattr(self, "hp_" + name, _q(getattr(hp, name)))
+        else:
+            live = sorted(compress(range(n), hp.alive), key=hp.head.__getitem__)
+            self.hp_idx = _q(live)
+            pick = itemgetter(*live) if len(live) > 1 else (lambda col: tuple(col[i] for i in live))
+            for name in ("head", "order", "state", "v0", "tail", "nkeep"):
+                setattr(self, "hp_" + name, _q(pick(getattr(hp, name))))
         # vmemmap
         vm, ov = m.vmemmap, m.overlay
         self.vm_vstart, self.vm_vend, self.vm_backing = _q(vm.vstart), _q(vm.vend), _q(vm.backing)
         self.vm_mapping = _q(vm.mapping)
         self.ov_vstart, self.ov_vend, self.ov_backing = _q(ov.vstart), _q(ov.vend), _q(ov.backing)
         self.sp = _q(sorted(m.split_pmds))
+
+
+def _is_sorted(col: array) -> bool:
+    return all(map(int.__le__, col, col[1:])) if len(col) > 1 else True
 
 
 def _merge_overlay(base, top) -> tuple[array, array, array]:

@@ -66,7 +66,8 @@ class VmemmapRuns:
 
     def add(self, vstart: int, vend: int, backing: int, kind: int, mapping: int) -> None:
         """Map [vstart, vend) (must be unmapped); merges with a contiguous predecessor."""
-        i = bisect_right(self.vstart, vstart)
+        n = len(self.vstart)
+        i = n if n == 0 or vstart >= self.vend[n - 1] else bisect_right(self.vstart, vstart)
         if (i > 0 and self.vend[i - 1] == vstart and self.kind[i - 1] == kind
                 and self.mapping[i - 1] == mapping
                 and self.backing[i - 1] + (vstart - self.vstart[i - 1]) == backing):
@@ -74,7 +75,10 @@ class VmemmapRuns:
             return
         for col, val in ((self.vstart, vstart), (self.vend, vend), (self.backing, backing),
                          (self.kind, kind), (self.mapping, mapping)):
-            col.insert(i, val)
+            if i == n:
+                col.append(val)
+            else:
+                col.insert(i, val)
 
     def remove(self, vstart: int, vend: int) -> list[tuple[int, int, int]]:
         """Unmap [vstart, vend); returns the frames released as (pfn, nr, kind)."""

@@ -1,0 +1,1 @@
+"""vmemscope web service: a thin FastAPI layer over the engine."""

@@ -1,0 +1,37 @@
+"""The benchmark machines S, M and L (issue: engine speed), as scenario documents."""
+from __future__ import annotations
+
+__all__ = ["SCENARIOS"]
+
+
+def scenario_s() -> dict:
+    return {"name": "S: 4 GiB boot + 3 blocks", "kernel": "6.8",
+            "boot_memory": [{"start": "0x0", "size": "4G", "node": 0}],
+            "ops": [{"op": "add_memory", "start": "0x100000000", "size": "128M", "node": 0},
+                    {"op": "add_memory", "start": "0x108000000", "size": "128M", "node": 0,
+                     "memmap_on_memory": False},
+                    {"op": "add_memory", "start": "0x110000000", "size": "128M", "node": 0},
+                    {"op": "online", "start": "0x100000000", "size": "384M", "zone": "movable"},
+                    {"op": "alloc_hugepages", "size": "2M", "count": 64, "node": 0}]}
+
+
+def scenario_m() -> dict:
+    return {"name": "M: 1 TiB in 8,192 blocks of 128 MiB, 100,000 2 MiB pages", "kernel": "6.8",
+            "boot_memory": [{"start": "0x0", "size": "4G", "node": 0}],
+            "ops": [{"op": "add_memory", "start": "0x100000000", "size": "1T", "node": 0},
+                    {"op": "online", "start": "0x100000000", "size": "1T", "zone": "movable"},
+                    {"op": "alloc_hugepages", "size": "2M", "count": 100_000, "node": 0}]}
+
+
+def scenario_l() -> dict:
+    return {"name": "L: 64 TiB (5-level) in 32,768 blocks of 2 GiB, 1M 2 MiB + 1,000 1 GiB pages",
+            "kernel": "6.8",
+            "machine": {"arch": "x86_64", "paging_levels": 5, "memory_block_size": "2G"},
+            "boot_memory": [{"start": "0x0", "size": "4G", "node": 0}],
+            "ops": [{"op": "add_memory", "start": "0x100000000", "size": "64T", "node": 0},
+                    {"op": "online", "start": "0x100000000", "size": "64T", "zone": "normal"},
+                    {"op": "alloc_hugepages", "size": "1G", "count": 1_000, "node": 0},
+                    {"op": "alloc_hugepages", "size": "2M", "count": 1_000_000, "node": 0}]}
+
+
+SCENARIOS = {"S": scenario_s, "M": scenario_m, "L": scenario_l}
