@@ -186,7 +186,6 @@ class EvaluatedMachine:
         for s, e, r in zip(t.rl_start, t.rl_end, t.rl_role):
             role_pages[ROLES[r][0]] += e - s
         reserved_online = sum(b.nr_vmemmap for b in m.blocks.values() if b.state == "online")
-        memblock = role_pages["memmap_boot"] + role_pages["hvo_freed"] * 0
         boot_memmap_total = sum(e - s for s, e, r in zip(m.roles.starts, m.roles.ends, m.roles.vals)
                                 if r == ROLE_CODE["memmap_boot"])
         managed = online - reserved_online - boot_memmap_total + m.boot_memmap_freed
@@ -200,7 +199,6 @@ class EvaluatedMachine:
         memmap = (role_pages["memmap_boot"] + role_pages["memmap_buddy"] + role_pages["memmap_self"]
                   + role_pages["vmemmap_hvo_head"] + role_pages["vmemmap_restored"])
         ps = a.page_size
-        del memblock
         return {
             "arch": a.key, "kernel": m.kernel.version, "page_size": format_size(ps),
             "memory_block_size": format_size(m.block_size), "implementation": self.implementation,

@@ -119,9 +119,7 @@ def optimize(m: "Machine", i: int) -> None:
         _, _, mapping = m.vmemmap.lookup(pmd * g)
         if mapping == PMD and pmd not in m.split_pmds:
             pt, _ = m.buddy.alloc(node, 1, align=1)
-            if pt < 0:
-                for p in new_splits:   # PTE tables already installed stay (kernel keeps the split)
-                    pass
+            if pt < 0:   # PTE tables already installed stay: the kernel keeps a split it made
                 hp.state[i], hp.reason[i] = REFUSED, R.ENOMEM_SPLIT
                 return
             m.split_pmds[pmd] = pt

@@ -237,8 +237,7 @@ class Machine:
         if not b.boot or b.zone == "Movable":
             yield s, e, b.zone
             return
-        cuts = [p for p in (16 << 20, 4 << 30) if True]
-        pts = sorted({s, e} | {c // self.arch.page_size for c in cuts
+        pts = sorted({s, e} | {c // self.arch.page_size for c in (16 << 20, 4 << 30)
                                if s < c // self.arch.page_size < e})
         for p, q in zip(pts, pts[1:]):
             yield p, q, zone_of_boot_pfn(self.arch, p)
@@ -325,11 +324,10 @@ class Machine:
         return "?"
 
     def first_busy(self, s: int, e: int) -> str:
-        for p in (s,):
-            for rs, _, code in self.roles.overlapping(s, e):
-                return f"pfn {hex(rs)}: {ROLES[code][0]}"
-            for hs, _, _ in self.hp_map.overlapping(s, e):
-                return f"pfn {hex(hs)}: hugetlb"
+        for rs, _, code in self.roles.overlapping(s, e):
+            return f"pfn {hex(rs)}: {ROLES[code][0]}"
+        for hs, _, _ in self.hp_map.overlapping(s, e):
+            return f"pfn {hex(hs)}: hugetlb"
         return "offline or in another zone"
 
     def memmap_users_in(self, s: int, e: int) -> str:
@@ -347,8 +345,7 @@ class Machine:
     def unmap_memmap(self, s: int, e: int) -> None:
         """arch_remove_memory(): unmap the vmemmap of [s, e) and free what backed it."""
         g = self.arch.ptrs_per_pte
-        lo, hi = self.vpage_of(s), -(-((e - self.pfn_offset) * self.struct_page_size) >> 0
-                                      // 1 // self.arch.page_size)
+        lo = self.vpage_of(s)
         hi = -(-((e - self.pfn_offset) * self.struct_page_size) // self.arch.page_size)
         if self.arch.vmemmap_pmd:          # keep PMDs still shared with present neighbours
             if lo % g and self.pfn_present(s - 1):
@@ -402,7 +399,6 @@ class Machine:
         order = self._hugetlb_order(loc, op.size)
         self._check_node(loc, op.node)
         got, optimised = self.hugetlb.alloc_count(op.node, order, op.count)
-        refused = sum(1 for _ in ())
         msg = (f"node{op.node} hugepages-{human_size(op.size).replace(' ', '')}: asked for {op.count} more, "
                f"allocated {got}")
         if got:
