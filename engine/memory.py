@@ -93,8 +93,9 @@ def add_memory(m: "Machine", loc: tuple, op) -> dict:
                             f"[{hex(b.start * a.page_size)}-{hex(b.end * a.page_size - 1)}]")
     nblocks = (e_pfn - s_pfn) // m.block_pages
     shared = op.altmap_scope == "range"
-    used, reason, nr_used, nr_res = mmo_decision(m, op.memmap_on_memory,
-                                                 e_pfn - s_pfn if shared else m.block_pages, shared)
+    # before 6.8 the whole range is one altmap candidate (and must be exactly one block)
+    per_altmap = e_pfn - s_pfn if shared or not m.kernel.mmo_per_block_altmap else m.block_pages
+    used, reason, nr_used, nr_res = mmo_decision(m, op.memmap_on_memory, per_altmap, shared)
     blocks = []
     for i in range(nblocks):
         bs = s_pfn + i * m.block_pages
