@@ -81,7 +81,7 @@ class HugePages:
                 for head in seg:
                     i = self._append(head, order, node)
                     self._prepare(i)
-                    optimised += 1
+                    optimised += self.state[i] == hvo.OPTIMIZED   # -ENOMEM may still refuse it
             else:
                 det = (range(detail, detail + len(seg) * step_frames, step_frames)
                        if reason == hvo.R.SELFHOSTED else detail)
