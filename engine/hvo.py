@@ -50,10 +50,10 @@ def _frame_selfhosted(m: "Machine", frame: int) -> bool:
 def check_hvo(m: "Machine", head: int, order: int) -> tuple[int, int, int]:
     """(state, reason, detail) for a new huge page, before any page-table work."""
     k, a = m.kernel, m.arch
+    if not k.hvo_available(a.name):      # before the switch: hvo_enabled is False here too
+        return NOT_OPTIMIZABLE, R.ARCH, 0
     if not m.hvo_enabled:
         return OFF, (R.OFF_SYSCTL if m.sysctl_touched else R.OFF_PARAM), 0
-    if not k.hvo_available(a.name):
-        return NOT_OPTIMIZABLE, R.ARCH, 0
     S = m.struct_page_size
     if S & (S - 1):
         return NOT_OPTIMIZABLE, R.STRUCT_PAGE, S
