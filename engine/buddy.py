@@ -20,8 +20,14 @@ GFP_MOVABLE_ZONES = ("Movable", "Normal", "DMA32")
 class Buddy:
     """Free lists keyed by (node, zone)."""
 
-    def __init__(self) -> None:
+    def __init__(self, dma_fallback: bool = False) -> None:
         self.lists: dict[tuple[int, str], FreeList] = {}
+        # arm64: ZONE_DMA spans the RAM below 4 GiB (ZONE_DMA32 is empty) and is an ordinary
+        # fallback zone; x86's 16 MiB ZONE_DMA stays kept back by lowmem_reserve.
+        self.dma_fallback = dma_fallback
+
+    def zonelist(self, zones: tuple[str, ...]) -> tuple[str, ...]:
+        return zones + ("DMA",) if self.dma_fallback and "DMA" not in zones else zones
 
     def freelist(self, node: int, zone: str) -> FreeList:
         fl = self.lists.get((node, zone))
@@ -43,7 +49,7 @@ class Buddy:
         """Allocate nr pages (aligned to nr unless told); returns (pfn, node) or (-1, -1)."""
         align = nr if align is None else align
         for n in self.node_order(node, thisnode):
-            for z in zones:
+            for z in self.zonelist(zones):
                 fl = self.lists.get((n, z))
                 if fl is not None and len(fl):
                     pfn = fl.alloc(nr, align)
@@ -57,7 +63,7 @@ class Buddy:
         runs: list[tuple[int, int]] = []
         need = count
         for n in self.node_order(node, thisnode):
-            for z in zones:
+            for z in self.zonelist(zones):
                 fl = self.lists.get((n, z))
                 if fl is None:
                     continue

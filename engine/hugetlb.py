@@ -55,7 +55,8 @@ class HugePages:
 
     def zones_for(self, order: int) -> tuple[str, ...]:
         # hugepage_movable_supported(): gigantic pages never come from ZONE_MOVABLE
-        return GFP_KERNEL_ZONES if order > self.m.arch.max_page_order else GFP_MOVABLE_ZONES
+        return self.m.buddy.zonelist(GFP_KERNEL_ZONES if order > self.m.arch.max_page_order
+                                     else GFP_MOVABLE_ZONES)
 
     def _prepare(self, i: int) -> None:
         m = self.m
@@ -117,7 +118,8 @@ class HugePages:
         for (node, zone), fl in m.buddy.lists.items():
             if fl.is_free(head, head + nr):
                 if zone not in self.zones_for(order):
-                    return f"pfns {hex(head)}-{hex(head + nr - 1)} are in ZONE_MOVABLE (gigantic pages are not movable)"
+                    why = "gigantic pages are not movable" if zone == "Movable" else "kept for DMA"
+                    return f"pfns {hex(head)}-{hex(head + nr - 1)} are in ZONE_{zone.upper()} ({why})"
                 fl.take(head, head + nr)
                 self._add_run(range(head, head + nr, nr), order, node)
                 return len(self.head) - 1

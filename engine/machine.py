@@ -55,7 +55,7 @@ class Machine:
         self.vmemmap = VmemmapRuns()     # vmemmap as populated at add time
         self.overlay = VmemmapRuns()     # vmemmap pages remapped after HVO was undone
         self.split_pmds: dict[int, int] = {}   # vmemmap PMD index -> PTE table pfn
-        self.buddy = Buddy()
+        self.buddy = Buddy(dma_fallback=a.name == "arm64")
         self.hugetlb = HugePages(self)
         self.blocks: dict[int, Block] = {}
         self._block_ids: list[int] = []
