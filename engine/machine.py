@@ -170,7 +170,13 @@ class Machine:
             for size in a.hugetlb_sizes:
                 n = (self.struct_page_size * (size // a.page_size)) // a.page_size
                 free = n - k.hvo_reserve_pages
-                if free > 0:
+                if free > 0 and not k.at_least(6, 0):
+                    # 5.19 (HV-5.19): pr_info("can optimize %d vmemmap pages for %s", .., h->name);
+                    # 5.14-5.18 said "can free" (kernel-model.md 4, M)
+                    verb = "optimize" if k.hvo_sysctl else "free"
+                    self.dmesg.append(f"HugeTLB: can {verb} {free} vmemmap pages for "
+                                      f"hugepages-{size >> 10}kB")
+                elif free > 0:
                     self.dmesg.append(f"HugeTLB: {free * a.page_size >> 10} KiB vmemmap can be freed "
                                       f"for a {size / (1 << 30) if size >= GiB else size / (1 << 20):.2f} "
                                       f"{'GiB' if size >= GiB else 'MiB'} page")
