@@ -55,6 +55,16 @@ def place_boot_memmap(m: "Machine", node: int, sections: list[int],
             base = a
             break
     if base < 0:
+        # sparse_buffer_init() failed (on arm64 64K one section's buffer is a 512 MiB PMD):
+        # vmemmap_alloc_block_buf() falls back to plain memblock allocations, top-down, each
+        # aligned to its request (a PMD, or a page under PTEs)
+        align = m.arch.ptrs_per_pte if m.arch.vmemmap_pmd else 1
+        for s, e in sorted(ranges, key=lambda r: -r[1]):
+            a = (e - used) // align * align
+            if a >= s:
+                base = a
+                break
+    if base < 0:
         return None
     mapping = PMD if m.arch.vmemmap_pmd else PTE
     b = base
