@@ -225,6 +225,8 @@ def reason_text(m: "Machine", i: int) -> str:
         text += "; the head copy could not be allocated, 5.18 layout used"
     if r == R.HAZARD:
         b = m.block_of(d)
-        text += (f"; HAZARD: no self-hosted check (policy none) and the vmemmap is self-hosted in "
+        pol = m.params.selfhosted_check
+        why = "no self-hosted check (policy none)" if pol == "none" else f"the {pol} check missed it"
+        text += (f"; HAZARD: {why} and the vmemmap is self-hosted in "
                  f"memory{b.id if b else '?'} (pfn {hex(d)})")
     return text
