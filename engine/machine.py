@@ -340,12 +340,18 @@ class Machine:
         """Blocks outside [s, e) whose struct pages are stored in frames inside it."""
         users = set()
         rs = self.vmemmap
+        S, sh, bp = self.struct_page_size, self.arch.page_shift, self.block_pages
         for i in range(len(rs)):
             b0, n = rs.backing[i], rs.vend[i] - rs.vstart[i]
-            if b0 < e and b0 + n > s:
-                pfn = (rs.vstart[i] << self.arch.page_shift) // self.struct_page_size + self.pfn_offset
-                if not (s <= pfn < e):
-                    users.add(pfn // self.block_pages)
+            lo, hi = max(b0, s), min(b0 + n, e)          # frames of this run inside [s, e)
+            if lo < hi:
+                # every pfn whose struct page lies in those frames (a run can span many blocks,
+                # e.g. a shared altmap), not just the run's first pfn
+                v0, v1 = rs.vstart[i] + lo - b0, rs.vstart[i] + hi - b0
+                p0 = -(-(v0 << sh) // S) + self.pfn_offset
+                p1 = ((v1 << sh) - 1) // S + self.pfn_offset
+                users.update(bid for bid in range(p0 // bp, p1 // bp + 1)
+                             if bid in self.blocks and not (s <= bid * bp and (bid + 1) * bp <= e))
         return ", ".join(f"memory{u}" for u in sorted(users))
 
     def unmap_memmap(self, s: int, e: int) -> None:
