@@ -1,0 +1,48 @@
+"""Shared fixtures: every engine test runs against both hot-loop implementations.
+
+`impl` is "python" (engine/_twin.py) or "cython" (engine/_core). The cython parameter is skipped
+only when engine._core cannot be imported on a developer machine; under CI=true a missing or
+broken extension fails loudly instead.
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("VMEMSCOPE_TEST_OUTPUT", "test-output")
+
+import pytest  # noqa: E402
+
+import engine  # noqa: E402
+
+IN_CI = os.environ.get("CI") == "true"
+
+
+def core_import_error() -> str | None:
+    """None if engine._core imports, else why not."""
+    try:
+        from engine import _core  # noqa: F401
+    except ImportError as e:
+        return f"{type(e).__name__}: {e}"
+    return None
+
+
+@pytest.fixture(scope="session", params=["python", "cython"])
+def impl(request) -> str:
+    if request.param == "cython":
+        err = core_import_error()
+        if err is not None:
+            if IN_CI:
+                pytest.fail(f"engine._core must be importable under CI=true ({err}); "
+                            "build it with `make build-ext`", pytrace=False)
+            pytest.skip(f"engine._core not built ({err}); run `make build-ext`")
+    return request.param
+
+
+@pytest.fixture()
+def ev(impl):
+    """ev(scenario_dict) -> EvaluatedMachine replayed with the selected implementation."""
+    def run(scenario: dict):
+        m = engine.evaluate(scenario, impl=impl)
+        assert m.implementation == impl, f"asked for {impl}, got {m.implementation}"
+        return m
+    return run
