@@ -20,21 +20,6 @@ cdef enum:
     PTE = 2
 
 
-cdef inline Py_ssize_t find(col_t starts, col_t ends, i64 x) noexcept nogil:
-    """Index of the range holding x, or -1 (bisect_right - 1)."""
-    cdef Py_ssize_t lo = 0, hi = starts.shape[0], mid
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if starts[mid] <= x:
-            lo = mid + 1
-        else:
-            hi = mid
-    lo -= 1
-    if lo >= 0 and x < ends[lo]:
-        return lo
-    return -1
-
-
 cdef inline Py_ssize_t upper(col_t starts, i64 x) noexcept nogil:
     """bisect_right(starts, x)."""
     cdef Py_ssize_t lo = 0, hi = starts.shape[0], mid
@@ -45,6 +30,14 @@ cdef inline Py_ssize_t upper(col_t starts, i64 x) noexcept nogil:
         else:
             hi = mid
     return lo
+
+
+cdef inline Py_ssize_t find(col_t starts, col_t ends, i64 x) noexcept nogil:
+    """Index of the range holding x, or -1 (bisect_right - 1)."""
+    cdef Py_ssize_t i = upper(starts, x) - 1
+    if i >= 0 and x < ends[i]:
+        return i
+    return -1
 
 
 cdef inline Py_ssize_t find_hp(col_t head, col_t order, i64 x) noexcept nogil:
