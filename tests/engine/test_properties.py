@@ -17,7 +17,7 @@ import engine
 from engine.roles import ROLE_CODE
 
 IN_CI = os.environ.get("CI") == "true"
-SETTINGS = settings(max_examples=30, deadline=None, database=None,
+SETTINGS = settings(max_examples=40, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 MiB, GiB = 1 << 20, 1 << 30
@@ -29,7 +29,7 @@ MACHINES = {
                  [64 << 10, 2 * MiB, 32 * MiB, GiB]),
     "arm64-16K": ({"arch": "arm64", "page_size": "16K"}, 16384, GiB, 2 * GiB, [2 * MiB, 32 * MiB]),
 }
-KERNELS = ["5.13", "5.17", "5.19", "6.0", "6.1", "6.2", "6.6", "6.7", "6.8", "6.12"]
+KERNELS = ["5.13", "5.17", "5.19", "6.0", "6.1", "6.2", "6.6", "6.7", "6.8", "6.8", "6.12", "6.12"]
 POLICIES = ["merged", "section_flag", "first_page_maps_to_itself", "block_first_pfn_flag", "none"]
 BLOCK = 128 * MiB
 SLOTS = 8                                  # hot-add area: 8 blocks of 128 MiB after boot RAM
@@ -43,7 +43,9 @@ def core_import_error() -> str | None:
     return None
 
 
-def need_core() -> None:
+@pytest.fixture(scope="module")
+def core() -> None:
+    """Both implementations must be there: skip without the extension, fail under CI=true."""
     err = core_import_error()
     if err is not None:
         if IN_CI:
@@ -53,7 +55,7 @@ def need_core() -> None:
 
 @st.composite
 def scenarios(draw) -> dict:
-    name = draw(st.sampled_from(sorted(MACHINES)))
+    name = draw(st.sampled_from(["x86", "x86", "x86-l5", "arm64-4K", "arm64-4K", "arm64-16K"]))
     machine, ps, boot, hot, sizes = MACHINES[name]
     area_end = hot + SLOTS * BLOCK
 
@@ -68,14 +70,24 @@ def scenarios(draw) -> dict:
         return hex(draw(st.integers(lo, max(lo, hi))) * size)
 
     ops = []
+    if draw(st.booleans()):   # huge pages in boot RAM first: HVO at work before any hotplug
+        ops.append({"op": "alloc_hugepages", "size": 2 * MiB, "count": draw(st.integers(1, 8))})
     for _ in range(draw(st.integers(0, 14))):
-        kind = draw(st.sampled_from(["add", "add", "add", "online", "online", "offline", "remove",
-                                     "hps", "hps", "hp", "free", "free1", "swap", "sysctl"]))
-        if kind == "add":
+        kind = draw(st.sampled_from(["add", "add+online", "add+online", "add+online", "online",
+                                     "offline", "offline", "remove", "offline+remove", "hps", "hps", "hps", "hp", "hp",
+                                     "free", "free1", "swap", "sysctl"]))
+        if kind.startswith("add"):
             start, size = rng()
             ops.append({"op": "add_memory", "start": start, "size": size,
                         "memmap_on_memory": draw(st.booleans()) or draw(st.booleans()),
-                        "altmap_scope": draw(st.sampled_from(["block", "block", "range"]))})
+                        "altmap_scope": draw(st.sampled_from(["block", "block", "block", "range"]))})
+            if kind == "add+online":
+                ops.append({"op": "online", "start": start, "size": size,
+                            "zone": draw(st.sampled_from(["normal", "normal", "movable"]))})
+        elif kind == "offline+remove":
+            start, size = rng()
+            ops += [{"op": "offline", "start": start, "size": size},
+                    {"op": "remove_memory", "start": start, "size": size}]
         elif kind in ("online", "offline", "remove"):
             start, size = rng()
             op = {"op": {"remove": "remove_memory"}.get(kind, kind), "start": start, "size": size}
@@ -101,10 +113,10 @@ def scenarios(draw) -> dict:
         "name": name,
         "kernel": draw(st.sampled_from(KERNELS)),
         "machine": machine,
-        "params": {"memmap_on_memory": draw(st.sampled_from(["on", "on", "force", "off"])),
-                   "hugetlb_free_vmemmap": draw(st.booleans()),
+        "params": {"memmap_on_memory": draw(st.sampled_from(["on", "on", "on", "force", "off"])),
+                   "hugetlb_free_vmemmap": draw(st.sampled_from([True, True, True, False])),
                    "selfhosted_check": draw(st.sampled_from(POLICIES)),
-                   "memhp_default_state": draw(st.sampled_from(["offline", "offline", "online"]))},
+                   "memhp_default_state": draw(st.sampled_from(["offline", "offline", "offline", "online"]))},
         "boot_memory": [{"start": boot, "size": "1G"}],
         "ops": ops,
     }
@@ -147,8 +159,7 @@ pfn_lists = st.lists(st.integers(0, (4 * GiB) // 4096), min_size=1, max_size=200
 @SETTINGS
 @given(s=scenarios(), pfns=pfn_lists, win=st.tuples(st.integers(0, 1 << 20), st.integers(1, 1 << 20),
                                                    st.integers(1, 3000)))
-def test_python_and_cython_agree(s, pfns, win):
-    need_core()
+def test_python_and_cython_agree(core, s, pfns, win):
     mp, sc = replay(s, "python")
     mc = engine.evaluate(sc, impl="cython")
     assert (mp.implementation, mc.implementation) == ("python", "cython")
@@ -195,22 +206,28 @@ def test_window_counts_fill_every_bin(impl, s, win):
 @given(s=scenarios())
 def test_self_hosted_block_has_exactly_one_self_mapping_pfn(impl, s):
     m, _ = replay(s, impl)
-    checked = 0
+    own, foreign = [], []     # memmap in the block's own altmap / in another block's (shared) altmap
     for b in m.blocks():
-        if b["state"] != "online" or b["memmap"]["where"] != "self":
-            continue
+        if b["state"] == "online" and b["memmap"]["where"] == "self":
+            (own if b["memmap"]["holder_block"] == b["id"] else foreign).append(b)
+    if impl == "python":      # a full scan is 32768 pfns per block: keep the Python twin quick
+        own, foreign = own[:1] + own[1:][-1:], foreign[:1]
+    for b in own + foreign:
         start, end = int(b["start_pfn"], 16), int(b["end_pfn"], 16)
         cols = m.resolve_columns(range(start, end))
         fixed = [start + k for k, f in enumerate(cols["backing"]) if f == start + k]
-        assert fixed == [start], (b["name"], [hex(p) for p in fixed[:5]])
-        assert b["self_mapping_pfn"] == hex(start)
-        assert cols["role"][0] == ROLE_CODE["memmap_self"]
-        checked += 1
-    # hot-added memory whose memmap lives elsewhere never maps onto itself at its first pfn
+        if b in own:
+            assert fixed == [start], (b["name"], [hex(p) for p in fixed[:5]])
+            assert b["self_mapping_pfn"] == hex(start)
+            assert cols["role"][0] == ROLE_CODE["memmap_self"]
+        else:                 # why policy B misses a shared altmap (TV-18)
+            assert fixed == [], (b["name"], [hex(p) for p in fixed[:5]])
+            assert b["self_mapping_pfn"] is None
+    # hot-added memory whose memmap came from the buddy allocator never maps onto itself
     for b in m.blocks():
-        if not b["boot"] and b["memmap"]["where"] in ("buddy",):
-            r = m.resolve([int(b["start_pfn"], 16)])[0]
-            assert r["maps_to_itself"] is False
+        if not b["boot"] and b["memmap"]["where"] == "buddy":
+            assert m.resolve([int(b["start_pfn"], 16)])[0]["maps_to_itself"] is False
+            assert b["self_mapping_pfn"] is None
 
 
 # ------------------------------------------------------------------ (d) resolve == window

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 GiB = 1 << 30
+BYTES = {"128M": 128 << 20, "256M": 256 << 20, "512M": 512 << 20, "1G": GiB, "2G": 2 * GiB}
 ADD_4G = {"op": "add_memory", "start": "0x100000000", "size": "128M"}
 ONLINE_4G = {"op": "online", "start": "0x100000000", "size": "128M"}
 
@@ -59,12 +60,11 @@ class TestTV1:
         mm = block(m, 32)["memmap"]
         assert mm["where"] == "self"
         assert mm["start_pfn"] == "0x100000" and mm["nr_pages"] == 512 and mm["mapping"] == "pmd"
-        roles = m.resolve_columns(range(0x100000, 0x108000))["role"]
         rs = m.resolve([0x100000, 0x1001ff, 0x100200, 0x107fff])
         assert [r["role"] for r in rs] == ["memmap_self", "memmap_self", "usable", "usable"]
         w = m.window(0x100000, 0x108000, 1)["counts"]
         assert w["memmap_self"][0] == 512 and w["usable"][0] == 32256
-        assert len(roles) == 32768
+        assert sum(c[0] for c in w.values()) == 32768
 
     def test_struct_page_va_and_backing(self, m):
         first, last = m.resolve([0x100000, 0x107fff])
@@ -415,7 +415,8 @@ def test_tv14_struct_page_80(ev, bs, nr, accepted):
     m = ev(scen({"op": "add_memory", "start": "0x100000000", "size": bs}, hp("2M", "0x40000000"),
                 {"op": "sysctl", "hugetlb_optimize_vmemmap": True},
                 machine={"struct_page_size": 80, "memory_block_size": bs}))
-    b = block(m, (4 * GiB) // m.m.block_size)
+    assert m.summary()["memory_block_size"] == bs
+    b = block(m, 4 * GiB // BYTES[bs])
     assert b["memmap_on_memory"]["used"] is accepted
     assert b["memmap"]["nr_pages"] == nr
     assert b["memmap"]["where"] == ("self" if accepted else "buddy")
@@ -445,7 +446,7 @@ def test_tv15_block_size_probe(ev, boot, hypervisor, mb):
                 boot_memory=[{"start": s, "size": z} for s, z in boot]))
     s = m.summary()
     assert s["dmesg"][0] == f"x86/mm: Memory block size: {mb}MB"
-    assert m.m.block_size == mb << 20
+    assert s["memory_block_size"] == (f"{mb >> 10}G" if mb >= 1024 else f"{mb}M")
 
 
 # --------------------------------------------------------------------------- TV-16
@@ -495,8 +496,11 @@ class TestTV17:
         assert m.summary()["role_pages"]["vmemmap_restored"] == restored
 
     def test_dissolve_failure_aborts_offline(self, ev):
-        # the huge page pool takes every 2 MiB the buddy allocator has left: the vmemmap restore
-        # (7 order-0 pages) cannot be allocated
+        # The huge page pool takes every 2 MiB the buddy allocator has left, and the head copies
+        # and PTE tables take the rest: the vmemmap restore (7 order-0 pages) cannot be allocated.
+        # NB: the engine never hands HVO-freed vmemmap frames back to the allocator (they count in
+        # free_pages but stay coloured hvo_freed); a kernel could use them for the restore, so on a
+        # real machine this needs more pressure (slab, page cache) than the ops can express.
         m = ev(scen(hp("2M", "0x40000000"), {"op": "alloc_hugepages", "size": "2M", "count": 100000},
                     {"op": "offline", "start": "0x40000000", "size": "128M"}))
         off = m.events()[2]
