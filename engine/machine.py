@@ -469,7 +469,7 @@ class Machine:
         if not k.hvo_sysctl or not k.hvo_available(a.name):
             return self.event("refused", "vm.hugetlb_optimize_vmemmap: no such sysctl in "
                               f"{k.version} on {a.name} (it appeared in 5.19 where HVO is built)")
-        if k.hvo_overrides_mmo and self.params.memmap_on_memory != "off" and not self.params.hugetlb_free_vmemmap:
+        if k.hvo_overrides_mmo and self.params.memmap_on_memory == "on" and not self.params.hugetlb_free_vmemmap:
             return self.event("refused", "vm.hugetlb_optimize_vmemmap is not registered when "
                               "memmap_on_memory is enabled (5.19)")
         S = self.struct_page_size
