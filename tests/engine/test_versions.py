@@ -84,6 +84,12 @@ class Test519:
         assert e["outcome"] == "refused" and "not registered" in e["message"]
         assert hvo_of(m, "0x100200")["hvo"] == "off"
 
+    def test_sysctl_registered_when_mmo_force_is_invalid(self, ev):
+        # "force" is not a boolean before 6.6: the parameter stays N, so the sysctl exists
+        m = ev(scen("5.19", ADD, sysctl(True), hvo=False, mmo="force"))
+        assert mmo(m)["used"] is False
+        assert m.events()[1]["outcome"] == "ok"
+
     def test_sysctl_registered_when_both_off(self, ev):
         m = ev(scen("5.19", sysctl(True), HP_BOOT, hvo=False, mmo="off"))
         assert m.events()[0]["outcome"] == "ok"
