@@ -364,12 +364,21 @@ class Machine:
                 lo = (lo // g + 1) * g
             if hi % g and self.pfn_present(e):
                 hi = hi // g * g
-        for frame, nr, kind in self.overlay.remove(lo, hi):
+        # vmemmap pages remapped by an HVO restore: their original frames went back to the
+        # allocator at restore time and must not be released twice
+        ov = self.overlay
+        remapped = [(max(a, lo), min(b, hi)) for a, b in zip(ov.vstart, ov.vend) if a < hi and b > lo]
+        for frame, nr, kind in ov.remove(lo, hi):
             self.release_frames(frame, nr)
-        for frame, nr, kind in self.vmemmap.remove(lo, hi):
-            if kind == MEMMAP_SELF and s <= frame < e:
+        cuts = sorted({lo, hi} | {x for r in remapped for x in r})
+        for a, b in zip(cuts, cuts[1:]):
+            released = self.vmemmap.remove(a, b)
+            if any(ra <= a and b <= rb for ra, rb in remapped):
                 continue
-            self.release_frames(frame, nr)
+            for frame, nr, kind in released:
+                if kind == MEMMAP_SELF and s <= frame < e:
+                    continue
+                self.release_frames(frame, nr)
         for pmd in [p for p in self.split_pmds if lo <= p * g and (p + 1) * g <= hi]:
             self.release_frames(self.split_pmds.pop(pmd), 1)
         self.roles.clear(s, e)
