@@ -172,6 +172,29 @@ def test_accounting_through_the_life_cycle(ev, mmo, managed):
     assert steps[3]["free_pages"] == base["free_pages"]
 
 
+@pytest.mark.parametrize("kernel", ["5.17", "6.1", "6.8"])
+@pytest.mark.parametrize("free_first", [True, False])
+def test_remove_after_hvo_restore_frees_each_frame_once(ev, kernel, free_first):
+    # memory64's memmap comes from boot ZONE_NORMAL; its 2M page is optimised, then the vmemmap
+    # is restored (free, or dissolve on offline); remove must not free the originals again
+    a = "0x200000000"
+    ops = [add(a, memmap_on_memory=False), online(a),
+           {"op": "alloc_hugepage", "size": "2M", "at": "0x200200000"}]
+    ops += [{"op": "free_hugepage", "at": "0x200200000"}] if free_first else []
+    ops += [offline(a), remove(a)]
+    boot = [{"start": 0, "size": "8G"}]
+    base = ev(scen(boot_memory=boot, kernel=kernel)).summary()
+    m = ev(scen(*ops, boot_memory=boot, kernel=kernel))
+    assert set(outcomes(m)) == {"ok"}
+    assert m.hugepages() == [] and ids(m) == []
+    s = m.summary()
+    # every frame the block borrowed is back: restored vmemmap, head copy, PTE table, memmap
+    assert s["free_pages"] == base["free_pages"]
+    assert s["managed_pages"] == base["managed_pages"]
+    w = m.window(0, 0x200000, 1)["counts"]
+    assert w["usable"][0] == s["free_pages"]
+
+
 def test_online_message_reports_present_and_managed(ev):
     m = ev(scen(add("0x100000000"), online("0x100000000")))
     msg = m.events()[1]["message"]
