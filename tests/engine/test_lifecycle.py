@@ -138,13 +138,23 @@ def test_auto_online(ev):
     b = next(x for x in m.blocks() if x["id"] == 32)
     assert b["state"] == "online" and b["zone"] == "Movable"
     assert m.resolve([0x100200])[0]["zone"] == "Movable"
-    assert m.resolve([0x100000])[0]["role"] == "memmap_self"  # vmemmap pages sit in ZONE_MOVABLE too
+    r = m.resolve([0x100000])[0]                               # vmemmap pages sit in ZONE_MOVABLE too
+    assert (r["role"], r["zone"]) == ("memmap_self", "Movable")
 
 
 def test_gigantic_page_not_in_movable(ev):
     m = ev(scen(add("0x100000000", "1G", memmap_on_memory=False), online("0x100000000", "1G", "movable"),
                 {"op": "alloc_hugepage", "size": "1G", "at": "0x100000000"}))
     assert outcomes(m)[2] == "refused" and "ZONE_MOVABLE" in m.events()[2]["message"]
+
+
+def test_offline_keeps_the_memmap_mapped(ev):
+    # offline: the vmemmap stays mapped (only remove unmaps it)
+    a = "0x100000000"
+    m = ev(scen(add(a), online(a), offline(a)))
+    first, usable = m.resolve([0x100000, 0x100200])
+    assert first["role"] == "memmap_self" and first["backing_pfn"] == "0x100000"
+    assert usable["role"] == "offline" and usable["backing_pfn"] == "0x100008"
 
 
 def test_readd_after_remove(ev):
