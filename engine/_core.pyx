@@ -20,30 +20,109 @@ cdef enum:
     PTE = 2
 
 
-cdef inline Py_ssize_t upper(col_t starts, i64 x) noexcept nogil:
+from libc.stdlib cimport malloc, free
+from cpython cimport array as carray
+
+cdef carray.array Q_TEMPLATE = carray.array("q", [])
+cdef carray.array B_TEMPLATE = carray.array("B", [])
+cdef carray.array I_TEMPLATE = carray.array("i", [])
+
+cdef struct Col:
+    # a sorted start column with a bucket index: L[b] = number of starts below b << shift, so a
+    # search for x only bisects the few entries of bucket x >> shift (the columns of a 64 TiB
+    # machine hold a million entries; a plain bisection is twenty cache misses per lookup)
+    const i64* s
+    Py_ssize_t n
+    int shift
+    i64 nb
+    i64* L
+
+
+cdef inline Py_ssize_t upper(const Col* c, i64 x) noexcept nogil:
     """bisect_right(starts, x)."""
-    cdef Py_ssize_t lo = 0, hi = starts.shape[0], mid
+    cdef Py_ssize_t lo, hi, mid
+    cdef i64 b
+    if x < 0:
+        return 0
+    b = x >> c.shift
+    if b < c.nb:
+        lo = c.L[b]
+        hi = c.L[b + 1]
+    else:
+        lo = c.L[c.nb]
+        hi = c.n
     while lo < hi:
         mid = (lo + hi) >> 1
-        if starts[mid] <= x:
+        if c.s[mid] <= x:
             lo = mid + 1
         else:
             hi = mid
     return lo
 
 
-cdef inline Py_ssize_t find(col_t starts, col_t ends, i64 x) noexcept nogil:
+cdef class Index:
+    """Bucket indexes over the sorted columns of one Tables (built once, cached on it)."""
+    cdef Col pr, rl, hp, vm, ov, sp
+    cdef list keep
+
+    def __cinit__(self):
+        self.keep = []
+        self.pr.L = self.rl.L = self.hp.L = self.vm.L = self.ov.L = self.sp.L = NULL
+
+    def __init__(self, t):
+        self._build(&self.pr, t.pr_start)
+        self._build(&self.rl, t.rl_start)
+        self._build(&self.hp, t.hp_head)
+        self._build(&self.vm, t.vm_vstart)
+        self._build(&self.ov, t.ov_vstart)
+        self._build(&self.sp, t.sp)
+
+    cdef _build(self, Col* c, starts):
+        cdef col_t S = starts
+        cdef Py_ssize_t n = S.shape[0], j = 0
+        cdef i64 top = S[n - 1] if n else 0, b, nb_want = 1024
+        self.keep.append(starts)
+        while nb_want < n and nb_want < (1 << 20):
+            nb_want <<= 1
+        c.n = n
+        c.s = &S[0] if n else NULL
+        c.shift = 0
+        while (top >> c.shift) + 1 > nb_want:
+            c.shift += 1
+        c.nb = (top >> c.shift) + 1
+        c.L = <i64*> malloc((c.nb + 1) * sizeof(i64))
+        if c.L == NULL:
+            raise MemoryError()
+        for b in range(c.nb + 1):
+            while j < n and S[j] < (b << c.shift):
+                j += 1
+            c.L[b] = j
+
+    def __dealloc__(self):
+        free(self.pr.L); free(self.rl.L); free(self.hp.L)
+        free(self.vm.L); free(self.ov.L); free(self.sp.L)
+
+
+cdef Index index_of(t):
+    ix = getattr(t, "_core_index", None)
+    if ix is None:
+        ix = Index(t)
+        t._core_index = ix
+    return ix
+
+
+cdef inline Py_ssize_t find(const Col* c, col_t ends, i64 x) noexcept nogil:
     """Index of the range holding x, or -1 (bisect_right - 1)."""
-    cdef Py_ssize_t i = upper(starts, x) - 1
+    cdef Py_ssize_t i = upper(c, x) - 1
     if i >= 0 and x < ends[i]:
         return i
     return -1
 
 
-cdef inline Py_ssize_t find_hp(col_t head, col_t order, i64 x) noexcept nogil:
+cdef inline Py_ssize_t find_hp(const Col* c, col_t order, i64 x) noexcept nogil:
     """Index of the live huge page holding x, or -1."""
-    cdef Py_ssize_t i = upper(head, x) - 1
-    if i >= 0 and x < head[i] + (<i64>1 << order[i]):
+    cdef Py_ssize_t i = upper(c, x) - 1
+    if i >= 0 and x < c.s[i] + (<i64>1 << order[i]):
         return i
     return -1
 
@@ -51,6 +130,7 @@ cdef inline Py_ssize_t find_hp(col_t head, col_t order, i64 x) noexcept nogil:
 def resolve_columns(t, pfns):
     """See _twin.resolve_columns."""
     cdef col_t P = pfns
+    cdef Index ix = index_of(t)
     cdef Py_ssize_t n = P.shape[0], k
     out = {name: array("q", bytes(8 * n)) for name in
            ("present", "role", "backing", "mapping", "hugepage", "self_hosted")}
@@ -70,14 +150,14 @@ def resolve_columns(t, pfns):
     with nogil:
         for k in range(n):
             pfn = P[k]
-            pi = find(pr_start, pr_end, pfn)
+            pi = find(&ix.pr, pr_end, pfn)
             o_present[k] = pi
-            hi = find_hp(hp_head, hp_order, pfn)
+            hi = find_hp(&ix.hp, hp_order, pfn)
             o_hp[k] = hi
             if hi >= 0:
                 r = HEAD if pfn == hp_head[hi] else TAIL
             else:
-                ri = find(rl_start, rl_end, pfn)
+                ri = find(&ix.rl, rl_end, pfn)
                 if ri >= 0:
                     r = rl_role[ri]
                 elif pi >= 0:
@@ -94,32 +174,32 @@ def resolve_columns(t, pfns):
                     if i == 0:
                         b = hp_v0[hi]
                     elif i < hp_nkeep[hi]:
-                        vi = find(vm_vstart, vm_vend, v)
+                        vi = find(&ix.vm, vm_vend, v)
                         if vi >= 0:
                             b = vm_backing[vi] + v - vm_vstart[vi]
                     else:
                         b = hp_tail[hi]
                     mp = PTE
                 else:
-                    oi = find(ov_vstart, ov_vend, v)
+                    oi = find(&ix.ov, ov_vend, v)
                     if oi >= 0:
                         b = ov_backing[oi] + v - ov_vstart[oi]
                         mp = PTE
                     else:
-                        vi = find(vm_vstart, vm_vend, v)
+                        vi = find(&ix.vm, vm_vend, v)
                         if vi >= 0:
                             b = vm_backing[vi] + v - vm_vstart[vi]
                             mp = vm_mapping[vi]
                             if mp == PMD:
                                 pmd = v // pmd_pages
-                                si = upper(sp, pmd) - 1
+                                si = upper(&ix.sp, pmd) - 1
                                 if si >= 0 and sp[si] == pmd:
                                     mp = PTE
             o_backing[k] = b
             o_mapping[k] = mp
             o_self[k] = 0
             if b >= 0:
-                ri = find(rl_start, rl_end, b)
+                ri = find(&ix.rl, rl_end, b)
                 if ri >= 0 and rl_role[ri] == MEMMAP_SELF:
                     o_self[k] = 1
     return out
@@ -129,13 +209,13 @@ cdef inline i64 min2(i64 a, i64 b) noexcept nogil:
     return a if a < b else b
 
 
-cdef i64 next_segment(i64 p, i64 end, col_t pr_start, col_t pr_end, col_t pr_state,
+cdef i64 next_segment(Index ix, i64 p, i64 end, col_t pr_start, col_t pr_end, col_t pr_state,
                       col_t rl_start, col_t rl_end, col_t rl_role,
                       col_t hp_head, col_t hp_order, i64* role) noexcept nogil:
     """Role of pfn p and the end of the piece [p, q) that shares it (hugepage > role > present)."""
     cdef Py_ssize_t hi, ri, pi
     cdef i64 q = end
-    hi = upper(hp_head, p) - 1
+    hi = upper(&ix.hp, p) - 1
     if hi >= 0 and p < hp_head[hi] + (<i64>1 << hp_order[hi]):
         if p == hp_head[hi]:
             role[0] = HEAD
@@ -144,13 +224,13 @@ cdef i64 next_segment(i64 p, i64 end, col_t pr_start, col_t pr_end, col_t pr_sta
         return min2(hp_head[hi] + (<i64>1 << hp_order[hi]), end)
     if hi + 1 < hp_head.shape[0]:
         q = min2(q, hp_head[hi + 1])
-    ri = upper(rl_start, p) - 1
+    ri = upper(&ix.rl, p) - 1
     if ri >= 0 and p < rl_end[ri]:
         role[0] = rl_role[ri]
         return min2(q, rl_end[ri])
     if ri + 1 < rl_start.shape[0]:
         q = min2(q, rl_start[ri + 1])
-    pi = upper(pr_start, p) - 1
+    pi = upper(&ix.pr, p) - 1
     if pi >= 0 and p < pr_end[pi]:
         role[0] = USABLE if pr_state[pi] == 1 else OFFLINE
         return min2(q, pr_end[pi])
@@ -161,62 +241,66 @@ cdef i64 next_segment(i64 p, i64 end, col_t pr_start, col_t pr_end, col_t pr_sta
 
 
 def window_counts(t, i64 start, i64 end, i64 bins, int nroles):
-    """See _twin.window_counts."""
+    """See _twin.window_counts. One sweep over the pieces of [start, end); a role's column is
+    allocated when the role first occurs (int32 when no bin can reach 2**31 pages), and the bin
+    edges start + (i+1)*W // bins advance by quotient and remainder, without a division per bin."""
     cdef col_t pr_start = t.pr_start, pr_end = t.pr_end, pr_state = t.pr_state
     cdef col_t rl_start = t.rl_start, rl_end = t.rl_end, rl_role = t.rl_role
     cdef col_t hp_head = t.hp_head, hp_order = t.hp_order
-    cdef i64 p, q, r, width = end - start, i, edge, c
-    cdef char seen[64]
-    cdef int k
+    cdef Index ix = index_of(t)
+    cdef i64 p, q, r, width = end - start, i, edge, c, qd, rem, step, rstep, best, n
+    cdef void* ptr[64]
+    cdef int k, nk = 0
+    cdef int codes[64]
+    cdef bint wide = width // bins + 1 >= (<i64>1 << 31)
+    cdef carray.array col, template = Q_TEMPLATE if wide else I_TEMPLATE
+    cols = {}
     for k in range(64):
-        seen[k] = 0
-    # pass 1: which roles occur
+        ptr[k] = NULL
     with nogil:
+        step = width // bins
+        rstep = width % bins
+        i = 0
+        qd = step
+        rem = rstep
+        edge = start + qd
         p = start
         while p < end:
-            q = next_segment(p, end, pr_start, pr_end, pr_state, rl_start, rl_end, rl_role,
+            q = next_segment(ix, p, end, pr_start, pr_end, pr_state, rl_start, rl_end, rl_role,
                              hp_head, hp_order, &r)
-            seen[r] = 1
-            p = q
-    present = [k for k in range(nroles) if seen[k]]
-    cols = {k: array("q", bytes(8 * bins)) for k in present}
-    # one flat buffer indexed [slot * bins + bin]
-    flat = array("q", bytes(8 * bins * max(len(present), 1)))
-    cdef i64[::1] F = flat
-    cdef i64 slot_of[64]
-    for k in range(64):
-        slot_of[k] = -1
-    for k in range(len(present)):
-        slot_of[present[k]] = k
-    dominant = array("B", bytes(bins))
-    cdef unsigned char[::1] D = dominant
-    cdef i64 base, best, nslots = len(present), s
-    with nogil:
-        p = start
-        while p < end:
-            q = next_segment(p, end, pr_start, pr_end, pr_state, rl_start, rl_end, rl_role,
-                             hp_head, hp_order, &r)
-            base = slot_of[r] * bins
+            if ptr[r] == NULL:
+                with gil:
+                    col = carray.clone(template, bins, True)
+                    cols[r] = col
+                    ptr[r] = col.data.as_voidptr
             while p < q:
-                i = ((p - start + 1) * bins - 1) // width
-                edge = start + ((i + 1) * width) // bins
+                while p >= edge:
+                    i += 1
+                    qd += step
+                    rem += rstep
+                    if rem >= bins:
+                        rem -= bins
+                        qd += 1
+                    edge = start + qd
                 c = min2(q, edge)
-                F[base + i] += c - p
+                if wide:
+                    (<i64*> ptr[r])[i] += c - p
+                else:
+                    (<int*> ptr[r])[i] += <int> (c - p)
                 p = c
+    for k in range(nroles):
+        if ptr[k] != NULL:
+            codes[nk] = k
+            nk += 1
+    cdef carray.array dominant = carray.clone(B_TEMPLATE, bins, True)
+    cdef unsigned char* D = dominant.data.as_uchars
+    with nogil:
+        # dominant role per bin, ties to the lower role code
         for i in range(bins):
             best = 0
-            for s in range(nslots):
-                if F[s * bins + i] > best:
-                    best = F[s * bins + i]
-                    D[i] = <unsigned char> present_code(slot_of, s)
-    for k in range(len(present)):
-        cols[present[k]] = flat[k * bins:(k + 1) * bins]
-    return cols, dominant
-
-
-cdef inline int present_code(i64* slot_of, i64 s) noexcept nogil:
-    cdef int k
-    for k in range(64):
-        if slot_of[k] == s:
-            return k
-    return 0
+            for k in range(nk):
+                n = (<i64*> ptr[codes[k]])[i] if wide else (<int*> ptr[codes[k]])[i]
+                if n > best:
+                    best = n
+                    D[i] = <unsigned char> codes[k]
+    return {k: cols[k] for k in sorted(cols)}, dominant

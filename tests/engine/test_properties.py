@@ -273,3 +273,21 @@ def test_free_pages_match_the_frame_map(impl, s):
     w = m.window(0, (hot + SLOTS * BLOCK) // ps, 1)["counts"]
     count = lambda role: w[role][0] if role in w else 0  # noqa: E731
     assert m.summary()["free_pages"] == count("usable") + count("hvo_freed")
+
+
+# ------------------------------------------------------------------ (d) bins wider than 2**31 pages
+def test_window_with_bins_of_more_than_2_31_pages_agrees(core):
+    """The core counts in int32 unless a bin can reach 2**31 pages; past that it must switch."""
+    sc = {"machine": {"arch": "x86_64", "paging_levels": 5}, "kernel": "6.8",
+          "boot_memory": [{"start": "0x0", "size": "4G", "node": 0}],
+          "ops": [{"op": "add_memory", "start": "0x100000000000", "size": "1G", "node": 0},
+                  {"op": "online", "start": "0x100000000000", "size": "1G"},
+                  {"op": "alloc_hugepages", "size": "2M", "count": 3, "node": 0}]}
+    end = 1 << 36                                  # 256 TiB of pfns: 2**34 pages per bin
+    mp, mc = engine.evaluate(sc, impl="python"), engine.evaluate(sc, impl="cython")
+    wp, wc = mp.window(0, end, 4), mc.window(0, end, 4)
+    assert {k: list(v) for k, v in wp["counts"].items()} == {k: list(v) for k, v in wc["counts"].items()}
+    assert list(wp["dominant"]) == list(wc["dominant"])
+    assert sum(sum(v) for v in wc["counts"].values()) == end
+    assert wc["counts"]["hole"][0] > 1 << 31
+    assert wc["roles"][wc["dominant"][0]] == "hole"
