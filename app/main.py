@@ -1,43 +1,49 @@
-"""Build the ASGI app: health check, presets and the start page with the built-in scenario.
+"""Build the ASGI app (`app.main:app`): a thin shell of routers over the engine.
 
-The REST API v1 and the interactive dashboard are built on top of this (see the open issues).
+create_app(settings) builds one with its own store and cache (tests use a temporary data
+directory); the module-level `app` reads the environment.
 """
 from __future__ import annotations
 
-from pathlib import Path
+from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
+from fastapi import FastAPI
 
-import engine
-from engine.presets import DEFAULT_SCENARIO, presets
+from . import errors
+from .cache import MachineCache
+from .routers import meta, model, pages, scenarios
+from .settings import Settings
+from .store import Store
 
-ROOT = Path(__file__).resolve().parent.parent
-templates = Jinja2Templates(directory=str(ROOT / "templates"))
+__all__ = ["create_app", "app"]
 
-app = FastAPI(title="vmemscope", version="0.1.0",
-              description="How Linux lays out the struct page array (vmemmap) of hot-plugged memory.")
+DESCRIPTION = """How Linux lays out the `struct page` array (the vmemmap) of hot-plugged memory:
+memory blocks, memmap_on_memory, HugeTLB Vmemmap Optimization (HVO) and the self-hosted check.
 
-
-@app.get("/healthz", tags=["health"])
-def healthz() -> dict[str, str]:
-    """Report that the service is up and which engine implementation it runs."""
-    return {"status": "ok", "engine": engine.implementation()}
+Every call takes a scenario document inline (`scenario`) or a saved one (`scenario_id`).
+64-bit values are `0x`-prefixed lower-case hex strings; sizes are short forms ("2M", "128M").
+Bad input answers 422 with `detail[].loc` (the field path) and a one-line `message`."""
 
 
-@app.get("/api/v1/presets", tags=["presets"])
-def get_presets() -> dict:
-    """List the machines and kernel versions offered, with their constants."""
-    return presets()
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    store = Store(settings.url)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI):
+        store.open()                 # a corrupt or newer-schema database stops the start here
+        yield
+        store.close()
+
+    app = FastAPI(title="vmemscope", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.store = store
+    app.state.cache = MachineCache(settings.cache_entries, settings.cache_weight)
+    errors.install(app)
+    for r in (meta.router, model.router, scenarios.router, pages.router):
+        app.include_router(r)
+    app.add_middleware(errors.BodyLimit, limit=settings.max_body_bytes)
+    return app
 
 
-@app.get("/", response_class=HTMLResponse, include_in_schema=False)
-def index(request: Request) -> HTMLResponse:
-    m = engine.evaluate(DEFAULT_SCENARIO)
-    blocks = [b for b in m.blocks() if not b["boot"]]
-    marks = [f"struct page of pfn {b['self_mapping_pfn']} lives in pfn {b['self_mapping_pfn']}"
-             for b in blocks if b["self_mapping_pfn"]]
-    return templates.TemplateResponse(request, "index.html", {
-        "scenario": DEFAULT_SCENARIO, "summary": m.summary(), "blocks": blocks,
-        "hugepages": m.hugepages(), "events": m.events(), "marks": marks})
+app = create_app()

@@ -15,7 +15,7 @@ from .errors import ScenarioError
 from .hugetlb import HugePages
 from .kernel import kernel_for
 from .memmap import place_boot_memmap
-from .memory import Block
+from .memory import MAX_BLOCKS, Block
 from .rangemap import RangeMap
 from .roles import ROLE_CODE, ROLES
 from .scenario import Scenario
@@ -27,6 +27,7 @@ __all__ = ["Machine"]
 GiB = 1 << 30
 MEMMAP_BUDDY, MEMMAP_SELF = ROLE_CODE["memmap_buddy"], ROLE_CODE["memmap_self"]
 SWAPCACHE = ROLE_CODE["swapcache"]
+MAX_HUGEPAGES = 4_000_000      # live huge pages per machine: bounds memory and time per request
 
 
 class Machine:
@@ -77,6 +78,9 @@ class Machine:
             if r.start % a.page_size or r.size % a.page_size:
                 raise ScenarioError(loc + ("start" if r.start % a.page_size else "size",),
                                     f"not aligned to the {human_size(a.page_size)} page size")
+            if r.start >= a.max_phys:
+                raise ScenarioError(loc + ("start",), f"{hex(r.start)} is beyond the "
+                                    f"{a.max_physmem_bits}-bit physical address limit ({hex(a.max_phys)}) of {a.key}")
             if r.start + r.size > a.max_phys:
                 raise ScenarioError(loc + ("size",), f"range ends beyond the {a.max_physmem_bits}-bit "
                                     f"physical address limit ({hex(a.max_phys)}) of {a.key}")
@@ -132,6 +136,9 @@ class Machine:
                 q = min(e, (bid + 1) * self.block_pages)
                 by_block.setdefault(bid, []).append((p, q, node))
                 p = q
+        if len(by_block) > MAX_BLOCKS:
+            raise ScenarioError(("boot_memory",), f"{len(by_block)} memory blocks of {human_size(bsz)}: the "
+                                f"simulator holds at most {MAX_BLOCKS} (choose a larger memory_block_size)")
         for bid, parts in sorted(by_block.items()):
             nodes = {n for _, _, n in parts}
             if len(nodes) > 1:
@@ -419,7 +426,11 @@ class Machine:
     def _op_alloc_hugepages(self, loc, op):
         order = self._hugetlb_order(loc, op.size)
         self._check_node(loc, op.node)
-        got, optimised = self.hugetlb.alloc_count(op.node, order, op.count)
+        room = MAX_HUGEPAGES - self.hugetlb.nr_alive
+        got, optimised = self.hugetlb.alloc_count(op.node, order, min(op.count, room))
+        if got == room < op.count:
+            raise ScenarioError(loc + ("count",), f"the simulator holds at most {MAX_HUGEPAGES} live huge "
+                                f"pages; this op would need {self.hugetlb.nr_alive - got + op.count}")
         msg = (f"node{op.node} hugepages-{human_size(op.size).replace(' ', '')}: asked for {op.count} more, "
                f"allocated {got}")
         if got:

@@ -17,10 +17,11 @@ from .units import human_size
 if TYPE_CHECKING:
     from .machine import Machine
 
-__all__ = ["Block", "add_memory", "online_blocks", "offline_blocks", "remove_memory"]
+__all__ = ["MAX_BLOCKS", "Block", "add_memory", "online_blocks", "offline_blocks", "remove_memory"]
 
 ALTMAP_RESERVED = ROLE_CODE["altmap_reserved"]
 SWAPCACHE = ROLE_CODE["swapcache"]
+MAX_BLOCKS = 65_536          # memory blocks per machine: bounds memory and time per request
 
 
 @dataclass
@@ -82,6 +83,9 @@ def add_memory(m: "Machine", loc: tuple, op) -> dict:
         f = "start" if op.start % bsz else "size"
         raise ScenarioError(loc + (f,), f"not aligned to the {human_size(bsz)} memory block size "
                             f"(\"Block size [{hex(bsz)}] unaligned hotplug range\")")
+    if op.start >= a.max_phys:
+        raise ScenarioError(loc + ("start",), f"{hex(op.start)} is beyond the "
+                            f"{a.max_physmem_bits}-bit physical address limit ({hex(a.max_phys)}) of {a.key}")
     if op.start + op.size > a.max_phys:
         raise ScenarioError(loc + ("size",), f"range ends beyond the {a.max_physmem_bits}-bit physical "
                             f"address limit ({hex(a.max_phys)}) of {a.key}")
@@ -92,6 +96,9 @@ def add_memory(m: "Machine", loc: tuple, op) -> dict:
         raise ScenarioError(loc + ("start",), f"overlaps memory{b.id} "
                             f"[{hex(b.start * a.page_size)}-{hex(b.end * a.page_size - 1)}]")
     nblocks = (e_pfn - s_pfn) // m.block_pages
+    if len(m.blocks) + nblocks > MAX_BLOCKS:
+        raise ScenarioError(loc + ("size",), f"{nblocks} more memory blocks of {human_size(bsz)} would make "
+                            f"{len(m.blocks) + nblocks}: the simulator holds at most {MAX_BLOCKS}")
     shared = op.altmap_scope == "range"
     # before 6.8 the whole range is one altmap candidate (and must be exactly one block)
     per_altmap = e_pfn - s_pfn if shared or not m.kernel.mmo_per_block_altmap else m.block_pages

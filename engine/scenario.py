@@ -9,7 +9,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from .units import parse_addr, parse_size
+from .units import ADDR_PATTERN, MAX_CHARS, SIZE_PATTERN, U64_MAX, parse_addr, parse_size
 
 __all__ = [
     "Scenario", "MachineSpec", "Params", "BootRange", "Op", "MAX_OPS",
@@ -18,16 +18,19 @@ __all__ = [
 ]
 
 MAX_OPS = 10_000
-_NUM_SCHEMA = {"anyOf": [{"type": "string", "maxLength": 40}, {"type": "integer", "minimum": 0}]}
+MAX_OP_COUNT = 2_000_000     # huge pages per alloc/free op
+_INT_SCHEMA = {"type": "integer", "minimum": 0, "maximum": U64_MAX}
 Size = Annotated[int, BeforeValidator(parse_size), WithJsonSchema(
-    {**_NUM_SCHEMA, "description": 'Bytes: "128M", "2G", "0x8000000" or an integer'})]
+    {"anyOf": [{"type": "string", "maxLength": MAX_CHARS, "pattern": SIZE_PATTERN}, _INT_SCHEMA],
+     "description": 'Bytes: "128M", "2G", "0x8000000" or an integer (binary units)'})]
 Addr = Annotated[int, BeforeValidator(parse_addr), WithJsonSchema(
-    {**_NUM_SCHEMA, "description": 'Physical address: "0x100000000" or an integer'})]
+    {"anyOf": [{"type": "string", "maxLength": MAX_CHARS, "pattern": ADDR_PATTERN}, _INT_SCHEMA],
+     "description": 'Physical address or pfn: "0x100000000" or an integer'})]
 Node = Annotated[int, Field(ge=0, le=63)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class MachineSpec(_Strict):
@@ -88,7 +91,7 @@ class AllocHugepages(_Strict):
     """Grow the pool like writing nodeN/hugepages/hugepages-SIZE/nr_hugepages."""
     op: Literal["alloc_hugepages"]
     size: Size
-    count: Annotated[int, Field(ge=0, le=100_000_000)]
+    count: Annotated[int, Field(ge=0, le=MAX_OP_COUNT)]
     node: Node = 0
 
 
@@ -107,7 +110,7 @@ class FreeHugepages(_Strict):
     """Shrink the pool of one size on one node by count (highest addresses first)."""
     op: Literal["free_hugepages"]
     size: Size
-    count: Annotated[int, Field(ge=0, le=100_000_000)]
+    count: Annotated[int, Field(ge=0, le=MAX_OP_COUNT)]
     node: Node = 0
 
 

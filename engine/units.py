@@ -3,22 +3,30 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["parse_size", "parse_addr", "format_size", "hexs", "human_size", "UNITS"]
+__all__ = ["ADDR_PATTERN", "SIZE_PATTERN", "MAX_CHARS", "parse_size", "parse_addr", "format_size", "hexs", "human_size", "UNITS"]
 
 UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40, "P": 1 << 50, "E": 1 << 60}
-_SIZE_RE = re.compile(r"^\s*(\d+)\s*([KMGTPE]?)(?:i?B)?\s*$", re.IGNORECASE)
-_HEX_RE = re.compile(r"^\s*0[xX][0-9a-fA-F]+\s*$")
+# ASCII only, and the same rules the OpenAPI schema publishes (ADDR_PATTERN, SIZE_PATTERN)
+ADDR_PATTERN = r"^[ \t]*(0[xX][0-9a-fA-F]+|[0-9]+)[ \t]*$"
+SIZE_PATTERN = r"^[ \t]*(0[xX][0-9a-fA-F]+|[0-9]+[ \t]*([KMGTPEkmgtpe]([iI]?[bB])?|[bB])?)[ \t]*$"
+MAX_CHARS = 40
+# (\Z, not $: Python's $ also matches before a trailing newline, JSON Schema's does not)
+_SIZE_RE = re.compile(r"^[ \t]*([0-9]+)[ \t]*(?:([KMGTPEkmgtpe])(?:[iI]?[bB])?|[bB])?[ \t]*\Z")
+_HEX_RE = re.compile(r"^[ \t]*0[xX][0-9a-fA-F]+[ \t]*\Z")
+_DEC_RE = re.compile(r"^[ \t]*[0-9]+[ \t]*\Z")
 U64_MAX = (1 << 64) - 1
 
 
 def _int_value(value: object, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise ValueError(f"{what} must be an integer or a string")
+    if isinstance(value, str) and len(value) > MAX_CHARS:
+        raise ValueError(f"{what} is longer than {MAX_CHARS} characters")
     if isinstance(value, int):
         n = value
     elif _HEX_RE.match(value):
         n = int(value, 16)
-    elif value.strip().isdigit():
+    elif _DEC_RE.match(value):
         n = int(value)
     else:
         raise ValueError(f"{what} {value!r} is not a hex (0x...) or decimal number")
@@ -36,11 +44,13 @@ def parse_addr(value: object) -> int:
 
 def parse_size(value: object) -> int:
     """A size in bytes: "128M", "2G", "0x8000000", "4096" or an int (binary units)."""
+    if isinstance(value, str) and len(value) > MAX_CHARS:
+        raise ValueError(f"size is longer than {MAX_CHARS} characters")
     if isinstance(value, str) and not _HEX_RE.match(value):
         m = _SIZE_RE.match(value)
         if not m:
             raise ValueError(f"size {value!r} is not like 128M, 2G or 0x8000000")
-        n = int(m.group(1)) * UNITS[m.group(2).upper()]
+        n = int(m.group(1)) * UNITS[(m.group(2) or "").upper()]
         if n > U64_MAX:
             raise ValueError("size does not fit in 64 bits")
         return n

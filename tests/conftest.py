@@ -7,8 +7,11 @@ broken extension fails loudly instead.
 from __future__ import annotations
 
 import os
+import tempfile
 
 os.environ.setdefault("VMEMSCOPE_TEST_OUTPUT", "test-output")
+# the module-level app (browser tests, start page) must not write into the user's data directory
+os.environ.setdefault("VMEMSCOPE_DATA_DIR", tempfile.mkdtemp(prefix="vmemscope-test-"))
 
 import pytest  # noqa: E402
 

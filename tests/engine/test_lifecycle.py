@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import engine
+from engine import ScenarioError
 
 M128 = 32768          # pages in a 128 MiB block
 
@@ -292,3 +293,27 @@ def test_refusals_are_events_not_exceptions(ev):
     m = ev(scen(remove("0x40000000"), {"op": "sysctl", "hugetlb_optimize_vmemmap": True},
                 kernel="5.18"))
     assert outcomes(m) == ["refused", "refused"]
+
+
+def test_simulator_limits_are_scenario_errors(impl):
+    """Inputs that would cost unbounded time or memory are refused with the field and the limit."""
+    too_many_blocks = {"machine": {"memory_block_size": "128M"}, "boot_memory": [{"start": 0, "size": "16T"}]}
+    with pytest.raises(ScenarioError) as e:
+        engine.evaluate(too_many_blocks, impl=impl)
+    assert e.value.loc == ("boot_memory",) and "at most 65536" in e.value.msg
+    add = {"ops": [{"op": "add_memory", "start": "0x100000000", "size": "8T"}],
+           "machine": {"memory_block_size": "128M"}}
+    with pytest.raises(ScenarioError) as e:
+        engine.evaluate(add, impl=impl)
+    assert e.value.loc == ("ops", 0, "size") and "at most 65536" in e.value.msg
+
+
+def test_live_hugepage_limit(impl, monkeypatch):
+    from engine import machine
+    monkeypatch.setattr(machine, "MAX_HUGEPAGES", 10)
+    ok = {"ops": [{"op": "alloc_hugepages", "size": "2M", "count": 10}]}
+    assert engine.evaluate(ok, impl=impl).summary()["hugetlb_pages"] == 10 * 512
+    bad = {"ops": [{"op": "alloc_hugepages", "size": "2M", "count": 6}] * 2}
+    with pytest.raises(ScenarioError) as e:
+        engine.evaluate(bad, impl=impl)
+    assert e.value.loc == ("ops", 1, "count") and "at most 10 live huge pages" in e.value.msg

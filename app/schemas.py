@@ -1,0 +1,249 @@
+"""Request and response shapes of REST API v1. The scenario document itself is engine.Scenario.
+
+64-bit values (pfns, addresses, struct page addresses) travel as lower-case 0x-prefixed hex
+strings; sizes in the short form ("2M", "128M"); `block` is the N of memoryN.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from engine.api import MAX_BINS
+from engine.roles import ROLES
+from engine.scenario import Addr, Scenario
+
+__all__ = ["ScenarioId", "EvaluateRequest", "ResolveRequest", "WindowRequest", "EvaluateResponse",
+           "ResolveResponse", "WindowResponse", "SavedScenario", "ScenarioList", "Presets", "Health",
+           "MAX_RESOLVE_PFNS"]
+
+MAX_RESOLVE_PFNS = 100_000
+Hex = Annotated[str, Field(pattern=r"^0x[0-9a-f]+$", examples=["0x100000"])]
+ScenarioId = Annotated[str, Field(pattern=r"^[0-9a-f]{24}$", description="Content hash of a saved scenario",
+                                  examples=["3f2a9c0d1e4b5a6978877665"])]
+RoleName = Literal[tuple(name for name, _ in ROLES)]  # type: ignore[valid-type]
+Pfn = Annotated[Addr, Field(description='A pfn: "0x100000" or an integer')]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ------------------------------------------------------------------ requests
+def _one_of_scenario(schema: dict) -> None:
+    """Document the either/or: exactly one of the two keys, neither of them null."""
+    for key in ("scenario", "scenario_id"):
+        schema["properties"][key].pop("default", None)
+    schema["oneOf"] = [{"required": ["scenario"]}, {"required": ["scenario_id"]}]
+
+
+class ScenarioRef(_In):
+    """Exactly one of `scenario` (the document inline) and `scenario_id` (a saved one)."""
+    model_config = ConfigDict(json_schema_extra=_one_of_scenario)
+    scenario: Scenario = Field(default=None)
+    scenario_id: ScenarioId = Field(default=None)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "ScenarioRef":
+        if (self.scenario is None) == (self.scenario_id is None):
+            raise ValueError("give exactly one of `scenario` and `scenario_id`")
+        return self
+
+
+class EvaluateRequest(ScenarioRef):
+    hugepages_offset: Annotated[int, Field(ge=0, le=100_000_000)] = 0
+    hugepages_limit: Annotated[int, Field(ge=0, le=100_000,
+                                          description="Huge pages listed, by head pfn")] = 1000
+
+
+class ResolveRequest(ScenarioRef):
+    pfns: Annotated[list[Pfn], Field(min_length=1, max_length=MAX_RESOLVE_PFNS)]
+
+
+class WindowRequest(ScenarioRef):
+    start_pfn: Pfn
+    end_pfn: Pfn
+    bins: Annotated[int, Field(ge=1, le=MAX_BINS)] = 1000
+
+
+# ------------------------------------------------------------------ responses
+class Memmap(_Out):
+    where: Literal["self", "buddy", "memblock"]
+    start_pfn: Optional[Hex]
+    nr_pages: int
+    mapping: Optional[str]
+    reserved_pages: Optional[int] = None
+    holder_block: Optional[int] = None
+
+
+class MemmapOnMemory(_Out):
+    used: bool
+    reason: str
+
+
+class Block(_Out):
+    id: int
+    name: str
+    start: Hex
+    size: str
+    start_pfn: Hex
+    end_pfn: Hex
+    node: int
+    state: Literal["online", "offline"]
+    zone: Optional[str]
+    boot: bool
+    present_pages: int
+    memmap: Memmap
+    memmap_on_memory: MemmapOnMemory
+    self_mapping_pfn: Optional[Hex] = Field(description="The first memmap pfn if it backs its own struct page")
+    hazards: list[str]
+
+
+HvoState = Literal["off", "optimized", "refused", "not_optimizable"]
+
+
+class HugePage(_Out):
+    head_pfn: Hex
+    size: str
+    block: Optional[int]
+    node: int
+    hvo: HvoState
+    reason: str
+    vmemmap_pages: int
+    freed_pages: int
+    pmd_splits: int
+    vmemmap_vaddr: Hex
+
+
+class Event(_Out):
+    index: int
+    op: str
+    outcome: Literal["ok", "partial", "failed", "refused", "hazard"]
+    message: str
+    allocated: Optional[int] = None
+    optimized: Optional[int] = None
+    freed: Optional[int] = None
+
+
+class Totals(_Out):
+    arch: str
+    kernel: str
+    page_size: str
+    memory_block_size: str
+    implementation: Literal["cython", "python"]
+    vmemmap_base: Hex
+    memstart: Hex
+    blocks: int
+    blocks_online: int
+    sections: int
+    present_pages: int
+    offline_pages: int
+    managed_pages: int
+    mem_total_kb: int
+    free_pages: int
+    memmap_pages: int
+    memmap_bytes: int
+    self_hosted_pages: int
+    hugetlb_pages: int
+    hugepages: dict[str, dict[HvoState, int]]
+    hvo_freed_pages: int
+    hvo_freed_bytes: int
+    page_table_pages: int
+    hvo_enabled: bool
+    dmesg: list[str]
+    role_pages: dict[str, int]
+
+
+class EvaluateResponse(_Out):
+    scenario_id: Optional[ScenarioId]
+    implementation: Literal["cython", "python"]
+    blocks: list[Block]
+    hugepages: list[HugePage]
+    hugepages_total: int
+    totals: Totals
+    events: list[Event]
+
+
+class PageHugepage(_Out):
+    head_pfn: Hex
+    size: str
+    hvo: HvoState
+    reason: str
+
+
+class Page(_Out):
+    pfn: Hex
+    phys_addr: Hex
+    node: Optional[int]
+    zone: Optional[str]
+    block: Optional[int]
+    section: int
+    state: Literal["online", "offline", "absent"]
+    struct_page_vaddr: Optional[Hex]
+    backing_pfn: Optional[Hex]
+    mapping: Optional[Literal["pmd", "pte"]]
+    role: RoleName
+    self_hosted: bool
+    maps_to_itself: bool
+    hugepage: Optional[PageHugepage]
+
+
+class ResolveResponse(_Out):
+    scenario_id: Optional[ScenarioId]
+    pages: list[Page]
+
+
+class WindowResponse(_Out):
+    """Bin i covers pfns [start + i*W // bins, start + (i+1)*W // bins), W = end_pfn - start_pfn."""
+    scenario_id: Optional[ScenarioId]
+    start_pfn: Hex
+    end_pfn: Hex
+    bins: int = Field(description="min(requested bins, end_pfn - start_pfn)")
+    roles: list[RoleName] = Field(description="Role names; `dominant` holds indexes into this list")
+    dominant: list[int] = Field(description="Per bin: the role with most pages (ties: lower index)")
+    counts: dict[str, list[int]] = Field(description="Per role present in the window: pages per bin")
+
+
+class SavedScenario(_Out):
+    id: ScenarioId
+    name: str
+    bytes: int
+    created_at: float
+    url: str
+
+
+class ScenarioList(_Out):
+    items: list[SavedScenario]
+    total: int
+    limit: int
+    offset: int
+
+
+class Machine(_Out):
+    key: str
+    arch: str
+    page_size: str
+    paging_levels: int
+    section_size: str
+    pmd_size: str
+    pageblock_order: int
+    max_page_order: int
+    vmemmap_start: Hex
+    max_physmem_bits: int
+    vmemmap_mapping: Literal["pmd", "pte"]
+    hugetlb_sizes: list[str]
+
+
+class Presets(_Out):
+    machines: list[Machine]
+    kernels: list[str]
+
+
+class Health(_Out):
+    status: Literal["ok"]
+    engine: Literal["cython", "python"]
+    cache: dict[str, int]
