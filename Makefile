@@ -24,7 +24,7 @@ ENGINE_SRC := $(wildcard engine/*.pyx engine/*.pxd)
 help:
 	@echo "make run        build the engine and start the dashboard on http://127.0.0.1:$(PORT)"
 	@echo "make test       install test deps (incl. Debian chromium) and run the test suite"
-	@echo "make bench      run the engine benchmark"
+	@echo "make bench      run the engine and API benchmarks (prints figures, asserts nothing)"
 	@echo "make build-ext  rebuild the Cython extension in place (dev loop)"
 	@echo "make clean      remove build artefacts (keeps .venv); distclean also removes .venv"
 
@@ -79,6 +79,7 @@ test: venv $(TEST_STAMP) chromium
 
 bench: venv
 	$(VPY) bench/bench_engine.py
+	$(VPY) bench/bench_api.py
 
 clean:
 	rm -rf build dist *.egg-info $(VMEMSCOPE_TEST_OUTPUT) .pytest_cache .hypothesis

@@ -50,6 +50,11 @@ class MachineCache:
             self._put(key, m)
             return m
 
+    def peek(self, key: str) -> EvaluatedMachine | None:
+        """The cached machine, or None (never evaluates: safe on the event loop)."""
+        with self._lock:
+            return self._take(key)
+
     def _take(self, key: str) -> EvaluatedMachine | None:
         item = self._items.get(key)
         if item is None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import hashlib
 from typing import Annotated
 
+import anyio
+
 from fastapi import Depends, Request
 
 import engine
@@ -15,14 +17,17 @@ from .errors import ScenarioLookupError
 from .schemas import ScenarioRef
 from .store import Store
 
-__all__ = ["StoreDep", "CacheDep", "machine_for", "load_saved"]
+__all__ = ["StoreDep", "CacheDep", "machine_for", "machine_async", "run_engine", "load_saved", "cache_key"]
+
+ENGINE_THREADS = 2          # the machine has 2 cores
+_LIMITER: anyio.CapacityLimiter | None = None
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:
     return request.app.state.store
 
 
-def get_cache(request: Request) -> MachineCache:
+async def get_cache(request: Request) -> MachineCache:
     return request.app.state.cache
 
 
@@ -37,21 +42,45 @@ def load_saved(store: Store, sid: str) -> Scenario:
     return Scenario.model_validate_json(row["body"])
 
 
+def cache_key(ref: ScenarioRef) -> str:
+    """Saved scenarios by id (they never change); inline ones by their normalised document, so equal
+    scenarios share a machine."""
+    if ref.scenario is None:
+        return "id:" + ref.scenario_id
+    return hashlib.sha256(ref.scenario.model_dump_json().encode()).hexdigest()
+
+
 def evaluate_cached(cache: MachineCache, sc: Scenario) -> EvaluatedMachine:
-    """Evaluate through the cache, keyed by the normalised document: equal scenarios share a machine."""
-    key = hashlib.sha256(sc.model_dump_json().encode()).hexdigest()
-    return cache.get_or_evaluate(key, lambda: engine.evaluate(sc))
+    return cache.get_or_evaluate(cache_key(ScenarioRef(scenario=sc)), lambda: engine.evaluate(sc))
+
+
+async def run_engine(fn, *args):
+    """CPU-heavy engine work goes to worker threads, at most ENGINE_THREADS at a time: the replay holds
+    the GIL, and twenty replaying threads would starve the event loop (health checks, cached queries)."""
+    return await anyio.to_thread.run_sync(fn, *args, limiter=_limiter())
+
+
+def _limiter() -> anyio.CapacityLimiter:
+    global _LIMITER
+    if _LIMITER is None:
+        _LIMITER = anyio.CapacityLimiter(ENGINE_THREADS)
+    return _LIMITER
+
+
+async def machine_async(ref: ScenarioRef, store: Store, cache: MachineCache) -> EvaluatedMachine:
+    """A cached machine without leaving the event loop; otherwise evaluate on an engine thread."""
+    m = cache.peek(cache_key(ref))
+    return m if m is not None else await run_engine(machine_for, ref, store, cache)
 
 
 def machine_for(ref: ScenarioRef, store: Store, cache: MachineCache) -> EvaluatedMachine:
-    """The machine of an inline scenario or a saved one; engine refusals of the document become 422
-    at the field that caused them."""
-    if ref.scenario is not None:
-        sc, prefix = ref.scenario, ("scenario",)
-    else:
-        sc, prefix = load_saved(store, ref.scenario_id), ("scenario_id",)
+    """The machine of an inline scenario or a saved one (cached by id: saved documents never change);
+    engine refusals of the document become 422 at the field that caused them."""
     try:
-        return evaluate_cached(cache, sc)
+        if ref.scenario is not None:
+            return evaluate_cached(cache, ref.scenario)
+        sid = ref.scenario_id
+        return cache.get_or_evaluate(cache_key(ref), lambda: engine.evaluate(load_saved(store, sid)))
     except ScenarioError as e:
-        e.prefix = prefix
+        e.prefix = ("scenario",) if ref.scenario is not None else ("scenario_id",)
         raise

@@ -19,14 +19,14 @@ _PRESETS_ETAG = '"' + hashlib.sha256(_PRESETS).hexdigest()[:24] + '"'
 
 
 @router.get("/healthz", tags=["health"], response_model=Health)
-def healthz(cache: CacheDep) -> dict:
+async def healthz(cache: CacheDep) -> dict:
     """The service is up; which engine implementation it runs; the machine cache's counters."""
     return {"status": "ok", "engine": engine.implementation(), "cache": cache.stats()}
 
 
 @router.get("/api/v1/presets", tags=["presets"], response_model=Presets,
             responses={304: {"description": "Not modified (If-None-Match)"}})
-def get_presets(request: Request) -> Response:
+async def get_presets(request: Request) -> Response:
     """The machines and kernel versions offered, with their constants."""
     headers = {"ETag": _PRESETS_ETAG, "Cache-Control": "public, max-age=3600"}
     if _PRESETS_ETAG in request.headers.get("if-none-match", ""):

@@ -1,14 +1,17 @@
-"""POST /evaluate, /resolve and /window: ask an evaluated machine (inline or saved scenario)."""
+"""POST /evaluate, /resolve and /window: ask an evaluated machine (inline or saved scenario).
+
+Small queries on a cached machine are answered on the event loop (the Cython loops take
+microseconds); anything that replays a scenario or builds a large answer runs on an engine thread.
+"""
 from __future__ import annotations
 
-import json
-
+import orjson
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from engine import ScenarioError
+from engine import EvaluatedMachine, ScenarioError
 
-from ..deps import CacheDep, StoreDep, machine_for
+from ..deps import CacheDep, StoreDep, machine_async, run_engine
 from ..schemas import (EvaluateRequest, EvaluateResponse, ResolveRequest, ResolveResponse, WindowRequest,
                        WindowResponse)
 
@@ -16,12 +19,15 @@ router = APIRouter(prefix="/api/v1", tags=["machine"])
 BAD_BODY = {400: {"description": "Body is not parseable JSON"},
             404: {"description": "Unknown scenario_id"},
             413: {"description": "Body over the size limit"}}
+INLINE_PFNS = 2_000          # answer on the event loop up to this many pfns ...
+INLINE_BINS = 20_000         # ... or bins
+INLINE_BLOCKS = 512          # ... or memory blocks (evaluate lists every block)
 
 
 def _json(doc: dict) -> Response:
     """Serialise directly (the shapes are the documented models; validating a million ints twice
     would cost more than computing them)."""
-    return Response(json.dumps(doc, separators=(",", ":")), media_type="application/json")
+    return Response(orjson.dumps(doc), media_type="application/json")
 
 
 def _query_error(e: ScenarioError) -> ScenarioError:
@@ -29,39 +35,56 @@ def _query_error(e: ScenarioError) -> ScenarioError:
     return e
 
 
+async def _answer(small: bool, fn, *args) -> Response:
+    return _json(fn(*args) if small else await run_engine(fn, *args))
+
+
+def _evaluate(m: EvaluatedMachine, req: EvaluateRequest) -> dict:
+    return {"scenario_id": req.scenario_id, "implementation": m.implementation,
+            "blocks": m.blocks(), "hugepages": m.hugepages(req.hugepages_offset, req.hugepages_limit),
+            "hugepages_total": len(m.tables.hp_idx), "totals": m.summary(), "events": m.events()}
+
+
 @router.post("/evaluate", response_model=EvaluateResponse, responses=BAD_BODY)
-def evaluate(req: EvaluateRequest, store: StoreDep, cache: CacheDep) -> Response:
+async def evaluate(req: EvaluateRequest, store: StoreDep, cache: CacheDep) -> Response:
     """Replay a scenario: memory blocks with their memmap placement and self-mapping pfn, huge pages
     with their HVO state and reason, totals, and one event per op (refusals are outcomes, not errors)."""
-    m = machine_for(req, store, cache)
-    off, lim = req.hugepages_offset, req.hugepages_limit
-    return _json({"scenario_id": req.scenario_id, "implementation": m.implementation,
-                  "blocks": m.blocks(), "hugepages": m.hugepages(off, lim),
-                  "hugepages_total": len(m.tables.hp_idx), "totals": m.summary(), "events": m.events()})
+    m = await machine_async(req, store, cache)
+    small = len(m.m.blocks) <= INLINE_BLOCKS and req.hugepages_limit <= 1000 and len(m.m.events) <= 1000
+    return await _answer(small, _evaluate, m, req)
 
 
-@router.post("/resolve", response_model=ResolveResponse, responses=BAD_BODY)
-def resolve(req: ResolveRequest, store: StoreDep, cache: CacheDep) -> Response:
-    """pfn -> struct page address -> backing pfn (PMD or PTE mapped), with role, zone, block,
-    section and huge page, for up to 100,000 pfns."""
-    m = machine_for(req, store, cache)
-    limit = m.m.arch.max_phys >> m.m.arch.page_shift
+def _resolve(m: EvaluatedMachine, req: ResolveRequest) -> dict:
+    a = m.m.arch
+    limit = a.max_phys >> a.page_shift
     for k, p in enumerate(req.pfns):
         if p >= limit:
             raise _query_error(ScenarioError(("pfns", k), f"pfn {hex(p)} is beyond the physical address "
-                                             f"limit of {m.m.arch.key} ({m.m.arch.max_physmem_bits} bits)"))
-    return _json({"scenario_id": req.scenario_id, "pages": m.resolve(req.pfns)})
+                                             f"limit of {a.key} ({a.max_physmem_bits} bits)"))
+    return {"scenario_id": req.scenario_id, "pages": m.resolve(req.pfns)}
 
 
-@router.post("/window", response_model=WindowResponse, responses=BAD_BODY)
-def window(req: WindowRequest, store: StoreDep, cache: CacheDep) -> Response:
-    """Pages of each role in `bins` equal bins over [start_pfn, end_pfn), columnar, for plotting;
-    binned on the server so any zoom level costs the same."""
-    m = machine_for(req, store, cache)
+@router.post("/resolve", response_model=ResolveResponse, responses=BAD_BODY)
+async def resolve(req: ResolveRequest, store: StoreDep, cache: CacheDep) -> Response:
+    """pfn -> struct page address -> backing pfn (PMD or PTE mapped), with role, zone, block,
+    section and huge page, for up to 100,000 pfns."""
+    m = await machine_async(req, store, cache)
+    return await _answer(len(req.pfns) <= INLINE_PFNS, _resolve, m, req)
+
+
+def _window(m: EvaluatedMachine, req: WindowRequest) -> dict:
     try:
         w = m.window(req.start_pfn, req.end_pfn, req.bins)
     except ScenarioError as e:
         raise _query_error(e)
-    return _json({"scenario_id": req.scenario_id, "start_pfn": hex(w["start_pfn"]), "end_pfn": hex(w["end_pfn"]),
-                  "bins": w["bins"], "roles": w["roles"], "dominant": w["dominant"].tolist(),
-                  "counts": {k: v.tolist() for k, v in w["counts"].items()}})
+    return {"scenario_id": req.scenario_id, "start_pfn": hex(w["start_pfn"]), "end_pfn": hex(w["end_pfn"]),
+            "bins": w["bins"], "roles": w["roles"], "dominant": w["dominant"].tolist(),
+            "counts": {k: v.tolist() for k, v in w["counts"].items()}}
+
+
+@router.post("/window", response_model=WindowResponse, responses=BAD_BODY)
+async def window(req: WindowRequest, store: StoreDep, cache: CacheDep) -> Response:
+    """Pages of each role in `bins` equal bins over [start_pfn, end_pfn), columnar, for plotting;
+    binned on the server so any zoom level costs the same."""
+    m = await machine_async(req, store, cache)
+    return await _answer(req.bins <= INLINE_BINS, _window, m, req)

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from engine import ScenarioError
 from engine.scenario import Scenario
 
-from ..deps import CacheDep, StoreDep, evaluate_cached
+from ..deps import CacheDep, StoreDep, evaluate_cached, run_engine
 from ..errors import ScenarioLookupError
 from ..schemas import SavedScenario, ScenarioId, ScenarioList
 
@@ -42,7 +42,7 @@ async def save_scenario(scenario: Scenario, request: Request, store: StoreDep, c
     """Save a scenario document (it must evaluate). 201 with its id, or 200 if it was saved before."""
     raw = json.loads(await request.body())
     try:
-        await run_in_threadpool(evaluate_cached, cache, scenario)
+        await run_engine(evaluate_cached, cache, scenario)
     except ScenarioError as e:
         e.prefix = ()
         raise
