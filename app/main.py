@@ -8,6 +8,7 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from . import errors
 from .cache import MachineCache
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     for r in (meta.router, model.router, scenarios.router, pages.router):
         app.include_router(r)
+    app.mount("/static", StaticFiles(directory=str(pages.STATIC)), name="static")
     app.add_middleware(errors.BodyLimit, limit=settings.max_body_bytes)
     return app
 

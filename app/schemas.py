@@ -5,7 +5,7 @@ strings; sizes in the short form ("2M", "128M"); `block` is the N of memoryN.
 """
 from __future__ import annotations
 
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -13,7 +13,8 @@ from engine.api import MAX_BINS
 from engine.roles import ROLES
 from engine.scenario import Addr, Scenario
 
-__all__ = ["ScenarioId", "EvaluateRequest", "ResolveRequest", "WindowRequest", "EvaluateResponse",
+__all__ = ["ScenarioId", "EvaluateRequest", "ResolveRequest", "WindowRequest", "VmemmapRequest",
+           "ChainRequest", "VmemmapResponse", "ChainResponse", "EvaluateResponse",
            "ResolveResponse", "WindowResponse", "SavedScenario", "ScenarioList", "Presets", "Health",
            "MAX_RESOLVE_PFNS"]
 
@@ -68,6 +69,20 @@ class WindowRequest(ScenarioRef):
     start_pfn: Pfn
     end_pfn: Pfn
     bins: Annotated[int, Field(ge=1, le=MAX_BINS)] = 1000
+    figure: Optional[Literal["map"]] = Field(default=None, description=(
+        "Also return the Plotly figure of the map (the dashboard's and `vmemscope render`'s); "
+        "bins are then capped at 4096"))
+
+
+class VmemmapRequest(ScenarioRef):
+    """The vmemmap pages of one memory block (`block`, the N of memoryN) or one huge page (`head_pfn`)."""
+    block: Optional[Annotated[int, Field(ge=0, le=1 << 40)]] = None
+    head_pfn: Optional[Pfn] = None
+    figure: bool = False
+
+
+class ChainRequest(ScenarioRef):
+    pfn: Pfn
 
 
 # ------------------------------------------------------------------ responses
@@ -206,6 +221,40 @@ class WindowResponse(_Out):
     roles: list[RoleName] = Field(description="Role names; `dominant` holds indexes into this list")
     dominant: list[int] = Field(description="Per bin: the role with most pages (ties: lower index)")
     counts: dict[str, list[int]] = Field(description="Per role present in the window: pages per bin")
+    figure: Optional[dict[str, Any]] = None
+
+
+class VmemmapPage(_Out):
+    index: int
+    vaddr: Hex
+    first_pfn: Hex
+    last_pfn: Hex
+    backing_pfn: Optional[Hex]
+    original_pfn: Optional[Hex]
+    mapping: Optional[Literal["pmd", "pte"]]
+    self_hosted: bool
+    freed: bool = Field(description="HVO remapped this page away and freed its original frame")
+    state: Literal["mapped", "unmapped", "head", "head_copied", "kept", "remapped_ro"]
+
+
+class VmemmapResponse(_Out):
+    scenario_id: Optional[ScenarioId]
+    target: dict[str, Any]
+    pages: list[VmemmapPage]
+    figure: Optional[dict[str, Any]] = None
+
+
+class ChainLink(_Out):
+    pfn: Hex
+    struct_page_vaddr: Optional[Hex]
+    backing_pfn: Optional[Hex]
+    role: RoleName
+
+
+class ChainResponse(_Out):
+    scenario_id: Optional[ScenarioId]
+    chain: list[ChainLink]
+    fixed_point: Optional[Hex] = Field(description="The pfn whose struct page lives in itself, if reached")
 
 
 class SavedScenario(_Out):
@@ -238,9 +287,16 @@ class Machine(_Out):
     hugetlb_sizes: list[str]
 
 
+class RoleInfo(_Out):
+    role: RoleName
+    colour: str
+    help: str
+
+
 class Presets(_Out):
     machines: list[Machine]
     kernels: list[str]
+    roles: list[RoleInfo]
 
 
 class Health(_Out):

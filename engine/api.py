@@ -99,6 +99,57 @@ class EvaluatedMachine:
             pfn = int(r["backing_pfn"], 16)
         return out
 
+    def vmemmap(self, block: int | None = None, head_pfn: int | None = None) -> dict[str, Any]:
+        """The vmemmap pages of one memory block or one huge page: for each, the pfns whose struct
+        pages it holds, the frame backing it now (after HVO remaps) and originally, PMD or PTE, and
+        for an optimised huge page whether it was kept or remapped read-only (its frame freed)."""
+        m, a = self.m, self.m.arch
+        hp_i = None
+        if head_pfn is not None:
+            hits = [i for i in self.tables.hp_idx if m.hugetlb.head[i] == head_pfn]
+            if not hits:
+                raise ScenarioError(("head_pfn",), f"no live huge page has head pfn {hex(head_pfn)}")
+            hp_i = hits[0]
+            s, e = head_pfn, head_pfn + (1 << m.hugetlb.order[hp_i])
+            target = {"kind": "hugepage", "head_pfn": hex(head_pfn), "size": m.size_str(m.hugetlb.order[hp_i]),
+                      "hvo": hvo.HVO_STATES[m.hugetlb.state[hp_i]], "reason": hvo.reason_text(m, hp_i),
+                      "freed_pages": m.hugetlb.freed[hp_i]}
+        elif block is not None:
+            b = m.blocks.get(block)
+            if b is None:
+                raise ScenarioError(("block",), f"memory{block} does not exist")
+            s, e = b.start, b.end
+            target = {"kind": "block", "block": b.id, "name": f"memory{b.id}", "start_pfn": hex(s),
+                      "end_pfn": hex(e), "memmap_where": b.memmap_where}
+        else:
+            raise ScenarioError(("block",), "give a block or a head_pfn")
+        if s < m.pfn_offset:
+            raise ScenarioError(("block",), "below memstart: no struct pages in the vmemmap")
+        sp, ps = m.struct_page_size, a.page_size
+        v0, v1 = m.vpage_of(s), m.vpage_of(e - 1) + 1
+        firsts = [max(s, m.pfn_offset + -(-(v * ps) // sp)) for v in range(v0, v1)]
+        cols = self.resolve_columns(firsts)
+        optimized = hp_i is not None and m.hugetlb.state[hp_i] == 1
+        nkeep = m.hugetlb.nkeep[hp_i] if optimized else 0
+        pages = []
+        for k, v in enumerate(range(v0, v1)):
+            orig = m.backing_of_vpage(v)[0]
+            now = cols["backing"][k]
+            first = firsts[k]
+            last = min(e, m.pfn_offset + ((v + 1) * ps - 1) // sp + 1) - 1
+            if optimized:
+                state = "head" if k == 0 else ("kept" if k < nkeep else "remapped_ro")
+                if k == 0 and now != orig:
+                    state = "head_copied"
+            else:
+                state = "mapped" if now >= 0 else "unmapped"
+            pages.append({"index": k, "vaddr": hex(m.vmemmap_start + v * ps), "first_pfn": hex(first),
+                          "last_pfn": hex(last), "backing_pfn": hexs(now) if now >= 0 else None,
+                          "original_pfn": hexs(orig) if orig >= 0 else None,
+                          "mapping": MAPPINGS[cols["mapping"][k]], "self_hosted": bool(cols["self_hosted"][k]),
+                          "freed": optimized and now != orig, "state": state})
+        return {"target": target, "pages": pages}
+
     def window(self, start_pfn: int, end_pfn: int, bins: int) -> dict[str, Any]:
         """Per-bin page counts by role over [start_pfn, end_pfn), columnar for plotting."""
         if end_pfn <= start_pfn:

@@ -11,10 +11,11 @@ import engine
 from engine.presets import presets
 
 from ..deps import CacheDep
+from ..figures import role_legend
 from ..schemas import Health, Presets
 
 router = APIRouter()
-_PRESETS = json.dumps(presets(), separators=(",", ":")).encode()
+_PRESETS = json.dumps({**presets(), "roles": role_legend()}, separators=(",", ":")).encode()
 _PRESETS_ETAG = '"' + hashlib.sha256(_PRESETS).hexdigest()[:24] + '"'
 
 

@@ -12,8 +12,9 @@ from fastapi.responses import Response
 from engine import EvaluatedMachine, ScenarioError
 
 from ..deps import CacheDep, StoreDep, machine_async, run_engine
-from ..schemas import (EvaluateRequest, EvaluateResponse, ResolveRequest, ResolveResponse, WindowRequest,
-                       WindowResponse)
+from ..figures import MAX_FIGURE_BINS, map_figure, vmemmap_figure
+from ..schemas import (ChainRequest, ChainResponse, EvaluateRequest, EvaluateResponse, ResolveRequest,
+                       ResolveResponse, VmemmapRequest, VmemmapResponse, WindowRequest, WindowResponse)
 
 router = APIRouter(prefix="/api/v1", tags=["machine"])
 BAD_BODY = {400: {"description": "Body is not parseable JSON"},
@@ -73,13 +74,16 @@ async def resolve(req: ResolveRequest, store: StoreDep, cache: CacheDep) -> Resp
 
 
 def _window(m: EvaluatedMachine, req: WindowRequest) -> dict:
+    if req.figure and req.bins > MAX_FIGURE_BINS:
+        raise _query_error(ScenarioError(("bins",), f"at most {MAX_FIGURE_BINS} with a figure"))
     try:
         w = m.window(req.start_pfn, req.end_pfn, req.bins)
+        fig = map_figure(m, req.start_pfn, req.end_pfn, req.bins) if req.figure else None
     except ScenarioError as e:
         raise _query_error(e)
     return {"scenario_id": req.scenario_id, "start_pfn": hex(w["start_pfn"]), "end_pfn": hex(w["end_pfn"]),
             "bins": w["bins"], "roles": w["roles"], "dominant": w["dominant"].tolist(),
-            "counts": {k: v.tolist() for k, v in w["counts"].items()}}
+            "counts": {k: v.tolist() for k, v in w["counts"].items()}, "figure": fig}
 
 
 @router.post("/window", response_model=WindowResponse, responses=BAD_BODY)
@@ -87,4 +91,38 @@ async def window(req: WindowRequest, store: StoreDep, cache: CacheDep) -> Respon
     """Pages of each role in `bins` equal bins over [start_pfn, end_pfn), columnar, for plotting;
     binned on the server so any zoom level costs the same."""
     m = await machine_async(req, store, cache)
-    return await _answer(req.bins <= INLINE_BINS, _window, m, req)
+    return await _answer(req.bins <= INLINE_BINS and not req.figure, _window, m, req)
+
+
+def _vmemmap(m: EvaluatedMachine, req: VmemmapRequest) -> dict:
+    try:
+        vm = m.vmemmap(block=req.block, head_pfn=req.head_pfn)
+    except ScenarioError as e:
+        raise _query_error(e)
+    return {"scenario_id": req.scenario_id, **vm, "figure": vmemmap_figure(vm) if req.figure else None}
+
+
+@router.post("/vmemmap", response_model=VmemmapResponse, responses=BAD_BODY)
+async def vmemmap(req: VmemmapRequest, store: StoreDep, cache: CacheDep) -> Response:
+    """The vmemmap pages of a memory block or a huge page: which pfns each describes, the frame
+    backing it, PMD or PTE, and for HVO the tails remapped read-only and the frames freed."""
+    m = await machine_async(req, store, cache)
+    return await _answer(False, _vmemmap, m, req)
+
+
+def _chain(m: EvaluatedMachine, req: ChainRequest) -> dict:
+    a = m.m.arch
+    if req.pfn >= a.max_phys >> a.page_shift:
+        raise _query_error(ScenarioError(("pfn",), f"pfn {hex(req.pfn)} is beyond the physical address limit"))
+    chain = m.chain(req.pfn)
+    last = chain[-1]
+    fixed = last["pfn"] if last["backing_pfn"] == last["pfn"] else None
+    return {"scenario_id": req.scenario_id, "chain": chain, "fixed_point": fixed}
+
+
+@router.post("/chain", response_model=ChainResponse, responses=BAD_BODY)
+async def chain(req: ChainRequest, store: StoreDep, cache: CacheDep) -> Response:
+    """pfn -> struct page address -> backing pfn -> its struct page ... until a pfn whose struct
+    page lives in itself (the self-mapping page of a self-hosted memmap) or no memmap."""
+    m = await machine_async(req, store, cache)
+    return await _answer(True, _chain, m, req)

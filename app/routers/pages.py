@@ -1,10 +1,13 @@
-"""HTML pages: the start page renders the built-in scenario with its self-mapping page marked."""
+"""HTML pages and their assets: the dashboard (server-rendered summary, then ES modules), static
+files, and Plotly.js from the installed plotly package (classrooms are offline: no CDN)."""
 from __future__ import annotations
 
+import json
+from importlib.resources import files
 from pathlib import Path
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from engine.presets import DEFAULT_SCENARIO
@@ -13,8 +16,15 @@ from engine.scenario import Scenario
 from ..deps import CacheDep, evaluate_cached
 
 ROOT = Path(__file__).resolve().parent.parent.parent
+STATIC = ROOT / "static"
 templates = Jinja2Templates(directory=str(ROOT / "templates"))
 router = APIRouter(include_in_schema=False)
+PLOTLY_JS = files("plotly") / "package_data" / "plotly.min.js"
+
+
+def _json_script(doc: object) -> str:
+    """JSON for a <script type="application/json"> block: '</' cannot close the element."""
+    return json.dumps(doc).replace("</", "<\\/")
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -25,4 +35,11 @@ def index(request: Request, cache: CacheDep) -> HTMLResponse:
              for b in blocks if b["self_mapping_pfn"]]
     return templates.TemplateResponse(request, "index.html", {
         "scenario": DEFAULT_SCENARIO, "summary": m.summary(), "blocks": blocks,
-        "hugepages": m.hugepages(), "events": m.events(), "marks": marks})
+        "hugepages": m.hugepages(), "events": m.events(), "marks": marks,
+        "default_json": _json_script(DEFAULT_SCENARIO)})
+
+
+@router.get("/static/vendor/plotly.min.js")
+def plotly_js() -> FileResponse:
+    return FileResponse(str(PLOTLY_JS), media_type="text/javascript",
+                        headers={"Cache-Control": "public, max-age=86400"})

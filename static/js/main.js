@@ -1,0 +1,332 @@
+// Wires the dashboard: scenario history, controls, API calls and panels. The server computes and
+// draws (figures come from app/figures.py); this module only keeps state and asks.
+import { api, ApiError } from "./api.js";
+import { History } from "./history.js";
+import { MemoryMap } from "./map.js";
+import { renderBlocks, renderChain, renderEvents, renderHugepages, renderSummary } from "./panels.js";
+import { renderVmemmap } from "./vmemmap.js";
+import { $, clone, formatSize, fromHex, hex, parseSize } from "./util.js";
+
+const S = {
+  presets: null, history: null, step: null, view: null, sel: null,
+  id: null, ref: null, ev: null, mapSeq: 0, renders: 0,
+};
+// what tests and the browser benchmark read (no polling of private state)
+window.vmemscope = { state: S, renders: 0 };
+
+const totalOps = () => S.history.doc.ops.length;
+const currentStep = () => (S.step == null ? totalOps() : S.step);
+
+// ------------------------------------------------------------------ errors next to their control
+function clearErrors() { document.querySelectorAll("[data-error-for]").forEach((p) => { p.textContent = ""; }); }
+function showError(where, err) {
+  const p = document.querySelector(`[data-error-for="${where}"]`) || document.querySelector('[data-error-for="scenario"]');
+  p.textContent = err instanceof ApiError ? err.message : String(err.message || err);
+}
+
+// ------------------------------------------------------------------ evaluate and draw
+async function evaluateDoc(doc, step) {
+  const saved = await api("/api/v1/scenarios", doc);
+  const ref = step == null || step >= doc.ops.length
+    ? { scenario_id: saved.id } : { scenario: { ...doc, ops: doc.ops.slice(0, step) } };
+  const ev = await api("/api/v1/evaluate", { ...ref, hugepages_limit: 500 });
+  return { id: saved.id, ref, ev };
+}
+
+/** Try a new document; keep it (undo-able) only if the API accepts it. */
+async function commit(doc, where) {
+  clearErrors();
+  try {
+    const r = await evaluateDoc(doc, null);
+    S.history.push(doc);
+    S.step = null;
+    await apply(r);
+  } catch (e) {
+    showError(where, e);
+  }
+}
+
+async function apply(r) {
+  S.id = r.id; S.ref = r.ref; S.ev = r.ev;
+  renderAll();
+  await drawMap();
+}
+
+function renderAll() {
+  const ev = S.ev;
+  $("#scenario-name").textContent = S.history.doc.name || "untitled";
+  renderSummary(ev.totals, ev);
+  renderBlocks(ev.blocks, { onOp: addOp("blocks"), onVmemmap: showVmemmap, selected: S.sel });
+  renderHugepages(ev.hugepages, ev.hugepages_total, {
+    onFree: (h) => addOp("hugepages")({ op: "free_hugepage", at: hex(fromHex(h.head_pfn) * pageSize()) }),
+    onVmemmap: showVmemmap, selected: S.sel });
+  renderEvents(ev.events, currentStep(), totalOps());
+  $("#undo").disabled = !S.history.canUndo;
+  $("#redo").disabled = !S.history.canRedo;
+  fillControls();
+}
+
+function pageSize() { return parseSize(S.ev.totals.page_size); }
+
+function machineRange(hotOnly) {
+  const blocks = S.ev.blocks.filter((b) => !hotOnly || !b.boot);
+  if (!blocks.length) return null;
+  return { start: Math.min(...blocks.map((b) => fromHex(b.start_pfn))), end: Math.max(...blocks.map((b) => fromHex(b.end_pfn))) };
+}
+
+async function drawMap() {
+  if (!S.view) S.view = machineRange(true) || machineRange(false);
+  const seq = ++S.mapSeq;
+  const { start, end } = S.view;
+  const bins = Math.min(4096, map.pixels);
+  try {
+    const w = await api("/api/v1/window", { ...S.ref, start_pfn: start, end_pfn: end, bins, figure: "map" });
+    if (seq !== S.mapSeq) return;               // a newer zoom is on its way
+    await map.render(w.figure);
+    $("#view-range").textContent = `pfns ${w.start_pfn}-${hex(fromHex(w.end_pfn) - 1)}, ${w.bins} bins of ` +
+      `${Math.max(1, Math.round((end - start) / w.bins))} page(s)`;
+    const marks = w.figure.layout.meta.self_mapping_pfns;
+    $("#marks").replaceChildren(...marks.map((p) => Object.assign(document.createElement("p"),
+      { className: "mark", id: "self-mapping", textContent: `struct page of pfn ${p} lives in pfn ${p}` })));
+    S.renders += 1;
+    window.vmemscope.renders = S.renders;
+    window.vmemscope.lastWindow = { start_pfn: w.start_pfn, end_pfn: w.end_pfn, bins: w.bins, counts: w.counts };
+    document.body.dataset.renders = String(S.renders);
+    if (S.renders === 1) performance.mark("vmemscope:first-render");
+    performance.mark(`vmemscope:render-${S.renders}`);
+    updatePermalink();
+  } catch (e) {
+    if (seq === S.mapSeq) showError("map", e);
+  }
+}
+
+// ------------------------------------------------------------------ operations
+const addOp = (where) => async (op) => {
+  const doc = clone(S.history.doc);
+  doc.ops = doc.ops.slice(0, currentStep());     // acting at an earlier step forks the history there
+  doc.ops.push(op);
+  await commit(doc, where);
+};
+
+async function showVmemmap(target) {
+  clearErrors();
+  try {
+    const res = await api("/api/v1/vmemmap", { ...S.ref, ...target, figure: true });
+    S.sel = target.block != null ? `block:${target.block}` : `hp:${target.head_pfn}`;
+    await renderVmemmap(res);
+    renderAll();
+    updatePermalink();
+  } catch (e) {
+    showError("blocks", e);
+  }
+}
+
+async function showChain(pfn) {
+  try {
+    renderChain(await api("/api/v1/chain", { ...S.ref, pfn }));
+  } catch (e) {
+    showError("map", e);
+  }
+}
+
+// ------------------------------------------------------------------ controls
+function presetKey(m) {
+  const ps = formatSize(parseSize(m.page_size ?? "4K"));
+  const p = S.presets.machines.find((x) => x.arch === (m.arch ?? "x86_64") && x.page_size === ps &&
+    (x.arch !== "x86_64" || x.paging_levels === (m.paging_levels ?? 4)));
+  return p ? p.key : S.presets.machines[0].key;
+}
+
+function fillControls() {
+  const doc = S.history.doc;
+  const params = { memmap_on_memory: "on", hugetlb_free_vmemmap: true, selfhosted_check: "merged", ...doc.params };
+  $("#machine-preset").value = presetKey(doc.machine || {});
+  $("#kernel").value = doc.kernel ?? "6.8";
+  $("#mmo").value = params.memmap_on_memory;
+  $("#hvo").checked = params.hugetlb_free_vmemmap;
+  $("#policy").value = params.selfhosted_check;
+  const boot = (doc.boot_memory || [{ size: "4G" }]).map((r) => parseSize(r.size)).reduce((a, b) => a + b, 0);
+  $("#boot-size").value = formatSize(boot);
+  // hot-add defaults: the next free block-aligned address, one block
+  const bsz = parseSize(S.ev.totals.memory_block_size);
+  const top = Math.max(...S.ev.blocks.map((b) => fromHex(b.end_pfn))) * pageSize();
+  $("#add-start").value = hex(Math.ceil(top / bsz) * bsz);
+  $("#add-size").value = S.ev.totals.memory_block_size;
+  const preset = S.presets.machines.find((x) => x.key === $("#machine-preset").value);
+  const sizes = preset.hugetlb_sizes;
+  const cur = $("#huge-size").value;
+  $("#huge-size").replaceChildren(...sizes.map((s) => Object.assign(document.createElement("option"), { value: s, textContent: s })));
+  $("#huge-size").value = sizes.includes(cur) ? cur : (sizes.includes("2M") ? "2M" : sizes[0]);
+}
+
+function bindControls() {
+  $("#machine-preset").replaceChildren(...S.presets.machines.map((m) => Object.assign(document.createElement("option"),
+    { value: m.key, textContent: `${m.key} (${m.page_size} pages${m.arch === "x86_64" ? `, ${m.paging_levels}-level` : ""})` })));
+  $("#kernel").replaceChildren(...S.presets.kernels.map((k) => Object.assign(document.createElement("option"), { value: k, textContent: k })));
+
+  $("#machine-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const doc = clone(S.history.doc);
+    const p = S.presets.machines.find((x) => x.key === $("#machine-preset").value);
+    const oldKey = presetKey(doc.machine || {});
+    doc.machine = { ...(doc.machine || {}), arch: p.arch, page_size: p.page_size, paging_levels: p.paging_levels };
+    if (p.arch === "arm64") doc.machine.memstart = doc.machine.memstart ?? "0x40000000";
+    else doc.machine.memstart = null;
+    doc.kernel = $("#kernel").value;
+    doc.params = { ...(doc.params || {}), memmap_on_memory: $("#mmo").value,
+      hugetlb_free_vmemmap: $("#hvo").checked, selfhosted_check: $("#policy").value };
+    const start = p.arch === "arm64" ? doc.machine.memstart : "0x0";
+    doc.boot_memory = [{ start, size: $("#boot-size").value.trim(), node: 0 }];
+    if (p.key !== oldKey) { doc.ops = []; S.view = null; }   // another architecture: a new scenario
+    commit(doc, "machine");
+  });
+
+  $("#hotadd-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const doc = clone(S.history.doc);
+    doc.ops = doc.ops.slice(0, currentStep());
+    const start = $("#add-start").value.trim(), size = $("#add-size").value.trim();
+    doc.ops.push({ op: "add_memory", start, size, node: Number($("#add-node").value), memmap_on_memory: $("#add-mmo").checked });
+    if ($("#add-online").value) doc.ops.push({ op: "online", start, size, zone: $("#add-online").value });
+    S.view = null;
+    await commit(doc, "hotadd");
+  });
+
+  $("#huge-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    addOp("hugepages")({ op: "alloc_hugepages", size: $("#huge-size").value, count: Number($("#huge-count").value),
+      node: Number($("#huge-node").value) });
+  });
+
+  $("#undo").addEventListener("click", undo);
+  $("#redo").addEventListener("click", redo);
+  document.addEventListener("keydown", (e) => {
+    if (!(e.ctrlKey || e.metaKey) || ["INPUT", "SELECT"].includes(document.activeElement?.tagName)) return;
+    if (e.key === "z") { e.preventDefault(); undo(); } else if (e.key === "y") { e.preventDefault(); redo(); }
+  });
+  $("#step").addEventListener("change", async () => {
+    const k = Number($("#step").value);
+    S.step = k >= totalOps() ? null : k;
+    await reload();
+  });
+  $("#permalink").addEventListener("click", () => {
+    const box = $("#permalink-text");
+    box.hidden = false;
+    box.value = updatePermalink();
+    box.select();
+  });
+  $("#export").addEventListener("click", () => {
+    const blob = new Blob([JSON.stringify(S.history.doc, null, 1)], { type: "application/json" });
+    const a = Object.assign(document.createElement("a"), { href: URL.createObjectURL(blob), download: `vmemscope-${S.id}.json` });
+    a.click();
+    URL.revokeObjectURL(a.href);
+  });
+  $("#import").addEventListener("change", async (e) => {
+    const f = e.target.files[0];
+    if (!f) return;
+    try {
+      const doc = JSON.parse(await f.text());
+      S.view = null;
+      await commit(doc, "scenario");
+    } catch (err) {
+      showError("scenario", err instanceof SyntaxError ? new Error(`${f.name} is not JSON: ${err.message}`) : err);
+    }
+    e.target.value = "";
+  });
+  $("#presenter").addEventListener("click", () => {
+    const on = document.body.classList.toggle("presenter");
+    $("#presenter").setAttribute("aria-pressed", String(on));
+    window.Plotly.relayout($("#map"), { "font.size": on ? 18 : 13 });
+  });
+  document.querySelectorAll("[data-zoom]").forEach((b) => b.addEventListener("click", () => zoom(b.dataset.zoom)));
+}
+
+async function undo() { if (S.history.canUndo) { S.history.undo(); S.step = null; await reload(); } }
+async function redo() { if (S.history.canRedo) { S.history.redo(); S.step = null; await reload(); } }
+
+async function reload() {
+  clearErrors();
+  try {
+    await apply(await evaluateDoc(S.history.doc, S.step));
+  } catch (e) {
+    showError("scenario", e);
+  }
+}
+
+// ------------------------------------------------------------------ zoom and view
+function setView(a, b) {
+  const all = machineRange(false);
+  const max = Math.max(all.end, 1);
+  let start = Math.max(0, Math.floor(a)), end = Math.min(max, Math.ceil(b));
+  if (end - start < 16) { const mid = (start + end) / 2; start = Math.max(0, Math.floor(mid - 8)); end = Math.min(max, start + 16); }
+  S.view = { start, end };
+  return drawMap();
+}
+
+function zoom(kind) {
+  const { start, end } = S.view, w = end - start;
+  if (kind === "in") return setView(start + w / 4, end - w / 4);
+  if (kind === "out") return setView(start - w / 2, end + w / 2);
+  if (kind === "left") return setView(start - w / 2, end - w / 2);
+  if (kind === "right") return setView(start + w / 2, end + w / 2);
+  const r = machineRange(kind === "hotplug") || machineRange(false);
+  return setView(r.start, r.end);
+}
+
+// ------------------------------------------------------------------ permalink
+function updatePermalink() {
+  const q = new URLSearchParams({ s: S.id });
+  if (S.step != null) q.set("step", String(S.step));
+  if (S.view) q.set("v", `${hex(S.view.start)}-${hex(S.view.end)}`);
+  if (S.sel) q.set("sel", S.sel);
+  const url = `${location.origin}/?${q}`;
+  history.replaceState(null, "", `/?${q}`);
+  return url;
+}
+
+async function fromUrl() {
+  const q = new URLSearchParams(location.search);
+  let doc = JSON.parse($("#default-scenario").textContent);
+  if (q.get("s")) doc = await api(`/api/v1/scenarios/${encodeURIComponent(q.get("s"))}`);
+  if (q.get("step")) S.step = Number(q.get("step"));
+  const v = /^(0x[0-9a-f]+)-(0x[0-9a-f]+)$/i.exec(q.get("v") || "");
+  if (v) S.view = { start: fromHex(v[1]), end: fromHex(v[2]) };
+  return { doc, sel: q.get("sel") };
+}
+
+// ------------------------------------------------------------------ start
+const map = new MemoryMap($("#map"), {
+  onZoom: (a, b) => (a == null ? zoom("all") : setView(a + 0.5, b + 0.5)),
+  onHover: (text) => { $("#details").textContent = text; },
+  onClick: async (firstPfn) => {
+    if ($("#place-mode").checked) {
+      const size = parseSize($("#huge-size").value);
+      const at = Math.floor((fromHex(firstPfn) * pageSize()) / size) * size;
+      await addOp("hugepages")({ op: "alloc_hugepage", size: $("#huge-size").value, at: hex(at) });
+    } else {
+      await showChain(firstPfn);
+    }
+  },
+  onMark: (text) => showChain(/pfn (0x[0-9a-f]+)/.exec(text)[1]),
+});
+
+async function main() {
+  try {
+    await new Promise((ok) => (window.Plotly ? ok() : window.addEventListener("load", ok, { once: true })));
+    S.presets = await api("/api/v1/presets");
+    bindControls();
+    const { doc, sel } = await fromUrl();
+    S.history = new History(doc);
+    const r = await evaluateDoc(doc, S.step);
+    await apply(r);
+    if (sel) {
+      const m = /^(block|hp):(.+)$/.exec(sel);
+      if (m) await showVmemmap(m[1] === "block" ? { block: Number(m[2]) } : { head_pfn: m[2] });
+    }
+    document.body.dataset.ready = "true";
+  } catch (e) {
+    showError("scenario", e);
+  }
+}
+
+main();

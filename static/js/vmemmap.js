@@ -1,0 +1,20 @@
+// The vmemmap view of a memory block or huge page: the server's figure plus the page table.
+import { $, el } from "./util.js";
+
+export async function renderVmemmap(res) {
+  const t = res.target;
+  $("#vmemmap-title").textContent = t.kind === "block"
+    ? `of ${t.name} (${t.start_pfn}-${t.end_pfn})` : `of the ${t.size} huge page ${t.head_pfn}`;
+  $("#vmemmap-reason").textContent = t.kind === "hugepage" ? `HVO ${t.hvo}: ${t.reason}` : `memmap: ${t.memmap_where}`;
+  await window.Plotly.react($("#vmemmap-plot"), res.figure.data, res.figure.layout,
+    { responsive: true, displaylogo: false });
+  const head = el("tr", {}, ["#", "vmemmap address", "struct pages of pfns", "backing pfn", "mapping", "state"]
+    .map((h) => el("th", {}, h)));
+  const rows = res.pages.slice(0, 256).map((p) => el("tr", {},
+    el("td", {}, p.index), el("td", {}, p.vaddr), el("td", {}, `${p.first_pfn}-${p.last_pfn}`),
+    el("td", {}, (p.backing_pfn ?? "none") + (p.self_hosted ? " (self-hosted)" : "")),
+    el("td", {}, p.mapping ?? "-"),
+    el("td", {}, p.state + (p.freed ? `, was ${p.original_pfn} (freed)` : ""))));
+  const more = res.pages.length > 256 ? [el("tr", {}, el("td", { colspan: 6 }, `... ${res.pages.length - 256} more`))] : [];
+  $("#vmemmap-table").replaceChildren(head, ...rows, ...more);
+}
