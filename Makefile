@@ -80,6 +80,7 @@ test: venv $(TEST_STAMP) chromium
 bench: venv
 	$(VPY) bench/bench_engine.py
 	$(VPY) bench/bench_api.py
+	$(VPY) bench/bench_browser.py
 
 clean:
 	rm -rf build dist *.egg-info $(VMEMSCOPE_TEST_OUTPUT) .pytest_cache .hypothesis

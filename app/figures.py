@@ -48,8 +48,8 @@ def _colorscale() -> list[list[Any]]:
 def _hex_ticks(start: int, end: int, page_shift: int, n: int = 5) -> tuple[list[float], list[str]]:
     span = end - start
     step = max(1, span // n)
-    # round the step to a power of two in pages so ticks land on aligned addresses
-    step = 1 << (step.bit_length() - 1)
+    # round the step up to a power of two in pages so ticks land on aligned addresses
+    step = 1 << (step - 1).bit_length()
     first = -(-start // step) * step
     vals = list(range(first, end + 1, step))[:12]
     return vals, [hex(v << page_shift) for v in vals]
@@ -175,10 +175,11 @@ def vmemmap_figure(vm: dict[str, Any], title: str = "", height: int = 360) -> di
                      "hovertemplate": "%{text}<extra></extra>",
                      "marker": {"color": STATE_COLOUR.get(st, "#000"), "size": 8},
                      "line": {"color": STATE_COLOUR.get(st, "#000"), "width": 1}})
-    vals = [v for v in now if v is not None]
+    vals = [v for v in now if v is not None] + [int(p["original_pfn"], 16) for p in pages
+                                                 if p["freed"] and p["original_pfn"]]
     lo, hi = (min(vals), max(vals)) if vals else (0, 1)
     step = max(1, (hi - lo) // 5 or 1)
-    ticks = list(range(lo, hi + 1, step))[:8] if hi > lo else [lo]
+    ticks = sorted(set(list(range(lo, hi + 1, step))[:6] + [hi])) if hi > lo else [lo]
     if t["kind"] == "hugepage":
         sub = f"{t['size']} huge page {t['head_pfn']}: HVO {t['hvo']}, {t['freed_pages']} pages freed"
     else:

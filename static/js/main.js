@@ -312,7 +312,7 @@ const map = new MemoryMap($("#map"), {
 
 async function main() {
   try {
-    await new Promise((ok) => (window.Plotly ? ok() : window.addEventListener("load", ok, { once: true })));
+    // the data is fetched while the browser is still parsing plotly.min.js (deferred)
     S.presets = await api("/api/v1/presets");
     bindControls();
     const { doc, sel } = await fromUrl();

@@ -2,6 +2,12 @@
 // zoom, hover and click events into calls back to main.js.
 import { $, plain } from "./util.js";
 
+/** Resolves once the deferred plotly.min.js has run. */
+export const plotlyReady = new Promise((ok) => {
+  if (window.Plotly) ok();
+  else document.getElementById("plotly-js").addEventListener("load", () => ok(), { once: true });
+});
+
 export class MemoryMap {
   constructor(div, { onZoom, onHover, onClick, onMark }) {
     this.div = div;
@@ -12,6 +18,7 @@ export class MemoryMap {
   async render(fig) {
     const config = { responsive: true, displaylogo: false, scrollZoom: true,
                      modeBarButtonsToRemove: ["select2d", "lasso2d", "toImage"] };
+    await plotlyReady;
     await window.Plotly.react(this.div, fig.data, fig.layout, config);
     if (!this.bound) this.bind();
   }

@@ -1,4 +1,5 @@
 // The vmemmap view of a memory block or huge page: the server's figure plus the page table.
+import { plotlyReady } from "./map.js";
 import { $, el } from "./util.js";
 
 export async function renderVmemmap(res) {
@@ -6,6 +7,7 @@ export async function renderVmemmap(res) {
   $("#vmemmap-title").textContent = t.kind === "block"
     ? `of ${t.name} (${t.start_pfn}-${t.end_pfn})` : `of the ${t.size} huge page ${t.head_pfn}`;
   $("#vmemmap-reason").textContent = t.kind === "hugepage" ? `HVO ${t.hvo}: ${t.reason}` : `memmap: ${t.memmap_where}`;
+  await plotlyReady;
   await window.Plotly.react($("#vmemmap-plot"), res.figure.data, res.figure.layout,
     { responsive: true, displaylogo: false });
   const head = el("tr", {}, ["#", "vmemmap address", "struct pages of pfns", "backing pfn", "mapping", "state"]
