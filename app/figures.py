@@ -107,6 +107,12 @@ def map_figure(m: EvaluatedMachine, start_pfn: int, end_pfn: int, bins: int, tit
         for edge in sorted({e for b in blocks for e in (b.start, b.end) if start_pfn < e < end_pfn}):
             shapes.append({"type": "line", "x0": edge - 0.5, "x1": edge - 0.5, "y0": -0.5, "y1": 0.5,
                            "line": {"color": "#222", "width": 1}})
+        sec = 1 << m.m.arch.pfn_section_shift
+        if sec < m.m.block_pages and width // sec <= 64:       # sections inside blocks (e.g. 2 GiB blocks)
+            for edge in range(-(-start_pfn // sec) * sec, end_pfn, sec):
+                if start_pfn < edge and edge % m.m.block_pages:
+                    shapes.append({"type": "line", "x0": edge - 0.5, "x1": edge - 0.5, "y0": -0.5, "y1": 0.5,
+                                   "line": {"color": "#555", "width": 1, "dash": "dot"}})
         if len(blocks) <= 32:
             for b in blocks:
                 mid = (max(b.start, start_pfn) + min(b.end, end_pfn)) / 2

@@ -19,6 +19,7 @@ export class MemoryMap {
     const config = { responsive: true, displaylogo: false, scrollZoom: true,
                      modeBarButtonsToRemove: ["select2d", "lasso2d", "toImage"] };
     await plotlyReady;
+    if (document.body.classList.contains("presenter")) fig.layout.font = { ...fig.layout.font, size: 18 };
     await window.Plotly.react(this.div, fig.data, fig.layout, config);
     if (!this.bound) this.bind();
   }
