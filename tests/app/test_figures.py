@@ -32,7 +32,7 @@ def test_map_single_pages_have_full_hover():
     f = map_figure(m, 0x100000, 0x100010, 1000)
     assert f["layout"]["meta"]["bins"] == 16
     first = f["data"][0]["text"][0][0]
-    assert "pfn 0x100000" in first and "struct page 0xffffea0004000000 -> pfn 0x100000 (pmd)" in first
+    assert "pfn 0x100000" in first and "struct page 0xffffea0004000000 -&gt; pfn 0x100000 (pmd)" in first  # escaped for Plotly
     assert "maps to itself" in first
 
 
