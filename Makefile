@@ -19,12 +19,13 @@ TEST_STAMP := $(VENV)/.stamp-test-deps
 EXT_STAMP  := $(VENV)/.stamp-ext
 ENGINE_SRC := $(wildcard engine/*.pyx engine/*.pxd)
 
-.PHONY: help venv run test bench build-ext chromium clean distclean
+.PHONY: help venv run test bench docs build-ext chromium clean distclean
 
 help:
 	@echo "make run        build the engine and start the dashboard on http://127.0.0.1:$(PORT)"
 	@echo "make test       install test deps (incl. Debian chromium) and run the test suite"
 	@echo "make bench      run the engine and API benchmarks (prints figures, asserts nothing)"
+	@echo "make docs       regenerate the figures and screenshots in docs/ (needs chromium)"
 	@echo "make build-ext  rebuild the Cython extension in place (dev loop)"
 	@echo "make clean      remove build artefacts (keeps .venv); distclean also removes .venv"
 
@@ -81,6 +82,16 @@ bench: venv
 	$(VPY) bench/bench_engine.py
 	$(VPY) bench/bench_api.py
 	$(VPY) bench/bench_browser.py
+
+# Every picture in docs/ comes from these commands (the same figure builder as the dashboard).
+docs: venv chromium
+	$(VPY) -m app.cli render docs/scenarios/default.json --view map --range 0x100000-0x110000 --out docs/figures/map.svg --title "memory32 (memmap_on_memory) and memory33 (memmap from the buddy allocator)"
+	$(VPY) -m app.cli render docs/scenarios/default.json --view map --range 0x100000-0x100200 --out docs/figures/self-mapping.svg --height 300
+	$(VPY) -m app.cli render docs/scenarios/default.json --view hvo --hugepage 0x108200 --out docs/figures/hvo-2m.svg
+	$(VPY) -m app.cli render docs/scenarios/default.json --view hvo --hugepage 0x100200 --out docs/figures/hvo-refused.svg
+	$(VPY) -m app.cli render-walkthrough memmap-on-memory --out docs/walkthroughs/memmap-on-memory
+	$(VPY) -m app.cli screenshot --out docs/start_page.png --full-page
+	$(VPY) -m app.cli screenshot --walkthrough memmap-on-memory --step 2 --out docs/walkthrough_step.png
 
 clean:
 	rm -rf build dist *.egg-info $(VMEMSCOPE_TEST_OUTPUT) .pytest_cache .hypothesis

@@ -1,60 +1,246 @@
-"""The `vmemscope` command line (serve, evaluate, resolve)."""
+"""The `vmemscope` command: serve, evaluate, resolve, render, render-walkthrough, screenshot.
+
+Every subcommand has --help; an error is one line on stderr and exit status 2.
+"""
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from pathlib import Path
 
 __all__ = ["main"]
+
+
+class CliError(Exception):
+    pass
 
 
 def _load(path: str | None) -> dict:
     from engine.presets import DEFAULT_SCENARIO
     if not path:
         return DEFAULT_SCENARIO
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise CliError(f"{path} is not JSON: {e}") from None
+
+
+def _evaluate(doc: dict):
+    import engine
+    from pydantic import ValidationError
+    try:
+        return engine.evaluate(doc)
+    except ValidationError as e:
+        err = e.errors()[0]
+        from app.errors import format_loc
+        raise CliError(f"scenario: {format_loc(err['loc'])}: {err['msg']}") from None
+    except engine.ScenarioError as e:
+        from app.errors import format_loc
+        raise CliError(f"scenario: {format_loc(e.loc)}: {e.msg}") from None
+
+
+def _range(text: str | None) -> tuple[int, int] | None:
+    if not text:
+        return None
+    from engine.units import parse_addr
+    a, sep, b = text.partition("-")
+    if not sep:
+        raise CliError(f"--range {text!r}: give START-END pfns, e.g. 0x100000-0x108000")
+    lo, hi = parse_addr(a), parse_addr(b)
+    if hi <= lo:
+        raise CliError(f"--range {text!r}: END must be above START")
+    return lo, hi
+
+
+def cmd_serve(a) -> None:
+    import uvicorn
+    uvicorn.run("app.main:app", host=a.host, port=a.port)
+
+
+def cmd_evaluate(a) -> None:
+    m = _evaluate(_load(a.scenario))
+    s = m.summary()
+    if a.json:
+        print(json.dumps({"totals": s, "blocks": m.blocks(), "hugepages": m.hugepages(0, None),
+                          "events": m.events()}, indent=1))
+        return
+    rows = [("arch", s["arch"]), ("kernel", s["kernel"]), ("memory block size", s["memory_block_size"]),
+            ("blocks", f"{s['blocks']} ({s['blocks_online']} online)"), ("present pages", s["present_pages"]),
+            ("managed pages", s["managed_pages"]), ("memmap pages", s["memmap_pages"]),
+            ("self-hosted pages", s["self_hosted_pages"]), ("HVO freed pages", s["hvo_freed_pages"])]
+    for k, v in rows:
+        print(f"{k:20} {v}")
+    hot = [b for b in m.blocks() if not b["boot"]]
+    if hot:
+        print(f"\n{'block':10} {'start':14} {'size':6} {'state':8} {'memmap':8} {'self-mapping pfn':16}")
+        for b in hot:
+            print(f"{b['name']:10} {b['start']:14} {b['size']:6} {b['state']:8} {b['memmap']['where']:8} "
+                  f"{b['self_mapping_pfn'] or '-':16}")
+    hps = m.hugepages(0, 50)
+    if hps:
+        print(f"\n{'huge page':10} {'size':5} {'HVO':16} reason")
+        for h in hps:
+            print(f"{h['head_pfn']:10} {h['size']:5} {h['hvo']:16} {h['reason']}")
+    print()
+    for e in m.events():
+        print(f"[{e['index']}] {e['outcome']:8} {e['message']}")
+
+
+def cmd_resolve(a) -> None:
+    from engine.units import parse_addr
+    m = _evaluate(_load(a.scenario))
+    try:
+        pfns = [parse_addr(p) for p in a.pfns]
+    except ValueError as e:
+        raise CliError(f"pfn: {e}") from None
+    limit = m.m.arch.max_phys >> m.m.arch.page_shift
+    for p in pfns:
+        if p >= limit:
+            raise CliError(f"pfn {hex(p)} is beyond the physical address limit of {m.m.arch.key}")
+    pages = m.resolve(pfns)
+    if a.json:
+        print(json.dumps(pages, indent=1))
+        return
+    for r in pages:
+        print(f"pfn {r['pfn']} -> struct page {r['struct_page_vaddr']} -> pfn {r['backing_pfn']} "
+              f"({r['mapping']}, {r['role']}{', maps to itself' if r['maps_to_itself'] else ''})")
+
+
+def _write(fig: dict, out: str, fmt: str | None, width: int, height: int | None, scale: float) -> str:
+    from app.export import FORMATS, to_image
+    fmt = fmt or Path(out).suffix.lstrip(".").lower()
+    if fmt not in FORMATS:
+        raise CliError(f"--format: give one of {', '.join(FORMATS)} (or an --out file ending in one)")
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_bytes(to_image(fig, fmt, width=width, height=height, scale=scale))
+    return fmt
+
+
+def cmd_render(a) -> None:
+    from app.export import build_view
+    import engine
+    m = _evaluate(_load(a.scenario))
+    try:
+        hp = int(a.hugepage, 0) if a.hugepage else None
+        fig = build_view(m, a.view, block=a.block, pfn_range=_range(a.range), hugepage=hp, title=a.title or "")
+    except engine.ScenarioError as e:
+        raise CliError(f"--{e.loc[0]}: {e.msg}") from None
+    fmt = _write(fig, a.out, a.format, a.width, a.height, a.scale)
+    print(f"wrote {a.out} ({fmt}, view {a.view})")
+
+
+def _progress(i: int, n: int, width: int = 20) -> str:
+    done = round(width * i / n)
+    return "[" + "#" * done + "." * (width - done) + f"] {i}/{n}"
+
+
+def cmd_render_walkthrough(a) -> None:
+    from app import walkthroughs as W
+    from app.export import build_view
+    try:
+        wt = W.load(a.slug)
+    except W.WalkthroughError as e:
+        raise CliError(str(e)) from None
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    n = len(wt["steps"])
+    lines = [f"# {wt['title']}", "", f"*{wt['audience']}*", "",
+             f"Regenerate with `vmemscope render-walkthrough {wt['slug']} --out {a.out}`.", ""]
+    for i, step in enumerate(wt["steps"]):
+        m = _evaluate(W.step_scenario(wt, i))
+        v = step["view"]
+        lo, hi = (int(x, 16) for x in v["range"])
+        sel = v.get("select", {})
+        if v["panel"] == "vmemmap" and "head_pfn" in sel:
+            fig = build_view(m, "hvo", hugepage=int(sel["head_pfn"], 16), title=f"{i + 1}. {step['title']}")
+        elif v["panel"] == "vmemmap":
+            fig = build_view(m, "memmap", block=sel.get("block"), title=f"{i + 1}. {step['title']}")
+        else:
+            fig = build_view(m, "map", pfn_range=(lo, hi), title=f"{i + 1}. {step['title']}")
+        name = f"step-{i + 1:02d}.{a.format}"
+        _write(fig, str(out / name), a.format, a.width, None, a.scale)
+        bar = "▰" * (i + 1) + "▱" * (n - i - 1)
+        lines += [f"## Step {i + 1} of {n}: {step['title']}", "", f"`{bar}` {i + 1}/{n}", "",
+                  f"![{step['title']}]({name})", "", step["narrative"], "", "Claims (checked against the engine):", ""]
+        lines += [f"- {r['claim']}: {'holds' if r['holds'] else 'DOES NOT HOLD'}" for r in W.check_step(wt, i, m)]
+        lines.append("")
+        print(f"\r{_progress(i + 1, n)} {name}", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    (out / "index.md").write_text("\n".join(lines), encoding="utf-8")
+    print(f"wrote {n} figures and {out / 'index.md'}")
+
+
+def cmd_screenshot(a) -> None:
+    from app.screenshot import screenshot
+    url = a.url
+    if a.walkthrough:
+        url = f"/walkthroughs/{a.walkthrough}/{a.step}"
+    screenshot(url=url, scenario=_load(a.scenario) if a.scenario else None, out=a.out, width=a.width,
+               height=a.height, full_page=a.full_page)
+    print(f"wrote {a.out}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="vmemscope", description="Linux vmemmap simulator: struct pages of "
+                                 "hot-plugged memory, memmap_on_memory and HVO")
+    sub = ap.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+    sp = sub.add_parser("serve", help="run the dashboard and REST API on 127.0.0.1")
+    sp.add_argument("--host", default="127.0.0.1")
+    sp.add_argument("--port", type=int, default=8000)
+    sp.set_defaults(fn=cmd_serve)
+    ev = sub.add_parser("evaluate", help="replay a scenario and print its summary")
+    ev.add_argument("scenario", nargs="?", help="scenario JSON file (default: the built-in one)")
+    ev.add_argument("--json", action="store_true", help="print totals, blocks, huge pages and events as JSON")
+    ev.set_defaults(fn=cmd_evaluate)
+    rs = sub.add_parser("resolve", help="pfn -> struct page -> backing pfn")
+    rs.add_argument("pfns", nargs="+", help="pfns, hex (0x...) or decimal")
+    rs.add_argument("--scenario", help="scenario JSON file (default: the built-in one)")
+    rs.add_argument("--json", action="store_true")
+    rs.set_defaults(fn=cmd_resolve)
+    rd = sub.add_parser("render", help="export a figure (the dashboard's) as SVG, PNG or PDF")
+    rd.add_argument("scenario", help="scenario JSON file")
+    rd.add_argument("--view", choices=("map", "memmap", "hvo"), default="map")
+    g = rd.add_mutually_exclusive_group()
+    g.add_argument("--block", type=int, help="memory block N (memoryN)")
+    g.add_argument("--range", help="pfn range START-END, e.g. 0x100000-0x108000")
+    rd.add_argument("--hugepage", help="head pfn of the huge page (view hvo)")
+    rd.add_argument("--format", choices=("svg", "png", "pdf"), help="default: from --out's suffix")
+    rd.add_argument("--out", required=True)
+    rd.add_argument("--title")
+    rd.add_argument("--width", type=int, default=1200)
+    rd.add_argument("--height", type=int)
+    rd.add_argument("--scale", type=float, default=1.0)
+    rd.set_defaults(fn=cmd_render)
+    rw = sub.add_parser("render-walkthrough", help="one figure per step of a walkthrough, and an index.md")
+    rw.add_argument("slug", help="walkthrough slug (see GET /api/v1/walkthroughs)")
+    rw.add_argument("--out", required=True, help="output directory")
+    rw.add_argument("--format", choices=("svg", "png", "pdf"), default="svg")
+    rw.add_argument("--width", type=int, default=1200)
+    rw.add_argument("--scale", type=float, default=1.0)
+    rw.set_defaults(fn=cmd_render_walkthrough)
+    sc = sub.add_parser("screenshot", help="a PNG of the dashboard or a walkthrough step (headless Chromium)")
+    src = sc.add_mutually_exclusive_group()
+    src.add_argument("--scenario", help="scenario JSON file to open")
+    src.add_argument("--walkthrough", help="walkthrough slug")
+    src.add_argument("--url", help="a path on the dashboard, e.g. /?s=ID")
+    sc.add_argument("--step", type=int, default=1, help="walkthrough step (from 1)")
+    sc.add_argument("--out", required=True)
+    sc.add_argument("--width", type=int, default=1280)
+    sc.add_argument("--height", type=int, default=720)
+    sc.add_argument("--full-page", action="store_true")
+    sc.set_defaults(fn=cmd_screenshot)
+    return ap
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the installed `vmemscope` command."""
-    ap = argparse.ArgumentParser(prog="vmemscope", description="Linux vmemmap simulator")
-    sub = ap.add_subparsers(dest="cmd", required=True)
-    sp = sub.add_parser("serve", help="run the web service on 127.0.0.1")
-    sp.add_argument("--host", default="127.0.0.1")
-    sp.add_argument("--port", type=int, default=8000)
-    ev = sub.add_parser("evaluate", help="replay a scenario and print its summary")
-    ev.add_argument("scenario", nargs="?", help="scenario JSON file (default: the built-in one)")
-    ev.add_argument("--json", action="store_true")
-    rs = sub.add_parser("resolve", help="pfn -> struct page -> backing pfn")
-    rs.add_argument("pfns", nargs="+", help="pfns, hex (0x...) or decimal")
-    rs.add_argument("--scenario")
-    args = ap.parse_args(argv)
+    a = build_parser().parse_args(argv)
     try:
-        if args.cmd == "serve":
-            import uvicorn
-            uvicorn.run("app.main:app", host=args.host, port=args.port)
-            return 0
-        import engine
-        m = engine.evaluate(_load(args.scenario))
-        if args.cmd == "evaluate":
-            s = m.summary()
-            if args.json:
-                print(json.dumps({"summary": s, "blocks": m.blocks(), "events": m.events()}, indent=1))
-            else:
-                for k in ("arch", "kernel", "memory_block_size", "blocks", "present_pages", "managed_pages",
-                          "memmap_pages", "self_hosted_pages", "hvo_freed_pages"):
-                    print(f"{k:20} {s[k]}")
-                for e in m.events():
-                    print(f"[{e['index']}] {e['outcome']:8} {e['message']}")
-            return 0
-        from engine.units import parse_addr
-        for r in m.resolve([parse_addr(p) for p in args.pfns]):
-            print(f"pfn {r['pfn']} -> struct page {r['struct_page_vaddr']} -> pfn {r['backing_pfn']} "
-                  f"({r['mapping']}, {r['role']}{', maps to itself' if r['maps_to_itself'] else ''})")
+        a.fn(a)
         return 0
-    except (OSError, ValueError) as e:
-        print(f"vmemscope: error: {e}", file=sys.stderr)
+    except (CliError, OSError, ValueError, RuntimeError) as e:
+        print(f"vmemscope {a.cmd}: error: {e}", file=sys.stderr)
         return 2
 
 

@@ -28,7 +28,7 @@ def format_loc(loc: Iterable[Any]) -> str:
     """("body", "scenario", "ops", 3, "start") -> "scenario.ops[3].start"."""
     out = ""
     for part in loc:
-        if part == "body" and not out:
+        if part in ("body", "query", "path") and not out:
             continue
         if isinstance(part, int):
             out += f"[{part}]"
@@ -59,7 +59,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ScenarioError)
     async def _scenario(_: Request, exc: ScenarioError) -> JSONResponse:
-        loc = ["body", *getattr(exc, "prefix", ("scenario",)), *exc.loc]
+        loc = [getattr(exc, "where", "body"), *getattr(exc, "prefix", ("scenario",)), *exc.loc]
         return unprocessable([{"loc": loc, "msg": exc.msg, "type": "scenario_error"}])
 
     @app.exception_handler(ScenarioLookupError)

@@ -132,8 +132,9 @@ def map_figure(m: EvaluatedMachine, start_pfn: int, end_pfn: int, bins: int, tit
                     "name": "self-mapping", "captureevents": True, "font": {"size": 13}})
     tickvals, ticktext = _hex_ticks(start_pfn, end_pfn, ps)
     layout = {
-        "title": {"text": escape(title), "x": 0.01, "font": {"size": 16}} if title else None,
-        "height": height, "margin": {"l": 20, "r": 20, "t": 80 if title else 56, "b": 100},
+        "title": {"text": escape(title), "x": 0.01, "y": 0.98, "yref": "container", "yanchor": "top",
+                  "font": {"size": 16}} if title else None,
+        "height": height, "margin": {"l": 20, "r": 20, "t": 96 if title else 56, "b": 100},
         "font": FONT, "paper_bgcolor": "#ffffff", "plot_bgcolor": "#ffffff",
         "xaxis": {"range": [start_pfn - 0.5, end_pfn - 0.5], "tickvals": tickvals, "ticktext": ticktext,
                   "title": {"text": "physical address"}, "showgrid": False, "zeroline": False,

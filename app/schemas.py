@@ -303,3 +303,33 @@ class Health(_Out):
     status: Literal["ok"]
     engine: Literal["cython", "python"]
     cache: dict[str, int]
+
+
+class WalkthroughInfo(_Out):
+    slug: str
+    title: str
+    audience: str
+    steps: int
+
+
+class WalkthroughView(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    panel: Literal["map", "vmemmap"]
+    range: list[Hex] = Field(min_length=2, max_length=2, description="[start_pfn, end_pfn)")
+    select: Optional[dict[str, Any]] = None
+
+
+class WalkthroughStep(_Out):
+    index: int
+    title: str
+    narrative: str = Field(description="Markdown")
+    view: WalkthroughView
+    scenario: dict[str, Any] = Field(description="The scenario document of this step (schema_version 1)")
+    claims: list[str] = Field(description="Facts this step claims, checked against the engine by the test suite")
+
+
+class WalkthroughOut(_Out):
+    slug: str
+    title: str
+    audience: str
+    steps: list[WalkthroughStep]

@@ -6,7 +6,7 @@ import json
 from importlib.resources import files
 from pathlib import Path
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 
@@ -37,6 +37,19 @@ def index(request: Request, cache: CacheDep) -> HTMLResponse:
         "scenario": DEFAULT_SCENARIO, "summary": m.summary(), "blocks": blocks,
         "hugepages": m.hugepages(), "events": m.events(), "marks": marks,
         "default_json": _json_script(DEFAULT_SCENARIO)})
+
+
+@router.get("/walkthroughs/{slug}/{step}", response_class=HTMLResponse)
+def walkthrough_page(request: Request, cache: CacheDep, slug: str, step: int) -> HTMLResponse:
+    """A deep link to one walkthrough step: the dashboard in walkthrough mode (steps count from 1)."""
+    from .. import walkthroughs as W
+    try:
+        wt = W.load(slug)
+    except W.WalkthroughError as e:
+        raise HTTPException(404, str(e)) from None
+    if not 1 <= step <= len(wt["steps"]):
+        raise HTTPException(404, f"walkthrough {slug} has steps 1-{len(wt['steps'])}")
+    return index(request, cache)
 
 
 @router.get("/static/vendor/plotly.min.js")

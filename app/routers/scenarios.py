@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Annotated
+from typing import Annotated, Literal, Optional
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -14,10 +14,12 @@ from fastapi.responses import JSONResponse, Response
 
 from engine import ScenarioError
 from engine.scenario import Scenario
+from engine.units import ADDR_PATTERN, parse_addr
 
-from ..deps import CacheDep, StoreDep, evaluate_cached, run_engine
+from ..deps import CacheDep, StoreDep, evaluate_cached, machine_async, run_engine
+from ..export import build_view, to_image
 from ..errors import ScenarioLookupError
-from ..schemas import SavedScenario, ScenarioId, ScenarioList
+from ..schemas import SavedScenario, ScenarioId, ScenarioList, ScenarioRef
 
 router = APIRouter(prefix="/api/v1/scenarios", tags=["scenarios"])
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -79,3 +81,44 @@ def list_scenarios(request: Request, store: StoreDep,
     if _not_modified(request, etag):
         return Response(status_code=304, headers=headers)
     return Response(body, media_type="application/json", headers=headers)
+
+
+FIGURE_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
+
+
+@router.get("/{scenario_id}/figure.{fmt}", response_class=Response,
+            responses={200: {"content": {"image/svg+xml": {}, "image/png": {}}, "description": "The figure"},
+                       404: {"description": "Unknown id"}})
+async def scenario_figure(scenario_id: Annotated[ScenarioId, Path()], fmt: Annotated[Literal["svg", "png"], Path()],
+                          store: StoreDep, cache: CacheDep,
+                          view: Literal["map", "memmap", "hvo"] = "map",
+                          block: Annotated[Optional[int], Query(ge=0, le=1 << 40)] = None,
+                          start_pfn: Annotated[Optional[str], Query(pattern=ADDR_PATTERN, max_length=40)] = None,
+                          end_pfn: Annotated[Optional[str], Query(pattern=ADDR_PATTERN, max_length=40)] = None,
+                          hugepage: Annotated[Optional[str], Query(pattern=ADDR_PATTERN, max_length=40)] = None,
+                          width: Annotated[int, Query(ge=200, le=4000)] = 1200,
+                          height: Annotated[Optional[int], Query(ge=150, le=4000)] = None,
+                          scale: Annotated[float, Query(ge=0.25, le=4)] = 1.0) -> Response:
+    """The same figure as the dashboard's, exported by Plotly (kaleido): `view` map (a pfn range,
+    default the hot-plugged memory), memmap (a block's vmemmap) or hvo (a huge page's vmemmap)."""
+    ref = ScenarioRef(scenario_id=scenario_id)
+    m = await machine_async(ref, store, cache)
+    rng = None
+    if (start_pfn is None) != (end_pfn is None):
+        e = ScenarioError(("start_pfn",), "give both start_pfn and end_pfn, or neither")
+        e.prefix, e.where = (), "query"
+        raise e
+    if start_pfn is not None:
+        rng = (parse_addr(start_pfn), parse_addr(end_pfn))
+    hp = parse_addr(hugepage) if hugepage is not None else None
+
+    def render() -> bytes:
+        try:
+            fig = build_view(m, view, block=block, pfn_range=rng, hugepage=hp)
+        except ScenarioError as e:
+            e.prefix, e.where = (), "query"
+            raise
+        return to_image(fig, fmt, width=width, height=height, scale=scale)
+    body = await run_engine(render)
+    return Response(body, media_type=FIGURE_TYPES[fmt],
+                    headers={"Cache-Control": IMMUTABLE, "Content-Disposition": f'inline; filename="{scenario_id}-{view}.{fmt}"'})

@@ -5,10 +5,11 @@ import { History } from "./history.js";
 import { MemoryMap } from "./map.js";
 import { renderBlocks, renderChain, renderEvents, renderHugepages, renderSummary } from "./panels.js";
 import { renderVmemmap } from "./vmemmap.js";
+import { loadWalkthrough, parseWalkthroughPath, renderWalkthrough, setOffScript } from "./walkthrough.js";
 import { $, clone, formatSize, fromHex, hex, parseSize } from "./util.js";
 
 const S = {
-  presets: null, history: null, step: null, view: null, sel: null,
+  presets: null, history: null, step: null, view: null, sel: null, wt: null,
   id: null, ref: null, ev: null, mapSeq: 0, renders: 0,
 };
 // what tests and the browser benchmark read (no polling of private state)
@@ -36,6 +37,7 @@ async function evaluateDoc(doc, step) {
 /** Try a new document; keep it (undo-able) only if the API accepts it. */
 async function commit(doc, where) {
   clearErrors();
+  if (S.wt && !S.wt.offScript) { S.wt.offScript = true; setOffScript(true); }   // leaving the script
   try {
     const r = await evaluateDoc(doc, null);
     S.history.push(doc);
@@ -280,7 +282,7 @@ function updatePermalink() {
   if (S.view) q.set("v", `${hex(S.view.start)}-${hex(S.view.end)}`);
   if (S.sel) q.set("sel", S.sel);
   const url = `${location.origin}/?${q}`;
-  history.replaceState(null, "", `/?${q}`);
+  if (!(S.wt && !S.wt.offScript)) history.replaceState(null, "", `/?${q}`);
   return url;
 }
 
@@ -310,12 +312,39 @@ const map = new MemoryMap($("#map"), {
   onMark: (text) => showChain(/pfn (0x[0-9a-f]+)/.exec(text)[1]),
 });
 
+async function walkthroughState(where) {
+  const wt = await loadWalkthrough(where.slug);
+  const step = wt.steps[where.step - 1];
+  S.wt = { ...where, data: wt, offScript: false };
+  const [a, b] = step.view.range.map(fromHex);
+  S.view = { start: a, end: b };
+  const sel = step.view.select || null;
+  renderWalkthrough(wt, where.step, {
+    onTry: () => { S.wt.offScript = true; setOffScript(true); updatePermalink(); },
+    onBack: () => { location.href = `/walkthroughs/${where.slug}/${where.step}`; },
+  });
+  setOffScript(false);
+  return { doc: step.scenario, sel: sel && (sel.block != null ? `block:${sel.block}` : `hp:${sel.head_pfn}`) };
+}
+
+async function listWalkthroughs() {
+  const list = await api("/api/v1/walkthroughs");
+  $("#walkthrough-list").replaceChildren(...list.map((w) => {
+    const li = document.createElement("li");
+    const a = Object.assign(document.createElement("a"), { href: `/walkthroughs/${w.slug}/1`, textContent: w.title });
+    li.append(a, ` (${w.steps} steps)`);
+    return li;
+  }));
+}
+
 async function main() {
   try {
-    // the data is fetched while the browser is still parsing plotly.min.js (deferred)
+    // the data is fetched while the browser is still parsing plotly.min.js (async)
     S.presets = await api("/api/v1/presets");
     bindControls();
-    const { doc, sel } = await fromUrl();
+    const where = parseWalkthroughPath(location.pathname);
+    const { doc, sel } = where ? await walkthroughState(where) : await fromUrl();
+    listWalkthroughs().catch((e) => showError("scenario", e));
     S.history = new History(doc);
     const r = await evaluateDoc(doc, S.step);
     await apply(r);

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import threading
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+from app.screenshot import CHROMIUM, CHROMIUM_ARGS as ARGS
+from app.screenshot import live_server as serve
 
 
 @pytest.fixture(scope="session")
@@ -26,32 +22,10 @@ def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": ARGS}
 
 
-class _Server(uvicorn.Server):
-    """uvicorn.Server that signals an Event once it listens (no polling, no sleeps)."""
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.ready = threading.Event()
-
-    async def startup(self, sockets=None) -> None:
-        await super().startup(sockets=sockets)
-        self.ready.set()
-
-
 @pytest.fixture(scope="session")
 def live_server():
-    from app.main import app
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    server = _Server(uvicorn.Config(app, log_level="warning"))
-    th = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    th.start()
-    if not server.ready.wait(20):
-        raise RuntimeError("uvicorn did not start within 20 s")
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    th.join(10)
+    with serve() as base:
+        yield base
 
 
 @pytest.fixture()

@@ -1,0 +1,69 @@
+// Walkthrough mode: the narrative beside the picture, progress, previous/next deep links, and
+// "try it yourself" (leave the script, keep the state) with a way back to the step.
+import { api } from "./api.js";
+import { $, el } from "./util.js";
+
+/** A small, safe Markdown subset: paragraphs, `code`, **bold**, *emphasis*, "- " lists. */
+export function markdown(text) {
+  const inline = (s) => {
+    const out = [];
+    const re = /(`[^`]+`|\*\*[^*]+\*\*|\*[^*]+\*)/g;
+    let last = 0;
+    for (const m of s.matchAll(re)) {
+      out.push(s.slice(last, m.index));
+      const t = m[0];
+      if (t.startsWith("`")) out.push(el("code", {}, t.slice(1, -1)));
+      else if (t.startsWith("**")) out.push(el("strong", {}, t.slice(2, -2)));
+      else out.push(el("em", {}, t.slice(1, -1)));
+      last = m.index + t.length;
+    }
+    out.push(s.slice(last));
+    return out;
+  };
+  return text.split(/\n\s*\n/).map((block) => {
+    const lines = block.split("\n");
+    if (lines.every((l) => l.startsWith("- "))) return el("ul", {}, lines.map((l) => el("li", {}, inline(l.slice(2)))));
+    return el("p", {}, inline(lines.join(" ")));
+  });
+}
+
+/** /walkthroughs/<slug>/<step> -> {slug, step} (step counts from 1), else null. */
+export function parseWalkthroughPath(path) {
+  const m = /^\/walkthroughs\/([a-z0-9-]+)\/([0-9]+)\/?$/.exec(path);
+  return m ? { slug: m[1], step: Number(m[2]) } : null;
+}
+
+export async function loadWalkthrough(slug) {
+  return api(`/api/v1/walkthroughs/${encodeURIComponent(slug)}`);
+}
+
+export function renderWalkthrough(wt, k, { onTry, onBack }) {
+  const step = wt.steps[k - 1];
+  const n = wt.steps.length;
+  const card = $("#walkthrough");
+  card.hidden = false;
+  document.body.classList.add("walkthrough-mode");
+  const link = (i, label, rel) => (i >= 1 && i <= n
+    ? el("a", { href: `/walkthroughs/${wt.slug}/${i}`, rel, class: "button", id: rel === "prev" ? "wt-prev" : "wt-next" }, label)
+    : el("span", { class: "button disabled", "aria-disabled": "true" }, label));
+  card.replaceChildren(
+    el("p", { class: "muted" }, `Walkthrough: ${wt.title}`),
+    el("h2", { id: "wt-title" }, `${k}. ${step.title}`),
+    el("div", { class: "wt-progress" },
+      el("progress", { id: "wt-progress", max: n, value: k, "aria-label": "walkthrough progress" }),
+      el("span", { id: "wt-count" }, `Step ${k} of ${n}`)),
+    el("div", { id: "wt-narrative", class: "narrative" }, markdown(step.narrative)),
+    el("details", {}, el("summary", {}, "What this step claims (checked against the engine)"),
+      el("ul", { id: "wt-claims" }, step.claims.map((c) => el("li", { class: "mono" }, c)))),
+    el("nav", { class: "wt-nav", "aria-label": "walkthrough steps" },
+      link(k - 1, "\u2190 Previous", "prev"), link(k + 1, "Next \u2192", "next"),
+      el("button", { type: "button", id: "wt-try", onclick: onTry }, "Try it yourself"),
+      el("button", { type: "button", id: "wt-back", hidden: true, onclick: onBack }, `Back to step ${k}`)));
+}
+
+export function setOffScript(off) {
+  $("#wt-try").hidden = off;
+  $("#wt-back").hidden = !off;
+  document.body.classList.toggle("off-script", off);
+  $("#controls-fieldset").disabled = !off;
+}
