@@ -73,9 +73,11 @@ class Dashboard:
         return self.page.evaluate("window.vmemscope.lastWindow")
 
     def x_of(self, pfn: float) -> tuple[float, float]:
-        """Page coordinates of pfn on the map (from Plotly's own axis transform)."""
+        """Viewport coordinates of pfn on the map (from Plotly's own axis transform), scrolled into view
+        as a person would."""
         return self.page.evaluate(
             """(pfn) => { const gd = document.getElementById('map'); const L = gd._fullLayout;
+                 gd.scrollIntoView({block: 'center'});
                  const r = gd.querySelector('.nsewdrag').getBoundingClientRect();
                  return [r.left + L.xaxis.l2p(pfn), r.top + r.height / 2]; }""", pfn)
 

@@ -70,6 +70,8 @@ def test_hugepages_refused_in_a_self_hosted_block_optimised_elsewhere(dash):
     # place a 2 MiB page by clicking inside memory33 (pfn 0x108500 -> the 2 MiB-aligned 0x108400)
     p.check("#place-mode")
     x, y = dash.x_of(0x108500)
+    p.mouse.move(x, y)                                       # Plotly clicks on what it hovers
+    expect(p.locator("#map .hoverlayer")).to_contain_text("memory33")
     dash.after(lambda: p.mouse.click(x, y))
     row = p.locator("#hugepages tr[data-head='0x108400']")
     expect(row.locator("td").nth(3)).to_have_text("optimized")
