@@ -21,7 +21,8 @@ def weight(m: EvaluatedMachine) -> int:
 
 
 class MachineCache:
-    def __init__(self, max_entries: int = 32, max_weight: int = 4_000_000) -> None:
+    def __init__(self, max_entries: int = 32, max_weight: int = 4_000_000, budget_s: float | None = None) -> None:
+        self.budget_s = budget_s          # CPU time one replay may take (engine.budget)
         self.max_entries = max(1, max_entries)
         self.max_weight = max_weight
         self._items: OrderedDict[str, tuple[EvaluatedMachine, int]] = OrderedDict()

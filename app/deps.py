@@ -51,7 +51,8 @@ def cache_key(ref: ScenarioRef) -> str:
 
 
 def evaluate_cached(cache: MachineCache, sc: Scenario) -> EvaluatedMachine:
-    return cache.get_or_evaluate(cache_key(ScenarioRef(scenario=sc)), lambda: engine.evaluate(sc))
+    return cache.get_or_evaluate(cache_key(ScenarioRef(scenario=sc)),
+                                 lambda: engine.evaluate(sc, budget_s=cache.budget_s))
 
 
 async def run_engine(fn, *args):
@@ -80,7 +81,8 @@ def machine_for(ref: ScenarioRef, store: Store, cache: MachineCache) -> Evaluate
         if ref.scenario is not None:
             return evaluate_cached(cache, ref.scenario)
         sid = ref.scenario_id
-        return cache.get_or_evaluate(cache_key(ref), lambda: engine.evaluate(load_saved(store, sid)))
+        return cache.get_or_evaluate(
+            cache_key(ref), lambda: engine.evaluate(load_saved(store, sid), budget_s=cache.budget_s))
     except ScenarioError as e:
         e.prefix = ("scenario",) if ref.scenario is not None else ("scenario_id",)
         raise

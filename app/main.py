@@ -8,11 +8,13 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from . import errors
 from .cache import MachineCache
 from .routers import meta, model, pages, scenarios, walkthroughs
+from .security import SecurityHeaders
 from .settings import Settings
 from .store import Store
 
@@ -36,15 +38,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         store.close()
 
-    app = FastAPI(title="vmemscope", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
+    # no /docs or /redoc: their pages load Swagger/ReDoc from a CDN (classrooms are offline);
+    # the OpenAPI document itself is at /openapi.json
+    app = FastAPI(title="vmemscope", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None, debug=False)
     app.state.settings = settings
     app.state.store = store
-    app.state.cache = MachineCache(settings.cache_entries, settings.cache_weight)
+    app.state.cache = MachineCache(settings.cache_entries, settings.cache_weight, settings.eval_budget_s)
     errors.install(app)
     for r in (meta.router, model.router, scenarios.router, walkthroughs.router, pages.router):
         app.include_router(r)
     app.mount("/static", StaticFiles(directory=str(pages.STATIC)), name="static")
     app.add_middleware(errors.BodyLimit, limit=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+                           allow_headers=["content-type", "if-none-match"], expose_headers=["etag", "location"])
+    app.add_middleware(SecurityHeaders)
     return app
 
 

@@ -56,6 +56,8 @@ class ScenarioRef(_In):
 
 
 class EvaluateRequest(ScenarioRef):
+    blocks_offset: Annotated[int, Field(ge=0, le=1 << 40)] = 0
+    blocks_limit: Annotated[int, Field(ge=0, le=65_536, description="Memory blocks listed, by id")] = 4096
     hugepages_offset: Annotated[int, Field(ge=0, le=100_000_000)] = 0
     hugepages_limit: Annotated[int, Field(ge=0, le=100_000,
                                           description="Huge pages listed, by head pfn")] = 1000
@@ -173,10 +175,17 @@ class Totals(_Out):
     role_pages: dict[str, int]
 
 
+class PfnRanges(_Out):
+    all: list[Hex] = Field(description="[lowest start_pfn, highest end_pfn) of all memory blocks")
+    hotplug: Optional[list[Hex]] = Field(description="The same over hot-added blocks, if any")
+
+
 class EvaluateResponse(_Out):
     scenario_id: Optional[ScenarioId]
     implementation: Literal["cython", "python"]
     blocks: list[Block]
+    blocks_total: int
+    pfn_ranges: PfnRanges
     hugepages: list[HugePage]
     hugepages_total: int
     totals: Totals

@@ -23,12 +23,17 @@ def _int(name: str, default: int) -> int:
 @dataclass(frozen=True)
 class Settings:
     """data_dir holds scenarios.db; database_url overrides it (e.g. PostgreSQL for several servers).
-    cache_entries/cache_weight bound the LRU of evaluated machines (weight: table rows)."""
+    cache_entries/cache_weight bound the LRU of evaluated machines (weight: table rows).
+    cors_origins: origins allowed cross-site (none by default). eval_budget_s: CPU time one
+    scenario replay may take before it is refused."""
     data_dir: Path = field(default_factory=default_data_dir)
     database_url: str | None = field(default_factory=lambda: os.environ.get("DATABASE_URL") or None)
     cache_entries: int = field(default_factory=lambda: _int("VMEMSCOPE_CACHE_ENTRIES", 32))
     cache_weight: int = field(default_factory=lambda: _int("VMEMSCOPE_CACHE_WEIGHT", 4_000_000))
     max_body_bytes: int = field(default_factory=lambda: _int("VMEMSCOPE_MAX_BODY", 4 << 20))
+    cors_origins: tuple[str, ...] = field(default_factory=lambda: tuple(
+        o.strip() for o in os.environ.get("VMEMSCOPE_CORS_ORIGINS", "").split(",") if o.strip()))
+    eval_budget_s: float = field(default_factory=lambda: float(os.environ.get("VMEMSCOPE_EVAL_BUDGET", "1.2")))
 
     @property
     def url(self) -> str:

@@ -28,7 +28,7 @@ def timed(page, js_action: str) -> float:
     """Run an action in the page; ms from just before it to the map's next render mark."""
     n = page.evaluate("window.vmemscope.renders")
     t0 = page.evaluate(f"() => {{ const t = performance.now(); {js_action}; return t; }}")
-    page.wait_for_function(f"window.vmemscope.renders > {n}", timeout=30_000)
+    page.wait_for_selector(f"body[data-renders]:not([data-renders='{n}'])", timeout=30_000)
     return page.evaluate(f"performance.getEntriesByName('vmemscope:render-{n + 1}')[0].startTime") - t0
 
 
@@ -46,7 +46,7 @@ def main() -> None:
                     ctx = b.new_context(viewport={"width": 1280, "height": 720})
                     page = ctx.new_page()
                     page.goto(f"http://127.0.0.1:{port}/")
-                    page.wait_for_function("window.vmemscope && window.vmemscope.renders >= 1", timeout=30_000)
+                    page.wait_for_selector("body[data-renders]", timeout=30_000)
                     firsts.append(page.evaluate("performance.getEntriesByName('vmemscope:first-render')[0].startTime"))
                     if len(firsts) < 3:
                         ctx.close()

@@ -9,6 +9,7 @@ from array import array
 from typing import Any, Iterable
 
 from . import _impl, hvo
+from .budget import Budget
 from .errors import ScenarioError
 from .machine import Machine
 from .roles import MAPPINGS, ROLE_CODE, ROLES
@@ -26,10 +27,12 @@ def implementation(name: str | None = None) -> str:
     return _impl.load(name).IMPLEMENTATION
 
 
-def evaluate(scenario: dict | Scenario, impl: str | None = None) -> "EvaluatedMachine":
-    """Validate and replay a scenario document (schema_version 1)."""
+def evaluate(scenario: dict | Scenario, impl: str | None = None,
+             budget_s: float | None = None) -> "EvaluatedMachine":
+    """Validate and replay a scenario document (schema_version 1); with budget_s, refuse (OverBudget,
+    a ScenarioError) a replay that would take longer."""
     sc = scenario if isinstance(scenario, Scenario) else Scenario.model_validate(scenario)
-    m = Machine(sc)
+    m = Machine(sc, Budget(budget_s))
     m.replay()
     return EvaluatedMachine(m, _impl.load(impl))
 
@@ -164,10 +167,11 @@ class EvaluatedMachine:
                 "dominant": dominant, "counts": {ROLES[r][0]: c for r, c in counts.items()}}
 
     # ------------------------------------------------------------- listings
-    def blocks(self) -> list[dict[str, Any]]:
+    def blocks(self, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
+        """Memory blocks by id, with their memmap placement and self-mapping pfn."""
         m, a = self.m, self.m.arch
         out = []
-        for b in m.sorted_blocks():
+        for b in m.sorted_blocks()[offset: None if limit is None else offset + limit]:
             first = b.altmap_base if b.altmap_base >= 0 else None
             self_map = None
             if b.memmap_where == "self":

@@ -60,6 +60,7 @@ class HugePages:
 
     def _prepare(self, i: int) -> None:
         m = self.m
+        m.budget.tick()
         state, reason, detail = hvo.check_hvo(m, self.head[i], self.order[i])
         self.state[i], self.reason[i], self.detail[i] = state, reason, detail
         if state == hvo.OPTIMIZED:
@@ -141,6 +142,7 @@ class HugePages:
     def free(self, i: int) -> str | None:
         """update_and_free_hugetlb_folio(): restore the vmemmap, then give the frames to buddy."""
         m = self.m
+        m.budget.tick()
         if self.state[i] == hvo.OPTIMIZED:
             err = hvo.restore(m, i)
             if err:

@@ -11,6 +11,7 @@ from typing import Any
 from . import hvo, memory
 from .arch import arch_for, probe_memory_block_size, zone_of_boot_pfn
 from .buddy import Buddy, GFP_MOVABLE_ZONES
+from .budget import Budget
 from .errors import ScenarioError
 from .hugetlb import HugePages
 from .kernel import kernel_for
@@ -33,8 +34,9 @@ MAX_HUGEPAGES = 4_000_000      # live huge pages per machine: bounds memory and 
 class Machine:
     """A simulated machine after replaying a scenario (see engine.evaluate)."""
 
-    def __init__(self, scenario: Scenario) -> None:
+    def __init__(self, scenario: Scenario, budget: Budget | None = None) -> None:
         self.scenario = scenario
+        self.budget = budget or Budget()
         ms = scenario.machine
         try:
             self.arch = arch_for(ms.arch, ms.page_size, ms.paging_levels if ms.arch == "x86_64" else 4)
@@ -140,6 +142,7 @@ class Machine:
             raise ScenarioError(("boot_memory",), f"{len(by_block)} memory blocks of {human_size(bsz)}: the "
                                 f"simulator holds at most {MAX_BLOCKS} (choose a larger memory_block_size)")
         for bid, parts in sorted(by_block.items()):
+            self.budget.tick()
             nodes = {n for _, _, n in parts}
             if len(nodes) > 1:
                 raise ScenarioError(("boot_memory",), f"memory{bid} would span nodes {sorted(nodes)}: "
@@ -393,9 +396,12 @@ class Machine:
 
     # ---------------------------------------------------------------- replay
     def replay(self) -> None:
+        self.budget.check()
         for i, op in enumerate(self.scenario.ops):
             self._op_index, self._op_name = i, op.op
+            self.budget.where = ("ops", i)
             self.events.append(getattr(self, "_op_" + op.op)(("ops", i), op))
+            self.budget.check()
         self._op_index, self._op_name = -1, ""
 
     def _op_add_memory(self, loc, op):

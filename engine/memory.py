@@ -105,6 +105,7 @@ def add_memory(m: "Machine", loc: tuple, op) -> dict:
     used, reason, nr_used, nr_res = mmo_decision(m, op.memmap_on_memory, per_altmap, shared)
     blocks = []
     for i in range(nblocks):
+        m.budget.tick()
         bs = s_pfn + i * m.block_pages
         b = Block(id=bs // m.block_pages, start=bs, nr_pages=m.block_pages, node=op.node, boot=False,
                   present=[(bs, bs + m.block_pages)], group=(s_pfn, e_pfn),
@@ -118,6 +119,7 @@ def add_memory(m: "Machine", loc: tuple, op) -> dict:
             if nr_res > nr_used:
                 m.roles.assign(base + nr_used, base + nr_res, ALTMAP_RESERVED)
         for b in blocks:
+            m.budget.tick()
             b.altmap_base = s_pfn if shared else b.start
             b.memmap_where = "self" if b.altmap_base == b.start else f"memory{s_pfn // m.block_pages}"
             b.section_flag = True
@@ -125,6 +127,7 @@ def add_memory(m: "Machine", loc: tuple, op) -> dict:
         first.nr_vmemmap, first.nr_vmemmap_used = nr_res, nr_used
         if not shared:
             for b in blocks:
+                m.budget.tick()
                 b.nr_vmemmap, b.nr_vmemmap_used = nr_res, nr_used
         where = (f"memmap_on_memory: {nr_used} pages ({human_size(nr_used * a.page_size)}) of struct "
                  f"pages self-hosted at the start of {'the range' if shared else 'each block'}"
@@ -135,15 +138,18 @@ def add_memory(m: "Machine", loc: tuple, op) -> dict:
             return m.event("failed", f"add_memory {m.range_str(s_pfn, e_pfn)}: -ENOMEM populating the "
                            f"vmemmap (no free order-9 or order-0 pages); nothing added ({reason})")
         for b in blocks:
+            m.budget.tick()
             b.memmap_where = "buddy"
         where = f"memmap from the buddy allocator ({', '.join(notes)}); {reason}"
     for b in blocks:
+        m.budget.tick()
         m.add_block(b)
     msg = f"add_memory {m.range_str(s_pfn, e_pfn)} node {op.node}: {_names(blocks)} added; {where}"
     dflt = m.params.memhp_default_state
     if dflt != "offline":
         zone = "movable" if dflt == "online_movable" else "normal"
         for b in blocks:
+            m.budget.tick()
             _online_one(m, b, zone)
         msg += f"; auto-onlined ({zone})"
     return m.event("ok", msg)
@@ -178,6 +184,7 @@ def online_blocks(m: "Machine", loc: tuple, op) -> dict:
     done: list[Block] = []
     refused = []
     for b in blocks:
+        m.budget.tick()
         if b.state == "online":
             refused.append(f"memory{b.id} is already online (-EINVAL)")
             continue
@@ -228,6 +235,7 @@ def offline_blocks(m: "Machine", loc: tuple, op) -> dict:
     blocks = _range_blocks(m, loc, op.start, op.size)
     done, refused = [], []
     for b in blocks:
+        m.budget.tick()
         if b.state != "online":
             refused.append(f"memory{b.id} is already offline (-EINVAL)")
             continue
@@ -251,6 +259,7 @@ def remove_memory(m: "Machine", loc: tuple, op) -> dict:
     blocks = _range_blocks(m, loc, op.start, op.size)
     a = m.arch
     for b in blocks:
+        m.budget.tick()
         if b.boot:
             return m.event("refused", f"memory{b.id} is boot memory: this model removes only hot-added "
                            f"ranges (-EINVAL)")
@@ -260,6 +269,7 @@ def remove_memory(m: "Machine", loc: tuple, op) -> dict:
                            f"(memory{b.id}, -EBUSY)")
     s_pfn, e_pfn = blocks[0].start, blocks[-1].end
     for b in blocks:
+        m.budget.tick()
         if b.altmap_base >= 0 and not (s_pfn <= b.altmap_base < e_pfn):
             return m.event("refused", f"memory{b.id}'s memmap lives in the altmap at "
                            f"{hex(b.altmap_base)}: remove the whole range together")
@@ -273,6 +283,7 @@ def remove_memory(m: "Machine", loc: tuple, op) -> dict:
     hazards = [h for b in blocks for h in b.hazards]
     m.unmap_memmap(s_pfn, e_pfn)
     for b in blocks:
+        m.budget.tick()
         m.drop_block(b)
     msg = f"removed {_names(blocks)} {m.range_str(s_pfn, e_pfn)}"
     if hazards:

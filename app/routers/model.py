@@ -40,9 +40,18 @@ async def _answer(small: bool, fn, *args) -> Response:
     return _json(fn(*args) if small else await run_engine(fn, *args))
 
 
+def _pfn_ranges(m: EvaluatedMachine) -> dict:
+    blocks = m.m.sorted_blocks()
+    hot = [b for b in blocks if not b.boot]
+    span = lambda bs: [hex(min(b.start for b in bs)), hex(max(b.end for b in bs))] if bs else None  # noqa: E731
+    return {"all": span(blocks), "hotplug": span(hot)}
+
+
 def _evaluate(m: EvaluatedMachine, req: EvaluateRequest) -> dict:
     return {"scenario_id": req.scenario_id, "implementation": m.implementation,
-            "blocks": m.blocks(), "hugepages": m.hugepages(req.hugepages_offset, req.hugepages_limit),
+            "blocks": m.blocks(req.blocks_offset, req.blocks_limit), "blocks_total": len(m.m.blocks),
+            "pfn_ranges": _pfn_ranges(m),
+            "hugepages": m.hugepages(req.hugepages_offset, req.hugepages_limit),
             "hugepages_total": len(m.tables.hp_idx), "totals": m.summary(), "events": m.events()}
 
 
@@ -51,7 +60,8 @@ async def evaluate(req: EvaluateRequest, store: StoreDep, cache: CacheDep) -> Re
     """Replay a scenario: memory blocks with their memmap placement and self-mapping pfn, huge pages
     with their HVO state and reason, totals, and one event per op (refusals are outcomes, not errors)."""
     m = await machine_async(req, store, cache)
-    small = len(m.m.blocks) <= INLINE_BLOCKS and req.hugepages_limit <= 1000 and len(m.m.events) <= 1000
+    small = min(len(m.m.blocks), req.blocks_limit) <= INLINE_BLOCKS and req.hugepages_limit <= 1000 \
+        and len(m.m.events) <= 1000
     return await _answer(small, _evaluate, m, req)
 
 

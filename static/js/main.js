@@ -71,9 +71,8 @@ function renderAll() {
 function pageSize() { return parseSize(S.ev.totals.page_size); }
 
 function machineRange(hotOnly) {
-  const blocks = S.ev.blocks.filter((b) => !hotOnly || !b.boot);
-  if (!blocks.length) return null;
-  return { start: Math.min(...blocks.map((b) => fromHex(b.start_pfn))), end: Math.max(...blocks.map((b) => fromHex(b.end_pfn))) };
+  const r = hotOnly ? S.ev.pfn_ranges.hotplug : S.ev.pfn_ranges.all;
+  return r ? { start: fromHex(r[0]), end: fromHex(r[1]) } : null;
 }
 
 async function drawMap() {
@@ -151,7 +150,7 @@ function fillControls() {
   $("#boot-size").value = formatSize(boot);
   // hot-add defaults: the next free block-aligned address, one block
   const bsz = parseSize(S.ev.totals.memory_block_size);
-  const top = Math.max(...S.ev.blocks.map((b) => fromHex(b.end_pfn))) * pageSize();
+  const top = fromHex(S.ev.pfn_ranges.all[1]) * pageSize();
   $("#add-start").value = hex(Math.ceil(top / bsz) * bsz);
   $("#add-size").value = S.ev.totals.memory_block_size;
   const preset = S.presets.machines.find((x) => x.key === $("#machine-preset").value);

@@ -67,7 +67,8 @@ class Dashboard:
         """Run an action and wait until the map has been redrawn for it."""
         n = self.renders
         action()
-        self.page.wait_for_function(f"window.vmemscope.renders > {n}", timeout=20_000)
+        # a selector wait (not wait_for_function: the page's CSP forbids eval, as it should)
+        self.page.wait_for_selector(f"body[data-renders]:not([data-renders='{n}'])", timeout=20_000)
 
     def window(self) -> dict:
         return self.page.evaluate("window.vmemscope.lastWindow")
