@@ -19,12 +19,13 @@ TEST_STAMP := $(VENV)/.stamp-test-deps
 EXT_STAMP  := $(VENV)/.stamp-ext
 ENGINE_SRC := $(wildcard engine/*.pyx engine/*.pxd)
 
-.PHONY: help venv run test bench docs build-ext chromium clean distclean
+.PHONY: help venv run test bench load docs build-ext chromium clean distclean
 
 help:
 	@echo "make run        build the engine and start the dashboard on http://127.0.0.1:$(PORT)"
 	@echo "make test       install test deps (incl. Debian chromium) and run the test suite"
 	@echo "make bench      run the engine and API benchmarks (prints figures, asserts nothing)"
+	@echo "make load       60 s load test: 50 simulated trainees on 127.0.0.1 (prints latencies)"
 	@echo "make docs       regenerate the figures and screenshots in docs/ (needs chromium)"
 	@echo "make build-ext  rebuild the Cython extension in place (dev loop)"
 	@echo "make clean      remove build artefacts (keeps .venv); distclean also removes .venv"
@@ -54,7 +55,7 @@ build-ext: $(VENV_STAMP)
 	@touch $(EXT_STAMP)
 
 run: venv
-	$(VPY) -m uvicorn app.main:app --host 127.0.0.1 --port $(PORT)
+	$(VPY) -m app.cli serve --host 127.0.0.1 --port $(PORT)
 
 $(TEST_STAMP): $(VENV_STAMP)
 	$(PIP) install -q -e '.[test]' --no-build-isolation
@@ -82,6 +83,9 @@ bench: venv
 	$(VPY) bench/bench_engine.py
 	$(VPY) bench/bench_api.py
 	$(VPY) bench/bench_browser.py
+
+load: venv
+	$(VPY) bench/load_walkthrough.py --users 50 --seconds 60
 
 # Every picture in docs/ comes from these commands (the same figure builder as the dashboard).
 docs: venv chromium

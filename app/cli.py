@@ -55,7 +55,17 @@ def _range(text: str | None) -> tuple[int, int] | None:
 
 def cmd_serve(a) -> None:
     import uvicorn
-    uvicorn.run("app.main:app", host=a.host, port=a.port)
+    from app.settings import Settings
+    from app.store import Store, StoreError
+    store = Store(Settings().url)          # a corrupt or newer database stops us here, untouched
+    try:
+        store.open()
+    except StoreError as e:
+        raise CliError(str(e)) from None
+    if store.read_only:
+        print(f"vmemscope serve: warning: {store.url} is read-only; saving scenarios is off", file=sys.stderr)
+    store.close()
+    uvicorn.run("app.main:app", host=a.host, port=a.port, log_level=a.log_level)
 
 
 def cmd_evaluate(a) -> None:
@@ -188,6 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("serve", help="run the dashboard and REST API on 127.0.0.1")
     sp.add_argument("--host", default="127.0.0.1")
     sp.add_argument("--port", type=int, default=8000)
+    sp.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     sp.set_defaults(fn=cmd_serve)
     ev = sub.add_parser("evaluate", help="replay a scenario and print its summary")
     ev.add_argument("scenario", nargs="?", help="scenario JSON file (default: the built-in one)")

@@ -58,6 +58,7 @@ class Store:
         self.url = url
         self._engine: Engine | None = None
         self._lock = threading.Lock()
+        self.read_only = False             # the data directory could not be written at start
 
     # ------------------------------------------------------------------ opening
     def open(self) -> None:
@@ -81,9 +82,8 @@ class Store:
                 cur.execute("PRAGMA synchronous=NORMAL")
                 cur.close()
         try:
-            with eng.begin() as c:
+            with eng.connect() as c:               # look before writing anything
                 if sqlite:
-                    c.exec_driver_sql("PRAGMA journal_mode=WAL")
                     ok = c.exec_driver_sql("PRAGMA quick_check").scalar()
                     if ok != "ok":
                         raise StoreError(f"database {self.url} fails its integrity check ({ok}); "
@@ -100,7 +100,11 @@ class Store:
                 elif names:
                     raise StoreError(f"database {self.url} holds tables that are not vmemscope's "
                                      f"({', '.join(sorted(names))}); refusing to start")
-                else:
+                c.rollback()
+            with eng.begin() as c:
+                if sqlite:
+                    c.exec_driver_sql("PRAGMA journal_mode=WAL")
+                if "vmemscope_meta" not in names:
                     metadata.create_all(c)
                     c.execute(meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
         except StoreError:
@@ -108,7 +112,26 @@ class Store:
             raise
         except DBAPIError as e:
             eng.dispose()
+            path = self.url.split("///", 1)[-1] if sqlite else ""
+            if path and Path(path).is_file():
+                return self._open_read_only(path, e)
             raise StoreError(f"cannot open database {self.url}: {e.orig}; refusing to start") from e
+        return eng
+
+    def _open_read_only(self, path: str, why: Exception) -> Engine:
+        """A data directory we cannot write (read-only mount, immutable files): serve the saved
+        scenarios read-only; saves answer 503."""
+        eng = create_engine(f"sqlite:///file:{path}?mode=ro&immutable=1&uri=true")
+        try:
+            with eng.connect() as c:
+                v = c.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
+        except DBAPIError as e:
+            eng.dispose()
+            raise StoreError(f"cannot open database {self.url}: {getattr(why, 'orig', why)}; refusing to start") from e
+        if v is None or not str(v).isdigit() or int(v) > SCHEMA_VERSION:
+            eng.dispose()
+            raise StoreError(f"database {self.url} has schema version {v}; refusing to start")
+        self.read_only = True
         return eng
 
     @property
@@ -129,6 +152,9 @@ class Store:
         """Store a document; returns (id, created). Saving the same document again is a no-op."""
         body = canonical_json(doc)
         sid = scenario_id(body)
+        if self.engine is not None and self.read_only:
+            raise StoreUnavailable(f"the data directory of {self.url} is read-only: saved scenarios can be "
+                                   "read, new ones cannot be saved")
         row = {"id": sid, "name": name[:200], "body": body, "bytes": len(body.encode()),
                "created_at": time.time()}
         try:
@@ -141,7 +167,8 @@ class Store:
                 return sid, False
             raise StoreError(f"scenario id {sid} collides with a different document")
         except OperationalError as e:
-            raise StoreUnavailable(f"cannot save: {e.orig}") from e
+            raise StoreUnavailable(f"cannot save the scenario now ({e.orig}); saved scenarios can still "
+                                   "be read") from e
 
     def get(self, sid: str) -> dict[str, Any] | None:
         with self.engine.connect() as c:

@@ -114,3 +114,12 @@ def test_every_subcommand_has_help(capsys):
             main([cmd, "--help"])
         assert e.value.code == 0
         assert "usage: vmemscope " + cmd in capsys.readouterr().out
+
+
+def test_svg_title_is_text_not_markup(scenario_file, tmp_path):
+    out = tmp_path / "evil.svg"
+    evil = '<script>alert(1)</script><img src=x onerror=alert(2)>'
+    assert main(["render", scenario_file, "--title", evil, "--out", str(out)]) == 0
+    root = ET.parse(out).getroot()
+    assert not [e for e in root.iter() if e.tag.split("}")[-1] in ("script", "img", "foreignObject")]
+    assert evil in svg_texts(out)

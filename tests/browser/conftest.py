@@ -110,3 +110,17 @@ def dash(page, live_server, shot_dir, request):
     yield d
     d.shot(shot_dir, request.node.name.replace("[chromium]", ""))
     d.assert_clean()
+
+
+@pytest.fixture()
+def new_dashboard(browser, live_server):
+    """Dashboards on fresh browser contexts (a permalink opened elsewhere), closed afterwards."""
+    contexts = []
+
+    def make() -> Dashboard:
+        ctx = browser.new_context(viewport={"width": 1280, "height": 720})
+        contexts.append(ctx)
+        return Dashboard(ctx.new_page(), live_server)
+    yield make
+    for ctx in contexts:
+        ctx.close()

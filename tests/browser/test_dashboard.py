@@ -121,7 +121,7 @@ def test_step_slider_replays_a_prefix_of_the_log(dash):
     expect(p.locator("#blocks tr[data-block='32']")).to_contain_text("offline")
 
 
-def test_permalink_reproduces_the_view(dash, browser, shot_dir):
+def test_permalink_reproduces_the_view(dash, new_dashboard, shot_dir):
     p = dash.page
     dash.open({**WITH_BLOCK, "ops": ADD + [{"op": "alloc_hugepage", "size": "2M", "at": "0x100200000"}]})
     dash.after(lambda: p.click("[data-zoom=in]"))
@@ -131,16 +131,14 @@ def test_permalink_reproduces_the_view(dash, browser, shot_dir):
     url = p.locator("#permalink-text").input_value()
     assert url.startswith(dash.base + "/?s=")
     want = (dash.window(), p.locator("#summary").inner_text(), p.locator("#vmemmap-title").inner_text())
-    fresh = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
-    from conftest import Dashboard
-    other = Dashboard(fresh, dash.base)
+    other = new_dashboard()
+    fresh = other.page
     other.open(url)
     expect(fresh.locator("#vmemmap-title")).to_contain_text("memory32")
     got = (other.window(), fresh.locator("#summary").inner_text(), fresh.locator("#vmemmap-title").inner_text())
     assert got == want
     other.shot(shot_dir, "test_permalink_fresh_page")
     other.assert_clean()
-    fresh.context.close()
 
 
 def test_api_error_appears_next_to_its_control(dash):
