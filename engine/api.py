@@ -241,9 +241,7 @@ class EvaluatedMachine:
         for s, e, r in zip(t.rl_start, t.rl_end, t.rl_role):
             role_pages[ROLES[r][0]] += e - s
         reserved_online = sum(b.nr_vmemmap for b in m.blocks.values() if b.state == "online")
-        boot_memmap_total = sum(e - s for s, e, r in zip(m.roles.starts, m.roles.ends, m.roles.vals)
-                                if r == ROLE_CODE["memmap_boot"])
-        managed = online - reserved_online - boot_memmap_total + m.boot_memmap_freed
+        managed = online - reserved_online - m.boot_memmap_pages + m.boot_memmap_freed
         hp = m.hugetlb
         by_size: dict[str, dict[str, int]] = {}
         for i in t.hp_idx:

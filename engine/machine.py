@@ -65,6 +65,10 @@ class Machine:
         self.boot_memmap_freed = 0
         self.sysctl_touched = False
         self._setup_boot(ms)
+        # memblock memmap is never given back when its frames change hands later (HVO frees some of
+        # them once: boot_memmap_freed), so managed pages count against this fixed total
+        self.boot_memmap_pages = sum(e - s for s, e, r in zip(self.roles.starts, self.roles.ends, self.roles.vals)
+                                     if r == ROLE_CODE["memmap_boot"])
         k = self.kernel
         self.hvo_enabled = bool(self.params.hugetlb_free_vmemmap and k.hvo_available(a.name))
         self._boot_messages()
