@@ -19,12 +19,13 @@ TEST_STAMP := $(VENV)/.stamp-test-deps
 EXT_STAMP  := $(VENV)/.stamp-ext
 ENGINE_SRC := $(wildcard engine/*.pyx engine/*.pxd)
 
-.PHONY: help venv run test bench load docs build-ext chromium clean distclean
+.PHONY: help venv run test bench load docs validate-kernel kernel-deps build-ext chromium clean distclean
 
 help:
 	@echo "make run        build the engine and start the dashboard on http://127.0.0.1:$(PORT)"
 	@echo "make test       install test deps (incl. Debian chromium) and run the test suite"
 	@echo "make bench      run the engine and API benchmarks (prints figures, asserts nothing)"
+	@echo "make validate-kernel  boot Debian's kernel under QEMU and compare it with the engine"
 	@echo "make load       60 s load test: 50 simulated trainees on 127.0.0.1 (prints latencies)"
 	@echo "make docs       regenerate the figures and screenshots in docs/ (needs chromium)"
 	@echo "make build-ext  rebuild the Cython extension in place (dev loop)"
@@ -83,6 +84,22 @@ bench: venv
 	$(VPY) bench/bench_engine.py
 	$(VPY) bench/bench_api.py
 	$(VPY) bench/bench_browser.py
+
+# QEMU, a Debian kernel and busybox for the live kernel validation (root: apt-get)
+kernel-deps:
+	@if ! command -v qemu-system-x86_64 >/dev/null || ! ls /boot/vmlinuz-* >/dev/null 2>&1 || [ ! -x /bin/busybox ]; then \
+	  if [ "$$(id -u)" -eq 0 ]; then \
+	    echo ">> installing qemu-system-x86, linux-image-amd64, busybox-static"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get update -qq && apt-get install -y -qq --no-install-recommends qemu-system-x86 linux-image-amd64 busybox-static </dev/null; \
+	  else \
+	    echo "ERROR: install qemu-system-x86 linux-image-amd64 busybox-static (as root)"; exit 1; \
+	  fi; \
+	fi
+
+# SCENARIO=validate/scenarios/B_mmo0_hvo_on.json KERNEL=/boot/vmlinuz-... make validate-kernel
+validate-kernel: venv kernel-deps
+	$(VPY) -m validate.harness $(if $(SCENARIO),--scenario $(SCENARIO)) $(if $(KERNEL),--kernel $(KERNEL)) --out $(VMEMSCOPE_TEST_OUTPUT)/kernel
 
 load: venv
 	$(VPY) bench/load_walkthrough.py --users 50 --seconds 60

@@ -1,0 +1,1 @@
+"""Validate the engine against a running Linux kernel under QEMU (see harness.py)."""
