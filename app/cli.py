@@ -1,4 +1,4 @@
-"""The `vmemscope` command: serve, evaluate, resolve, render, render-walkthrough, screenshot.
+"""The `vmemscope` command: serve, evaluate, resolve, render, render-walkthrough, screenshot, collect.
 
 Every subcommand has --help; an error is one line on stderr and exit status 2.
 """
@@ -191,6 +191,16 @@ def cmd_screenshot(a) -> None:
     print(f"wrote {a.out}")
 
 
+def cmd_collect(a) -> None:
+    from app import collect
+    try:
+        summary = collect.run(a.sysroot, a.out, a.snapshot)
+    except collect.CollectError as e:
+        raise CliError(str(e)) from None
+    if a.out not in (None, "-"):
+        print(f"wrote {a.out}: {summary}", file=sys.stderr)
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="vmemscope", description="Linux vmemmap simulator: struct pages of "
                                  "hot-plugged memory, memmap_on_memory and HVO")
@@ -241,6 +251,12 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--height", type=int, default=720)
     sc.add_argument("--full-page", action="store_true")
     sc.set_defaults(fn=cmd_screenshot)
+    co = sub.add_parser("collect", help="read this machine's memory blocks, hotplug parameters and HugeTLB "
+                        "pools into a scenario (read-only; also `python3 app/collect.py`)")
+    co.add_argument("--sysroot", default="/", help="root of a copied /sys and /proc tree (default: /)")
+    co.add_argument("--out", help="scenario JSON file (default: stdout)")
+    co.add_argument("--snapshot", help="also write the raw snapshot, with observed and inferred facts")
+    co.set_defaults(fn=cmd_collect)
     return ap
 
 
