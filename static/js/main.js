@@ -226,8 +226,16 @@ function bindControls() {
     const f = e.target.files[0];
     if (!f) return;
     try {
-      const doc = JSON.parse(await f.text());
+      let doc = JSON.parse(await f.text());
       S.view = null;
+      // a machine snapshot (vmemscope collect) or `lsmem --json` output: the server turns it into a
+      // scenario and says which facts were observed and which inferred
+      const body = doc.format === "vmemscope-snapshot" ? { snapshot: doc } : (Array.isArray(doc.memory) ? { lsmem: doc } : null);
+      if (body) {
+        const imp = await api("/api/v1/import", body);
+        doc = imp.scenario;
+        renderImport(imp);
+      }
       await commit(doc, "scenario");
     } catch (err) {
       showError("scenario", err instanceof SyntaxError ? new Error(`${f.name} is not JSON: ${err.message}`) : err);
@@ -240,6 +248,19 @@ function bindControls() {
     window.Plotly.relayout($("#map"), { "font.size": on ? 18 : 13 });
   });
   document.querySelectorAll("[data-zoom]").forEach((b) => b.addEventListener("click", () => zoom(b.dataset.zoom)));
+}
+
+function renderImport(imp) {
+  const box = $("#import-facts");
+  box.hidden = false;
+  const list = (title, items) => {
+    const ul = document.createElement("ul");
+    ul.append(...items.map((t) => Object.assign(document.createElement("li"), { textContent: t })));
+    const h = Object.assign(document.createElement("h3"), { textContent: title });
+    return [h, ul];
+  };
+  box.replaceChildren(Object.assign(document.createElement("h2"), { textContent: "Imported machine" }),
+    ...list("Observed", imp.observed), ...list("Inferred", imp.inferred), ...list("Notes", imp.notes || []));
 }
 
 async function undo() { if (S.history.canUndo) { S.history.undo(); S.step = null; await reload(); } }

@@ -151,3 +151,15 @@ def test_api_error_appears_next_to_its_control(dash):
     expect(err).to_contain_text("not aligned to the 128 MiB memory block size")
     expect(p.locator("[data-error-for=machine]")).to_be_empty()
     expect(p.locator("#undo")).to_be_enabled(enabled=False)  # nothing was committed
+
+
+def test_import_lsmem_output_marks_observed_and_inferred(dash, tmp_path):
+    from pathlib import Path
+    p = dash.page
+    dash.open(BOOT)
+    sample = Path(__file__).resolve().parents[1] / "collect" / "samples" / "lsmem-output-all-gt-6.12-C.json"
+    dash.after(lambda: p.set_input_files("#import", str(sample)))
+    expect(p.locator("#import-facts")).to_be_visible()
+    expect(p.locator("#import-facts h3").first).to_have_text("Observed")
+    expect(p.locator("#import-facts")).to_contain_text("Inferred")
+    expect(p.locator("#blocks tr[data-block='40']")).to_be_visible()
