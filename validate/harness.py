@@ -81,34 +81,41 @@ class Qemu:
                 "-kernel", kernel, "-initrd", str(initrd), "-append", cmdline,
                 "-object", f"memory-backend-ram,id=ram0,size={sc['boot_mib']}M",
                 "-numa", "node,nodeid=0,cpus=0-1,memdev=ram0", "-numa", "node,nodeid=1",
-                "-qmp", f"unix:{self.qmp_path},server=on,wait=off",
-                "-chardev", f"socket,id=ctl,path={self.ctl_path},server=on,wait=off",
+                "-qmp", f"unix:{self.qmp_path},server=off",
+                "-chardev", f"socket,id=ctl,path={self.ctl_path},server=off",
                 "-serial", "stdio", "-serial", "chardev:ctl"]
         self.deadline = time.monotonic() + timeout
+        # we listen and qemu connects as a client at start-up: accept() waits, nothing polls
+        listeners = {p: self._listen(p) for p in (self.qmp_path, self.ctl_path)}
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT)
         self.watchdog = threading.Timer(timeout, self.proc.kill)    # a stuck guest cannot hang us
         self.watchdog.daemon = True
         self.watchdog.start()
         self.console: list[str] = []
-        self.qmp = self._connect(self.qmp_path)
+        self.qmp = self._accept(listeners[self.qmp_path])
         self.qmp_file = self.qmp.makefile("rw")
         self._qmp_read()                                   # greeting
         self.qmp_cmd("qmp_capabilities")
-        self.ctl = self._connect(self.ctl_path)
+        self.ctl = self._accept(listeners[self.ctl_path])
 
-    def _connect(self, path: Path) -> socket.socket:
-        while time.monotonic() < self.deadline:
-            if self.proc.poll() is not None:
-                raise HarnessError("qemu exited: " + self.proc.stdout.read().decode(errors="replace")[-2000:])
-            s = socket.socket(socket.AF_UNIX)
-            try:
-                s.connect(str(path))
-                return s
-            except OSError:
-                s.close()
-                time.sleep(0.05)                           # qemu creates its sockets at start-up
-        raise HarnessError(f"qemu did not open {path}")
+    @staticmethod
+    def _listen(path: Path) -> socket.socket:
+        s = socket.socket(socket.AF_UNIX)
+        s.bind(str(path))
+        s.listen(1)
+        return s
+
+    def _accept(self, listener: socket.socket) -> socket.socket:
+        listener.settimeout(max(1.0, self.deadline - time.monotonic()))
+        try:
+            conn, _ = listener.accept()
+        except socket.timeout:
+            raise HarnessError("qemu did not connect: " + self.proc.stdout.read1(4096).decode(errors="replace")) from None
+        finally:
+            listener.close()
+        conn.settimeout(None)
+        return conn
 
     def _qmp_read(self) -> dict:
         while True:
