@@ -1,4 +1,4 @@
-"""Build the Cython engine extension (metadata lives in pyproject.toml)."""
+"""Build the Cython engine extensions (metadata lives in pyproject.toml)."""
 
 from Cython.Build import cythonize
 from setuptools import Extension, setup
@@ -7,6 +7,11 @@ extensions = [
     Extension(
         "engine._core",
         ["engine/_core.pyx"],
+        extra_compile_args=["-O3", "-g0"],
+    ),
+    Extension(
+        "engine._replay",
+        ["engine/_replay.pyx"],
         extra_compile_args=["-O3", "-g0"],
     ),
 ]

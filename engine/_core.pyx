@@ -3,6 +3,8 @@
 with typed memoryviews and without the GIL, so the server stays responsive."""
 from array import array
 
+from engine._replay import add_hugepage_run, alloc_hugepages   # the replay's hot loops
+
 IMPLEMENTATION = "cython"
 
 ctypedef long long i64

@@ -1,12 +1,14 @@
-"""The hot query loops in plain Python: the readable oracle that _core.pyx mirrors line for line."""
+"""The hot loops in plain Python: the readable oracle that _core.pyx mirrors line for line (the
+replay's huge-page loops are in _twin_replay.py, mirrored by _replay.pyx)."""
 from __future__ import annotations
 
 from array import array
 from bisect import bisect_right
 
+from ._twin_replay import add_hugepage_run, alloc_hugepages
 from .roles import ROLE_CODE
 
-__all__ = ["resolve_columns", "window_counts", "IMPLEMENTATION"]
+__all__ = ["resolve_columns", "window_counts", "alloc_hugepages", "add_hugepage_run", "IMPLEMENTATION"]
 
 IMPLEMENTATION = "python"
 HOLE, USABLE, OFFLINE = ROLE_CODE["hole"], ROLE_CODE["usable"], ROLE_CODE["offline"]

@@ -32,9 +32,10 @@ def evaluate(scenario: dict | Scenario, impl: str | None = None,
     """Validate and replay a scenario document (schema_version 1); with budget_s, refuse (OverBudget,
     a ScenarioError) a replay that would take longer."""
     sc = scenario if isinstance(scenario, Scenario) else Scenario.model_validate(scenario)
-    m = Machine(sc, Budget(budget_s))
+    core = _impl.load(impl)
+    m = Machine(sc, Budget(budget_s), core)
     m.replay()
-    return EvaluatedMachine(m, _impl.load(impl))
+    return EvaluatedMachine(m, core)
 
 
 class EvaluatedMachine:

@@ -7,7 +7,7 @@ the buddy allocator, which must restore its vmemmap first (and can fail).
 from __future__ import annotations
 
 from array import array
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 from . import hvo
 from .buddy import GFP_KERNEL_ZONES, GFP_MOVABLE_ZONES
@@ -66,49 +66,28 @@ class HugePages:
         if state == hvo.OPTIMIZED:
             hvo.optimize(m, i)
 
-    def _add_run(self, heads: range, order: int, node: int) -> int:
-        """Record a run of new pages; pages that share a memory block and a vmemmap run share the
-        verdict of the first, so only optimised pages cost per-page work. Returns the count optimised."""
+    def segments(self, heads: range, order: int) -> Iterator[tuple[range, int, int, range | int]]:
+        """Cut a run of new pages into pieces whose pages share one HVO verdict (same memory block,
+        same vmemmap or overlay run, backing frames in one block): (heads, state, reason, detail),
+        detail a range when it is the backing frame of each page (self-hosted refusal, hazard)."""
         m, nr = self.m, 1 << order
-        m.mark_hugepage(heads.start, heads.stop - heads.step + nr)
-        S, PS = m.struct_page_size, m.arch.page_size
-        step_frames = nr * S // PS
-        optimised = 0
+        step_frames = nr * m.struct_page_size // m.arch.page_size
         h = heads.start
         while h < heads.stop:
-            seg_end = min(heads.stop, m.next_boundary(h, nr))
-            seg = range(h, seg_end, nr)
+            seg = range(h, min(heads.stop, m.next_boundary(h, nr)), nr)
             state, reason, detail = hvo.check_hvo(m, h, order)
-            if state == hvo.OPTIMIZED:
-                for head in seg:
-                    i = self._append(head, order, node)
-                    self._prepare(i)
-                    optimised += self.state[i] == hvo.OPTIMIZED   # -ENOMEM may still refuse it
-            else:
-                det = (range(detail, detail + len(seg) * step_frames, step_frames)
-                       if reason == hvo.R.SELFHOSTED else detail)
-                self._extend(seg, order, node, state, reason, det)
-            h = seg_end
-        return optimised
+            if reason in (hvo.R.SELFHOSTED, hvo.R.HAZARD):
+                detail = range(detail, detail + len(seg) * step_frames, step_frames)
+            yield seg, state, reason, detail
+            h = seg.stop
 
     def alloc_count(self, node: int, order: int, count: int) -> tuple[int, int]:
         """Grow the pool on one node by up to count pages (as many as fit).
 
         Returns (allocated, optimised). Like 6.7+ hugetlb_vmemmap_optimize_folios(), the batch is
-        allocated first and optimised afterwards.
+        allocated first and optimised afterwards. The loops are the implementation's (m.core).
         """
-        m, nr = self.m, 1 << order
-        runs: list[range] = []
-        got = 0
-        for zone in self.zones_for(order):
-            fl = m.buddy.lists.get((node, zone))
-            if fl is None or count - got <= 0:
-                continue
-            for run in fl.alloc_many(nr, nr, count - got):
-                runs.append(run)
-                got += len(run)
-        optimised = sum(self._add_run(run, order, node) for run in runs)
-        return got, optimised
+        return self.m.core.alloc_hugepages(self, node, order, count)
 
     def alloc_at(self, head: int, order: int) -> int | str:
         """alloc_contig_range() at a fixed place; returns the index or why not."""
@@ -122,7 +101,7 @@ class HugePages:
                     why = "gigantic pages are not movable" if zone == "Movable" else "kept for DMA"
                     return f"pfns {hex(head)}-{hex(head + nr - 1)} are in ZONE_{zone.upper()} ({why})"
                 fl.take(head, head + nr)
-                self._add_run(range(head, head + nr, nr), order, node)
+                m.core.add_hugepage_run(self, range(head, head + nr, nr), order, node)
                 return len(self.head) - 1
         busy = m.first_busy(head, head + nr)
         return f"pfns {hex(head)}-{hex(head + nr - 1)} are not all free ({busy})"

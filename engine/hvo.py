@@ -14,7 +14,7 @@ from .vmemmap import PMD, PTE
 if TYPE_CHECKING:
     from .machine import Machine
 
-__all__ = ["HVO_STATES", "check_hvo", "optimize", "restore", "freed_runs", "reason_text", "R"]
+__all__ = ["HVO_STATES", "check_hvo", "optimize", "restore", "freed_runs", "note_hazard", "reason_text", "R"]
 
 HVO_STATES = ("off", "optimized", "refused", "not_optimizable")
 OFF, OPTIMIZED, REFUSED, NOT_OPTIMIZABLE = range(4)
@@ -149,12 +149,17 @@ def optimize(m: "Machine", i: int) -> None:
             m.boot_memmap_freed += k       # free_bootmem_page(): managed pages grow
         freed += k
         if role == MEMMAP_SELF:
-            b = m.block_of(f)
-            if b is not None:
-                b.hazards.append(f"HVO freed pfns {hex(f)}-{hex(f + k - 1)} of memory{b.id}'s self-hosted "
-                                 f"memmap to the buddy allocator (huge page {hex(head)}); on remove the "
-                                 f"altmap takes back frames the buddy allocator still owns")
+            note_hazard(m, f, k, head)
     hp.freed[i] = freed - (1 if copy >= 0 else 0)
+
+
+def note_hazard(m: "Machine", f: int, k: int, head: int) -> None:
+    """Policy none (or a check that missed): HVO handed self-hosted memmap frames to the buddy allocator."""
+    b = m.block_of(f)
+    if b is not None:
+        b.hazards.append(f"HVO freed pfns {hex(f)}-{hex(f + k - 1)} of memory{b.id}'s self-hosted "
+                         f"memmap to the buddy allocator (huge page {hex(head)}); on remove the "
+                         f"altmap takes back frames the buddy allocator still owns")
 
 
 def restore(m: "Machine", i: int) -> str | None:

@@ -6,9 +6,10 @@ pages), never an array per pfn; per-pfn answers come from binary searches over t
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from types import ModuleType
 from typing import Any
 
-from . import hvo, memory
+from . import _impl, hvo, memory
 from .arch import arch_for, probe_memory_block_size, zone_of_boot_pfn
 from .buddy import Buddy, GFP_MOVABLE_ZONES
 from .budget import Budget
@@ -34,8 +35,9 @@ MAX_HUGEPAGES = 4_000_000      # live huge pages per machine: bounds memory and 
 class Machine:
     """A simulated machine after replaying a scenario (see engine.evaluate)."""
 
-    def __init__(self, scenario: Scenario, budget: Budget | None = None) -> None:
+    def __init__(self, scenario: Scenario, budget: Budget | None = None, core: ModuleType | None = None) -> None:
         self.scenario = scenario
+        self.core = core or _impl.load()      # the replay's hot loops: Cython, or the Python twin
         self.budget = budget or Budget()
         ms = scenario.machine
         try:
@@ -306,20 +308,22 @@ class Machine:
         self.hp_map.clear(head, head + nr)
 
     def next_boundary(self, h: int, nr: int) -> int:
-        """Next head pfn (h + k*nr) where a huge page's HVO verdict may differ from h's."""
-        cands = [(h // self.block_pages + 1) * self.block_pages]
+        """Next head pfn (h + k*nr) where a huge page's HVO verdict may differ from h's: the next
+        memory block, the end of the vmemmap (or overlay) run holding h's struct page, or the point
+        where that run's frames cross into another memory block."""
+        bp, sh, S = self.block_pages, self.arch.page_shift, self.struct_page_size
+        b = (h // bp + 1) * bp
         v = self.vpage_of(h)
         for runs in (self.vmemmap, self.overlay):
             i = bisect_right(runs.vstart, v) - 1
             if i >= 0 and v < runs.vend[i]:
-                cands.append(runs.vend[i])
+                f = runs.backing[i] + v - runs.vstart[i]
+                vb = min(runs.vend[i], v + (f // bp + 1) * bp - f)
             elif i + 1 < len(runs):
-                cands.append(runs.vstart[i + 1])
+                vb = runs.vstart[i + 1]
             else:
                 continue
-            vb = cands.pop()
-            cands.append(-(-(vb << self.arch.page_shift) // self.struct_page_size) + self.pfn_offset)
-        b = min(cands)
+            b = min(b, -(-(vb << sh) // S) + self.pfn_offset)
         return h + max(1, -(-(b - h) // nr)) * nr
 
     def describe_frame(self, pfn: int) -> str:
