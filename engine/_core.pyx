@@ -1,9 +1,11 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False, cdivision=True
 """The hot query loops in Cython: the same algorithms as _twin.py, over the same Tables columns,
-with typed memoryviews and without the GIL, so the server stays responsive."""
+with typed memoryviews and without the GIL, so the server stays responsive; and the builders of
+those columns."""
 from array import array
 
-from engine._replay import add_hugepage_run, alloc_hugepages   # the replay's hot loops
+from engine._replay import (add_hugepage_run, alloc_hugepages, new_blocks,   # the replay's hot loops
+                           online_blocks, populate_altmaps)
 
 IMPLEMENTATION = "cython"
 
@@ -22,7 +24,7 @@ cdef enum:
     PTE = 2
 
 
-from libc.stdlib cimport malloc, free
+from libc.stdlib cimport malloc, free, qsort
 from cpython cimport array as carray
 
 cdef carray.array Q_TEMPLATE = carray.array("q", [])
@@ -306,3 +308,166 @@ def window_counts(t, i64 start, i64 end, i64 bins, int nroles):
                     best = n
                     D[i] = <unsigned char> codes[k]
     return {k: cols[k] for k in sorted(cols)}, dominant
+
+
+# ---------------------------------------------------------------------------- building Tables
+cdef i64 ZONE_MOVABLE = 4          # tables.ZONE_NAMES
+# The same builders as engine/tables.py (the twin's), over the same machine state.
+
+def present_columns(m):
+    """See tables.present_columns."""
+    from engine.tables import ZONE_CODE
+    blocks = m.sorted_blocks()
+    cdef Py_ssize_t cap = 3 * sum([len(b.present) for b in blocks]), no = 0, c
+    cols = tuple(carray.clone(Q_TEMPLATE, cap, False) for _ in range(6))
+    cdef i64* O[6]
+    for c in range(6):
+        O[c] = (<carray.array> cols[c]).data.as_longlongs
+    cdef i64 s, e, node, bid, zone
+    cdef bint online, boot
+    for b in blocks:
+        online = b.state == "online"
+        boot = b.boot
+        node, bid = b.node, b.id
+        zone = ZONE_CODE.get(b.zone, 0)
+        for s, e in b.present:
+            if not online or not boot or zone == ZONE_MOVABLE:
+                O[0][no], O[1][no], O[2][no], O[3][no] = s, e, node, zone if online else 0
+                O[4][no], O[5][no] = 1 if online else 2, bid
+                no += 1
+            else:
+                for p, q, zn in m._zone_pieces(b, s, e):
+                    O[0][no], O[1][no], O[2][no], O[3][no] = p, q, node, ZONE_CODE.get(zn, 0)
+                    O[4][no], O[5][no] = 1, bid
+                    no += 1
+    for c in range(6):
+        carray.resize(cols[c], no)
+    return cols
+
+
+def live_by_head(hp):
+    """See tables.live_by_head: a natural merge sort of the live rows by head pfn (rows come in
+    a few ascending runs, one per allocation)."""
+    cdef const i64[::1] head = hp.head, alive = hp.alive
+    cdef Py_ssize_t n = head.shape[0], i, k = 0
+    cdef carray.array idx = carray.clone(Q_TEMPLATE, n, False)
+    cdef i64* I = idx.data.as_longlongs
+    for i in range(n):
+        if alive[i]:
+            I[k] = i
+            k += 1
+    carray.resize(idx, k)
+    I = idx.data.as_longlongs
+    cdef i64* tmp = <i64*> malloc((k + 1) * sizeof(i64))
+    if tmp == NULL:
+        raise MemoryError()
+    try:
+        _merge_sort(I, tmp, k, &head[0] if n else NULL)
+    finally:
+        free(tmp)
+    return idx
+
+
+cdef void _merge_sort(i64* I, i64* tmp, Py_ssize_t k, const i64* key) noexcept nogil:
+    """Sort I (row numbers) by key[I[i]]: merge ascending runs pairwise until one is left."""
+    cdef Py_ssize_t lo, mid, hi, a, b, o
+    cdef bint done = False
+    cdef i64* src = I
+    cdef i64* dst = tmp
+    cdef i64* t
+    while not done:
+        done = True
+        lo = 0
+        o = 0
+        while lo < k:
+            mid = lo + 1
+            while mid < k and key[src[mid - 1]] <= key[src[mid]]:
+                mid += 1
+            hi = mid + 1 if mid < k else mid
+            while hi < k and key[src[hi - 1]] <= key[src[hi]]:
+                hi += 1
+            if mid < k:
+                done = False
+            a, b = lo, mid
+            while a < mid and b < hi:
+                if key[src[b]] < key[src[a]]:
+                    dst[o] = src[b]; b += 1
+                else:
+                    dst[o] = src[a]; a += 1
+                o += 1
+            while a < mid:
+                dst[o] = src[a]; a += 1; o += 1
+            while b < hi:
+                dst[o] = src[b]; b += 1; o += 1
+            lo = hi
+        t = src; src = dst; dst = t
+    if src != I:
+        for a in range(k):
+            I[a] = src[a]
+
+
+def gather(col, idx):
+    """col[i] for i in idx."""
+    cdef const i64[::1] C = col, X = idx
+    cdef Py_ssize_t n = X.shape[0], i
+    cdef carray.array out = carray.clone(Q_TEMPLATE, n, False)
+    cdef i64* O = out.data.as_longlongs
+    for i in range(n):
+        O[i] = C[X[i]]
+    return out
+
+
+def merge_overlay(base, top):
+    """See tables.merge_overlay: flatten two range maps, top winning where both have a value."""
+    if not len(top):
+        return base.starts[:], base.ends[:], base.vals[:]
+    cdef const i64[::1] bs = base.starts, be = base.ends, bv = base.vals
+    cdef const i64[::1] ts = top.starts, te = top.ends, tv = top.vals
+    cdef Py_ssize_t nb = bs.shape[0], nt = ts.shape[0], np_ = 0, i = 0, j = 0, x, no = 0
+    cdef i64* pts = <i64*> malloc((2 * (nb + nt) + 1) * sizeof(i64))
+    if pts == NULL:
+        raise MemoryError()
+    cols = [carray.clone(Q_TEMPLATE, 2 * (nb + nt), False) for _ in range(3)]
+    cdef i64* os_ = (<carray.array> cols[0]).data.as_longlongs
+    cdef i64* oe = (<carray.array> cols[1]).data.as_longlongs
+    cdef i64* ov = (<carray.array> cols[2]).data.as_longlongs
+    cdef i64 p, q, v
+    cdef bint have
+    try:
+        for x in range(nb):
+            pts[np_] = bs[x]; pts[np_ + 1] = be[x]; np_ += 2
+        for x in range(nt):
+            pts[np_] = ts[x]; pts[np_ + 1] = te[x]; np_ += 2
+        qsort(pts, np_, sizeof(i64), _cmp_i64)
+        for x in range(np_ - 1):
+            p, q = pts[x], pts[x + 1]
+            if p == q:
+                continue
+            while i < nb and be[i] <= p:
+                i += 1
+            while j < nt and te[j] <= p:
+                j += 1
+            have = True
+            if j < nt and ts[j] <= p:
+                v = tv[j]
+            elif i < nb and bs[i] <= p:
+                v = bv[i]
+            else:
+                have = False
+            if not have:
+                continue
+            if no and oe[no - 1] == p and ov[no - 1] == v:
+                oe[no - 1] = q
+            else:
+                os_[no] = p; oe[no] = q; ov[no] = v
+                no += 1
+    finally:
+        free(pts)
+    for c in cols:
+        carray.resize(c, no)
+    return cols[0], cols[1], cols[2]
+
+
+cdef int _cmp_i64(const void* a, const void* b) noexcept nogil:
+    cdef i64 x = (<const i64*> a)[0], y = (<const i64*> b)[0]
+    return (x > y) - (x < y)

@@ -9,6 +9,7 @@ same order, as one allocation per page), and the new frame roles are merged in o
 """
 from array import array
 
+from cpython.dict cimport PyDict_Copy
 from libc.stdlib cimport free, malloc
 
 from engine import hvo
@@ -103,31 +104,174 @@ def alloc_hugepages(hp, int node, int order, i64 count):
         fl = m.buddy.lists.get((node, zone))
         if fl is None or count - got <= 0:
             continue
-        for run in fl.alloc_many(nr, nr, count - got):
-            runs.append(run)
-            got += len(run)
-    return got, sum([add_hugepage_run(hp, run, order, node) for run in runs])
+        got += take_aligned(fl, nr, count - got, runs)
+    return got, add_hugepage_runs(hp, runs, order, node)
+
+
+def take_aligned(fl, i64 nr, i64 want, list runs):
+    """FreeList.alloc_many(nr, nr, want) in one pass over the free ranges; appends the runs of
+    head pfns taken and returns how many pages that is."""
+    cdef ccol s0 = fl.starts, e0 = fl.ends
+    cdef Py_ssize_t n = s0.shape[0], i, no = 0
+    out = [array("q", bytes(8 * (2 * n + 1))) for _ in range(2)]
+    cdef mcol os = out[0], oe = out[1]
+    cdef i64 s, e, a, k, got = 0
+    for i in range(n):
+        s, e = s0[i], e0[i]
+        a = (s + nr - 1) // nr * nr
+        k = (e - a) // nr if e > a and got < want else 0
+        if k > want - got:
+            k = want - got
+        if k <= 0:
+            os[no], oe[no] = s, e
+            no += 1
+            continue
+        runs.append(range(a, a + k * nr, nr))
+        got += k
+        if s < a:
+            os[no], oe[no] = s, a
+            no += 1
+        if a + k * nr < e:
+            os[no], oe[no] = a + k * nr, e
+            no += 1
+    del s0, e0, os, oe
+    fl.starts, fl.ends = out[0][:no], out[1][:no]
+    return got
+
+
+cdef struct Geometry:
+    i64 S, shift, off, bp, nr, step_frames
+
+
+cdef inline i64 vpage(const Geometry* G, i64 pfn) noexcept nogil:
+    return ((pfn - G.off) * G.S) >> G.shift
+
+
+cdef inline i64 ceil_div(i64 a, i64 b) noexcept nogil:
+    return -((-a) // b)
+
+
+cdef i64 next_boundary(const Geometry* G, const Runs* vm, const Runs* ov, i64 h) noexcept nogil:
+    """Machine.next_boundary(h, nr) over the C columns."""
+    cdef i64 b = (h // G.bp + 1) * G.bp, v = vpage(G, h), vb, f
+    cdef const Runs* r
+    cdef Py_ssize_t i, lo, hi, mid
+    cdef int t
+    for t in range(2):
+        r = vm if t == 0 else ov
+        lo, hi = 0, r.n
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if r.vs[mid] <= v:
+                lo = mid + 1
+            else:
+                hi = mid
+        i = lo - 1
+        if i >= 0 and v < r.ve[i]:
+            f = r.b[i] + v - r.vs[i]
+            vb = r.ve[i]
+            if v + (f // G.bp + 1) * G.bp - f < vb:
+                vb = v + (f // G.bp + 1) * G.bp - f
+        elif i + 1 < r.n:
+            vb = r.vs[i + 1]
+        else:
+            continue
+        vb = ceil_div(vb << G.shift, G.S) + G.off
+        if vb < b:
+            b = vb
+    vb = ceil_div(b - h, G.nr)
+    return h + (vb if vb > 1 else 1) * G.nr
 
 
 def add_hugepage_run(hp, heads, int order, int node):
     """Record pages already taken from the allocator; returns how many HVO optimised."""
-    m, nr = hp.m, <i64>1 << order
-    m.mark_hugepage(heads.start, heads.stop - heads.step + nr)
-    cdef i64 optimised = 0
-    for seg, state, reason, detail in hp.segments(heads, order):
-        m.budget.tick()
-        if state == OPTIMIZED:
-            optimised += _optimize_piece(hp, seg, order, node, reason, detail)
-        else:
-            hp._extend(seg, order, node, state, reason, detail)
-    return optimised
+    return add_hugepage_runs(hp, [heads], order, node)
 
 
-cdef i64 _optimize_piece(hp, seg, int order, int node, int reason, detail) except -1:
-    """hvo.optimize() for every page of seg, in order, in one loop."""
+def add_hugepage_runs(hp, list runs, int order, int node):
+    """add_hugepage_run() for each run, in order.
+
+    Each run is cut into pieces that share one verdict (HugePages.segments, in C); the rows of all
+    pages are appended in one go per column; then each optimised piece runs hvo.optimize in C."""
+    m = hp.m
+    cdef Geometry G
+    G.S, G.shift, G.off, G.bp = m.struct_page_size, m.arch.page_shift, m.pfn_offset, m.block_pages
+    G.nr = <i64>1 << order
+    G.step_frames = G.nr * G.S // m.arch.page_size
+    cdef i64 n = sum([len(r) for r in runs]), h0, h, hend, j, k, c, frame, rr, nseg = 0, row = 0
+    cdef i64 state, reason, detail, step
+    cdef i64 REFUSED = hvo.REFUSED, SELFHOSTED = hvo.R.SELFHOSTED, HAZARD = hvo.R.HAZARD
+    cdef i64 R_OPTIMIZED = hvo.R.OPTIMIZED
+    cdef list keep = []
+    cdef Runs vm = runs_of(m.vmemmap, keep), ov = runs_of(m.overlay, keep)
+    hs = array("q", bytes(8 * n))         # the head pfns of all runs, in order
+    cdef mcol H = hs
+    for heads in runs:
+        h0 = heads.start
+        for c in range(len(heads)):
+            H[row + c] = h0 + c * G.nr
+        row += len(heads)
+    row = 0
+    ends = [array("q", [r.start for r in runs]), array("q", [r.stop - r.step + G.nr for r in runs])]
+    merge_ranges(m.hp_map, ends[0], ends[1], array("q", [1]) * len(runs))   # Machine.mark_hugepage
+    cols = {name: array("q", bytes(8 * n)) for name in ("state", "reason", "detail")}
+    cdef mcol st = cols["state"], rs = cols["reason"], dt = cols["detail"]
+    pieces = []                       # (first row, count) of the pieces HVO optimises
+    rv = hvo.run_verdict(m, order)
+    merged = m.params.selfhosted_check == "merged"
+    cdef ccol ro_s = m.roles.starts, ro_e = m.roles.ends, ro_v = m.roles.vals
+    blocks = m.blocks
+    for heads in runs:
+        h0 = heads.start
+        hend = h0 + len(heads) * G.nr
+        h = h0
+        while h < hend:
+            nseg += 1
+            if nseg % CHECK_EVERY == 0:
+                m.budget.check()
+            if rv is not None:
+                k = (hend - h) // G.nr
+                state, reason, detail = rv
+            else:
+                k = (min(next_boundary(&G, &vm, &ov, h), hend) - h) // G.nr
+                if merged:                # hvo.page_verdict() for the default policy, in C
+                    frame = backing(&ov, &vm, vpage(&G, h))
+                    rr = find(ro_s, ro_e, frame) if frame >= 0 else -1
+                    b = blocks.get(frame // G.bp) if rr >= 0 and ro_v[rr] == MEMMAP_SELF else None
+                    if b is not None and b.state == "online":
+                        state, reason, detail = REFUSED, SELFHOSTED, frame
+                    else:
+                        state, reason, detail = OPTIMIZED, R_OPTIMIZED, 0
+                else:
+                    state, reason, detail = hvo.page_verdict(m, h, order)
+            step = G.step_frames if rv is None and (reason == SELFHOSTED or reason == HAZARD) else 0
+            for c in range(k):
+                st[row + c] = state
+                rs[row + c] = reason
+                dt[row + c] = detail + c * step
+            if state == OPTIMIZED:
+                pieces.append((row, k))
+            row += k
+            h += k * G.nr
+    del st, rs, dt, ro_s, ro_e, ro_v, H
+    i0 = len(hp.head)
+    hp.head.extend(hs)
+    for name, v in (("order", order), ("node", node), ("v0", -1), ("tail", -1), ("nkeep", 0),
+                    ("freed", 0), ("splits", 0), ("alive", 1)):
+        getattr(hp, name).extend(array("q", [v]) * n)
+    for name, col in cols.items():
+        getattr(hp, name).extend(col)
+    hp.nr_alive += n
+    m.budget.tick()
+    return sum([_optimize_piece(hp, i0 + j, k, order, node) for j, k in pieces])
+
+
+cdef i64 _optimize_piece(hp, i64 i0, i64 k, int order, int node) except -1:
+    """hvo.optimize() for rows i0 .. i0+k-1 (one piece, already recorded as optimised), in order,
+    in one loop; returns how many stay optimised."""
     m = hp.m
     k_ = m.kernel
-    cdef i64 k = len(seg), nr = <i64>1 << order, h0 = seg.start
+    cdef i64 nr = <i64>1 << order, h0 = hp.head[i0]
     cdef i64 S = m.struct_page_size, shift = m.arch.page_shift, off = m.pfn_offset
     cdef i64 g = m.arch.ptrs_per_pte, nkeep = k_.hvo_reserve_pages
     cdef i64 n = (S << order) >> shift
@@ -153,10 +297,9 @@ cdef i64 _optimize_piece(hp, seg, int order, int node, int reason, detail) excep
     # another node or fail (-ENOMEM): leave that to the page-by-page path.
     taken = m.buddy.alloc_pages(node, need, GFP_KERNEL_ZONES, True) if need else []
     if taken is None:
-        for head in seg:
-            i = hp._append(head, order, node)
+        for i in range(i0, i0 + k):
             hp._prepare(i)
-        return sum([1 for i in range(len(hp.head) - k, len(hp.head)) if hp.state[i] == OPTIMIZED])
+        return sum([1 for i in range(i0, i0 + k) if hp.state[i] == OPTIMIZED])
     F = <i64*> malloc((need + 1) * sizeof(i64))
     if F == NULL:
         raise MemoryError()
@@ -164,8 +307,6 @@ cdef i64 _optimize_piece(hp, seg, int order, int node, int reason, detail) excep
         for q in range(nrun):
             F[c] = pfn + q
             c += 1
-    i0 = len(hp.head)
-    hp._extend(seg, order, node, OPTIMIZED, reason, detail)
     v0, tail, kept, freed, splits = hp.v0, hp.tail, hp.nkeep, hp.freed, hp.splits
     ro_s, ro_e, ro_v = m.roles.starts, m.roles.ends, m.roles.vals
     new_roles = (array("q"), array("q"), array("q"))
@@ -175,7 +316,7 @@ cdef i64 _optimize_piece(hp, seg, int order, int node, int reason, detail) excep
         c = 0
         last = -1
         for j in range(k):
-            if j and j % CHECK_EVERY == 0:
+            if j % CHECK_EVERY == CHECK_EVERY - 1:
                 m.budget.check()
             i = i0 + j
             vh = ((h0 + j * nr - off) * S) >> shift
@@ -223,8 +364,8 @@ cdef i64 _optimize_piece(hp, seg, int order, int node, int reason, detail) excep
     merge_ranges(m.roles, *new_roles)
     merge_ranges(m.hvo_freed, *new_freed)
     m.boot_memmap_freed += boot_freed
-    for f, x, head in hazards:
-        hvo.note_hazard(m, f, x, head)
+    for f, x, h in hazards:
+        hvo.note_hazard(m, f, x, h)
     return k
 
 
@@ -293,5 +434,209 @@ cdef Py_ssize_t _merge(ccol a_s, ccol a_e, ccol a_v, ccol b_s, ccol b_e, ccol b_
             o_s[no] = s
             o_e[no] = e
             o_v[no] = v
+            no += 1
+    return no
+
+
+# ---------------------------------------------------------------------------- memory blocks
+cdef i64 PTE = 2
+
+
+def populate_altmaps(m, bases, i64 npages):
+    """memmap.populate_from_altmap() at each base pfn: new vmemmap runs and memmap_self frames,
+    merged into the tables in one pass each."""
+    cdef i64 S = m.struct_page_size, shift = m.arch.page_shift, off = m.pfn_offset
+    cdef i64 used = npages * S // m.arch.page_size, mapping = PMD if m.arch.vmemmap_pmd else PTE
+    cdef i64 start = bases.start, step = bases.step, n = len(bases), j, base, v0
+    cols = [array("q", bytes(8 * n)) for _ in range(5)]
+    cdef mcol vs = cols[0], ve = cols[1], bk = cols[2], kind = cols[3], mp = cols[4]
+    for j in range(n):
+        base = start + j * step
+        v0 = ((base - off) * S) >> shift
+        vs[j], ve[j], bk[j], kind[j], mp[j] = v0, v0 + used, base, MEMMAP_SELF, mapping
+    ends = array("q", bases)
+    for j in range(n):
+        ends[j] = ends[j] + used
+    m.budget.check()
+    merge_runs(m.vmemmap, *cols)
+    merge_ranges(m.roles, array("q", bases), ends, cols[3])
+
+
+def merge_runs(runs, ns, ne, nb, nk, nm):
+    """VmemmapRuns.add() for each new run (sorted, unmapped), in one pass: like add, a new run
+    merges into a contiguous predecessor and never into a successor."""
+    cdef Py_ssize_t n = len(runs), k = len(ns)
+    out = [array("q", bytes(8 * (n + k))) for _ in range(5)]
+    cdef Py_ssize_t no = _merge_runs(runs.vstart, runs.vend, runs.backing, runs.kind, runs.mapping,
+                                     ns, ne, nb, nk, nm, out[0], out[1], out[2], out[3], out[4])
+    if no < 0:
+        for row in zip(ns, ne, nb, nk, nm):
+            runs.add(*row)
+        return
+    runs.vstart, runs.vend, runs.backing, runs.kind, runs.mapping = (c[:no] for c in out)
+
+
+cdef Py_ssize_t _merge_runs(ccol a0, ccol a1, ccol a2, ccol a3, ccol a4, ccol b0, ccol b1, ccol b2,
+                            ccol b3, ccol b4, mcol o0, mcol o1, mcol o2, mcol o3, mcol o4) noexcept:
+    cdef Py_ssize_t na = a0.shape[0], nb = b0.shape[0], ia = 0, ib = 0, no = 0
+    cdef bint new
+    cdef i64 s, e, bk, kd, mp
+    while ia < na or ib < nb:
+        new = ia >= na or (ib < nb and b0[ib] < a0[ia])
+        if new:
+            s, e, bk, kd, mp = b0[ib], b1[ib], b2[ib], b3[ib], b4[ib]
+            if ib and b0[ib] < b0[ib - 1]:
+                return -1                      # not sorted
+            ib += 1
+        else:
+            s, e, bk, kd, mp = a0[ia], a1[ia], a2[ia], a3[ia], a4[ia]
+            ia += 1
+        if no and s < o1[no - 1]:
+            return -1                          # overlaps: the per-run path says what happens
+        if (new and no and o1[no - 1] == s and o3[no - 1] == kd and o4[no - 1] == mp
+                and o2[no - 1] + (s - o0[no - 1]) == bk):
+            o1[no - 1] = e
+            continue
+        o0[no], o1[no], o2[no], o3[no], o4[no] = s, e, bk, kd, mp
+        no += 1
+    return no
+
+
+def new_blocks(m, bases, dict first, dict rest):
+    """See _twin_replay.new_blocks: each Block's attributes are a copy of one template's, so no
+    Block.__init__ runs per block."""
+    from engine.memory import Block
+    cdef i64 start = bases.start, step = bases.step, bs
+    cdef Py_ssize_t n = len(bases), j
+    cdef dict proto = Block(id=0, start=0, present=[], **{**rest, "altmap_base": -1}).__dict__, d
+    own_base = rest["altmap_base"] is None
+    if not own_base:
+        proto["altmap_base"] = rest["altmap_base"]
+    out = [Block(id=start // step, start=start, present=[(start, start + step)],
+                 **{**first, "altmap_base": start if first["altmap_base"] is None else first["altmap_base"]})]
+    new = object.__new__
+    for j in range(1, n):
+        if j % CHECK_EVERY == 0:
+            m.budget.check()
+        bs = start + j * step
+        b = new(Block)
+        d = PyDict_Copy(proto)
+        d["id"] = bs // step
+        d["start"] = bs
+        d["present"] = [(bs, bs + step)]
+        d["hazards"] = []
+        if own_base:
+            d["altmap_base"] = bs
+        b.__dict__ = d
+        out.append(b)
+    return out
+
+
+def online_blocks(m, list blocks, str zone):
+    """memory.online_one() for each block: hot-added blocks give their free frames to one free
+    list per (node, zone), merged in one pass; boot blocks (zones by address) go one by one.
+    Returns the (present, managed) pages they bring."""
+    from engine.memory import online_one
+    zname = "Movable" if zone == "movable" else "Normal"
+    per_key = {}
+    cdef ccol ro_s = m.roles.starts, ro_e = m.roles.ends
+    cdef Py_ssize_t nr = ro_s.shape[0], ri, count = 0, k0
+    cdef i64 s, e, cur, present = 0, managed = 0, skip
+    cdef list pr
+    cdef object fs = None, fe = None, node, last_node = None
+    for b in blocks:
+        count += 1
+        if count % CHECK_EVERY == 0:
+            m.budget.check()
+        skip = b.nr_vmemmap
+        managed -= skip
+        pr = b.present
+        if b.boot:
+            for s, e in pr:
+                present += e - s
+            online_one(m, b, zone)
+            continue
+        b.state = "online"
+        b.zone = zname
+        node = b.node
+        if node is not last_node and node != last_node:
+            cols = per_key.get(node)
+            if cols is None:
+                cols = per_key[node] = (array("q"), array("q"), [False])
+            fs, fe = cols[0], cols[1]
+            last_node = node
+        k0 = len(fs)
+        skip += b.start
+        for s, e in pr:
+            present += e - s
+            s = max(s, skip)
+            if s >= e:
+                continue
+            cur = s
+            ri = find_after(ro_s, ro_e, s)
+            while ri < nr and ro_s[ri] < e:       # frames already in use stay out
+                if ro_s[ri] > cur:
+                    fs.append(cur)
+                    fe.append(ro_s[ri])
+                cur = max(cur, ro_e[ri])
+                ri += 1
+            if cur < e:
+                fs.append(cur)
+                fe.append(e)
+        if len(fs) > k0 and not per_key[node][2][0]:
+            m.buddy.freelist(node, zname)      # created when first used, as the per-block path does
+            per_key[node][2][0] = True
+    for node, (fs, fe, _) in per_key.items():
+        merge_free(m.buddy.freelist(node, zname), fs, fe)
+    return present, present + managed
+
+
+cdef inline Py_ssize_t find_after(ccol starts, ccol ends, i64 x) noexcept:
+    """Index of the first range that ends after x."""
+    cdef Py_ssize_t i = find(starts, ends, x)
+    if i >= 0:
+        return i
+    cdef Py_ssize_t lo = 0, hi = starts.shape[0], mid
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if starts[mid] <= x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def merge_free(fl, fs, fe):
+    """FreeList.free() for each new range (sorted, none free yet), in one pass."""
+    cdef Py_ssize_t n = len(fl.starts), k = len(fs)
+    if k == 0:
+        return
+    out = [array("q", bytes(8 * (n + k))) for _ in range(2)]
+    cdef Py_ssize_t no = _merge_free(fl.starts, fl.ends, fs, fe, out[0], out[1])
+    if no < 0:
+        for s, e in zip(fs, fe):
+            fl.free(s, e)
+        return
+    fl.starts, fl.ends = out[0][:no], out[1][:no]
+
+
+cdef Py_ssize_t _merge_free(ccol a0, ccol a1, ccol b0, ccol b1, mcol o0, mcol o1) noexcept:
+    cdef Py_ssize_t na = a0.shape[0], nb = b0.shape[0], ia = 0, ib = 0, no = 0
+    cdef i64 s, e
+    while ia < na or ib < nb:
+        if ia >= na or (ib < nb and b0[ib] < a0[ia]):
+            if ib and b0[ib] < b1[ib - 1]:
+                return -1
+            s, e = b0[ib], b1[ib]
+            ib += 1
+        else:
+            s, e = a0[ia], a1[ia]
+            ia += 1
+        if no and s < o1[no - 1]:
+            return -1
+        if no and s == o1[no - 1]:
+            o1[no - 1] = e
+        else:
+            o0[no], o1[no] = s, e
             no += 1
     return no

@@ -44,7 +44,7 @@ class EvaluatedMachine:
     def __init__(self, m: Machine, core) -> None:
         self.m = m
         self.core = core
-        self.tables = Tables(m)
+        self.tables = Tables(m, core)
         self.implementation = core.IMPLEMENTATION
 
     # ------------------------------------------------------------- pfn queries

@@ -14,7 +14,7 @@ from .vmemmap import PMD, PTE
 if TYPE_CHECKING:
     from .machine import Machine
 
-__all__ = ["HVO_STATES", "check_hvo", "optimize", "restore", "freed_runs", "note_hazard", "reason_text", "R"]
+__all__ = ["HVO_STATES", "check_hvo", "run_verdict", "page_verdict", "optimize", "restore", "freed_runs", "note_hazard", "reason_text", "R"]
 
 HVO_STATES = ("off", "optimized", "refused", "not_optimizable")
 OFF, OPTIMIZED, REFUSED, NOT_OPTIMIZABLE = range(4)
@@ -49,6 +49,12 @@ def _frame_selfhosted(m: "Machine", frame: int) -> bool:
 
 def check_hvo(m: "Machine", head: int, order: int) -> tuple[int, int, int]:
     """(state, reason, detail) for a new huge page, before any page-table work."""
+    return run_verdict(m, order) or page_verdict(m, head, order)
+
+
+def run_verdict(m: "Machine", order: int) -> tuple[int, int, int] | None:
+    """The verdict every new page of this order gets whatever its address, or None when it
+    depends on where the page is (the self-hosted check of 6.0+)."""
     k, a = m.kernel, m.arch
     if not k.hvo_available(a.name):      # before the switch: hvo_enabled is False here too
         return NOT_OPTIMIZABLE, R.ARCH, 0
@@ -62,6 +68,12 @@ def check_hvo(m: "Machine", head: int, order: int) -> tuple[int, int, int]:
         return NOT_OPTIMIZABLE, R.SMALL, n
     if not k.selfhosted_refusal:
         return OPTIMIZED, R.OPTIMIZED, 0      # 5.14-5.19: mutual exclusion, no check needed
+    return None
+
+
+def page_verdict(m: "Machine", head: int, order: int) -> tuple[int, int, int]:
+    """The 6.0+ self-hosted check for one page, under the selected policy."""
+    a = m.arch
     policy = m.params.selfhosted_check
     frame = m.backing_of_vpage(m.vpage_of(head))[0]
     truth = _frame_selfhosted(m, frame)

@@ -231,6 +231,16 @@ class Machine:
         i = bisect_left(self._block_ids, b.id)
         self._block_ids.insert(i, b.id)
 
+    def add_blocks(self, blocks: list[Block]) -> None:
+        """add_block() for each, in one go when they all come after the last block."""
+        if blocks and (not self._block_ids or blocks[0].id > self._block_ids[-1]):
+            ids = [b.id for b in blocks]
+            self.blocks.update(zip(ids, blocks))
+            self._block_ids.extend(ids)
+        else:
+            for b in blocks:
+                self.add_block(b)
+
     def drop_block(self, b: Block) -> None:
         del self.blocks[b.id]
         self._block_ids.remove(b.id)

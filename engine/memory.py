@@ -17,7 +17,8 @@ from .units import human_size
 if TYPE_CHECKING:
     from .machine import Machine
 
-__all__ = ["MAX_BLOCKS", "Block", "add_memory", "online_blocks", "offline_blocks", "remove_memory"]
+__all__ = ["MAX_BLOCKS", "Block", "add_memory", "online_one", "online_blocks", "offline_blocks",
+           "remove_memory"]
 
 ALTMAP_RESERVED = ROLE_CODE["altmap_reserved"]
 SWAPCACHE = ROLE_CODE["swapcache"]
@@ -103,59 +104,46 @@ def add_memory(m: "Machine", loc: tuple, op) -> dict:
     # before 6.8 the whole range is one altmap candidate (and must be exactly one block)
     per_altmap = e_pfn - s_pfn if shared or not m.kernel.mmo_per_block_altmap else m.block_pages
     used, reason, nr_used, nr_res = mmo_decision(m, op.memmap_on_memory, per_altmap, shared)
-    blocks = []
-    for i in range(nblocks):
-        m.budget.tick()
-        bs = s_pfn + i * m.block_pages
-        b = Block(id=bs // m.block_pages, start=bs, nr_pages=m.block_pages, node=op.node, boot=False,
-                  present=[(bs, bs + m.block_pages)], group=(s_pfn, e_pfn),
-                  mmo_used=used, mmo_reason=reason)
-        blocks.append(b)
-    where = ""
+    bp = m.block_pages
     if used:
-        altmaps = [(s_pfn, e_pfn - s_pfn)] if shared else [(b.start, b.nr_pages) for b in blocks]
-        for base, npages in altmaps:
-            populate_from_altmap(m, base, npages)
-            if nr_res > nr_used:
+        bases = range(s_pfn, s_pfn + 1) if shared else range(s_pfn, e_pfn, bp)
+        m.core.populate_altmaps(m, bases, e_pfn - s_pfn if shared else bp)
+        if nr_res > nr_used:
+            for base in bases:
                 m.roles.assign(base + nr_used, base + nr_res, ALTMAP_RESERVED)
-        for b in blocks:
-            m.budget.tick()
-            b.altmap_base = s_pfn if shared else b.start
-            b.memmap_where = "self" if b.altmap_base == b.start else f"memory{s_pfn // m.block_pages}"
-            b.section_flag = True
-        first = blocks[0]
-        first.nr_vmemmap, first.nr_vmemmap_used = nr_res, nr_used
-        if not shared:
-            for b in blocks:
-                m.budget.tick()
-                b.nr_vmemmap, b.nr_vmemmap_used = nr_res, nr_used
         where = (f"memmap_on_memory: {nr_used} pages ({human_size(nr_used * a.page_size)}) of struct "
                  f"pages self-hosted at the start of {'the range' if shared else 'each block'}"
                  + (f", {nr_res - nr_used} more reserved (force)" if nr_res > nr_used else ""))
+        first_where = "self"
+        others_where = f"memory{s_pfn // bp}" if shared else "self"
     else:
         notes = populate_from_buddy(m, op.node, s_pfn, e_pfn)
         if notes is None:
             return m.event("failed", f"add_memory {m.range_str(s_pfn, e_pfn)}: -ENOMEM populating the "
                            f"vmemmap (no free order-9 or order-0 pages); nothing added ({reason})")
-        for b in blocks:
-            m.budget.tick()
-            b.memmap_where = "buddy"
         where = f"memmap from the buddy allocator ({', '.join(notes)}); {reason}"
-    for b in blocks:
-        m.budget.tick()
-        m.add_block(b)
+        first_where = others_where = "buddy"
+    def fields(first: bool) -> dict:
+        own = used and (first or not shared)       # holds an altmap (its own, or the range's)
+        return dict(nr_pages=bp, node=op.node, boot=False, group=(s_pfn, e_pfn), mmo_used=used,
+                    mmo_reason=reason, memmap_where=first_where if first else others_where,
+                    altmap_base=(-1 if not used else s_pfn if shared else None),
+                    nr_vmemmap=nr_res if own else 0, nr_vmemmap_used=nr_used if own else 0,
+                    section_flag=used)
+    blocks = m.core.new_blocks(m, range(s_pfn, e_pfn, bp), fields(True), fields(False))
+    m.add_blocks(blocks)
     msg = f"add_memory {m.range_str(s_pfn, e_pfn)} node {op.node}: {_names(blocks)} added; {where}"
     dflt = m.params.memhp_default_state
     if dflt != "offline":
         zone = "movable" if dflt == "online_movable" else "normal"
-        for b in blocks:
-            m.budget.tick()
-            _online_one(m, b, zone)
+        m.core.online_blocks(m, blocks, zone)
         msg += f"; auto-onlined ({zone})"
     return m.event("ok", msg)
 
 
-def _online_one(m: "Machine", b: Block, zone: str) -> None:
+def online_one(m: "Machine", b: Block, zone: str) -> None:
+    """online_pages() for one block: its zone, then every present frame not in use to the buddy."""
+    m.budget.tick()
     b.state = "online"
     b.zone = "Movable" if zone == "movable" else ("Normal" if not b.boot else None)
     skip_to = b.start + b.nr_vmemmap
@@ -184,18 +172,15 @@ def online_blocks(m: "Machine", loc: tuple, op) -> dict:
     done: list[Block] = []
     refused = []
     for b in blocks:
-        m.budget.tick()
         if b.state == "online":
             refused.append(f"memory{b.id} is already online (-EINVAL)")
-            continue
-        _online_one(m, b, op.zone)
-        done.append(b)
+        else:
+            done.append(b)
+    present, managed = m.core.online_blocks(m, done, op.zone)
     if not done:
         return m.event("refused", "; ".join(refused))
     zone = "Movable" if op.zone == "movable" else "Normal"
     ps = m.arch.page_size
-    present = sum(b.present_pages() for b in done)
-    managed = present - sum(b.nr_vmemmap for b in done)
     msg = (f"online {_names(done)} to zone {zone}: present +{human_size(present * ps)}, "
            f"managed +{human_size(managed * ps)}")
     return m.event("partial" if refused else "ok", msg + ("; " + "; ".join(refused) if refused else ""))

@@ -303,7 +303,9 @@ def replay_state(m) -> dict:
             "roles": [list(c) for c in (mm.roles.starts, mm.roles.ends, mm.roles.vals)],
             "hvo_freed": [list(c) for c in (mm.hvo_freed.starts, mm.hvo_freed.ends, mm.hvo_freed.vals)],
             "split_pmds": dict(mm.split_pmds), "boot_memmap_freed": mm.boot_memmap_freed,
-            "free": {k: (list(fl.starts), list(fl.ends)) for k, fl in mm.buddy.lists.items()}}
+            "free": {k: (list(fl.starts), list(fl.ends)) for k, fl in mm.buddy.lists.items()},
+            "tables": {k: list(v) for k, v in vars(m.tables).items() if isinstance(v, array)},
+            "block_objects": [vars(b) for b in mm.sorted_blocks()]}
 
 
 @SETTINGS
