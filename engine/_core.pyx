@@ -4,8 +4,8 @@ with typed memoryviews and without the GIL, so the server stays responsive; and 
 those columns."""
 from array import array
 
-from engine._replay import (add_hugepage_run, alloc_hugepages, new_blocks,   # the replay's hot loops
-                           online_blocks, populate_altmaps)
+from engine._replay import (Block, add_hugepage_run, alloc_hugepages,   # the replay's hot loops
+                           new_blocks, online_blocks, populate_altmaps, present_columns)
 
 IMPLEMENTATION = "cython"
 
@@ -31,15 +31,38 @@ cdef carray.array Q_TEMPLATE = carray.array("q", [])
 cdef carray.array B_TEMPLATE = carray.array("B", [])
 cdef carray.array I_TEMPLATE = carray.array("i", [])
 
+cdef extern from "stdlib.h" nogil:
+    void* aligned_alloc(size_t alignment, size_t size)
+
+
 cdef struct Col:
-    # a sorted start column with a bucket index: L[b] = number of starts below b << shift, so a
-    # search for x only bisects the few entries of bucket x >> shift (the columns of a 64 TiB
-    # machine hold a million entries; a plain bisection is twenty cache misses per lookup)
-    const i64* s
+    # One table as packed rows of 1 << ws values, [start, end, ...] (a row's fields share a cache
+    # line), sorted by start, with a bucket index over the dense starts: L[b] = number of starts
+    # below b << shift, so a search for x only bisects the few starts of bucket x >> shift (the
+    # tables of a 64 TiB machine hold a million rows; a plain bisection is twenty cache misses).
+    i64* R
+    int ws
+    const i64* s        # the starts again, dense, for the bisection
     Py_ssize_t n
     int shift
     i64 nb
     i64* L
+
+
+# row layouts
+cdef enum:
+    START = 0
+    END = 1
+    VAL = 2          # pr: state (1 online, 2 offline); rl: role; vm/ov: backing frame
+    MAPPING = 3      # vm: PMD/PTE
+    HP_STATE = 2
+    HP_V0 = 3
+    HP_TAIL = 4
+    HP_NKEEP = 5
+
+
+cdef inline const i64* row(const Col* c, Py_ssize_t i) noexcept nogil:
+    return c.R + (i << c.ws)
 
 
 cdef inline Py_ssize_t upper(const Col* c, i64 x) noexcept nogil:
@@ -64,32 +87,62 @@ cdef inline Py_ssize_t upper(const Col* c, i64 x) noexcept nogil:
     return lo
 
 
+cdef inline Py_ssize_t find(const Col* c, i64 x) noexcept nogil:
+    """Index of the row whose [start, end) holds x, or -1."""
+    cdef Py_ssize_t i = upper(c, x) - 1
+    if i >= 0 and x < c.R[(i << c.ws) + END]:
+        return i
+    return -1
+
+
 cdef class Index:
-    """Bucket indexes over the sorted columns of one Tables (built once, cached on it)."""
+    """The tables of one Tables as packed rows with bucket indexes (built once, cached on it)."""
     cdef Col pr, rl, hp, vm, ov, sp
     cdef list keep
 
     def __cinit__(self):
-        self.keep = []
+        self.pr.R = self.rl.R = self.hp.R = self.vm.R = self.ov.R = self.sp.R = NULL
         self.pr.L = self.rl.L = self.hp.L = self.vm.L = self.ov.L = self.sp.L = NULL
 
     def __init__(self, t):
-        self._build(&self.pr, t.pr_start)
-        self._build(&self.rl, t.rl_start)
-        self._build(&self.hp, t.hp_head)
-        self._build(&self.vm, t.vm_vstart)
-        self._build(&self.ov, t.ov_vstart)
-        self._build(&self.sp, t.sp)
+        cdef Py_ssize_t i
+        self.keep = []
+        hp_end = array("q", t.hp_head)
+        cdef i64[::1] E = hp_end
+        cdef col_t O = t.hp_order
+        for i in range(E.shape[0]):
+            E[i] += <i64>1 << O[i]
+        sp_end = array("q", t.sp)
+        cdef i64[::1] P = sp_end
+        for i in range(P.shape[0]):
+            P[i] += 1
+        self._build(&self.pr, 2, (t.pr_start, t.pr_end, t.pr_state))
+        self._build(&self.rl, 2, (t.rl_start, t.rl_end, t.rl_role))
+        self._build(&self.hp, 3, (t.hp_head, hp_end, t.hp_state, t.hp_v0, t.hp_tail, t.hp_nkeep))
+        self._build(&self.vm, 2, (t.vm_vstart, t.vm_vend, t.vm_backing, t.vm_mapping))
+        self._build(&self.ov, 2, (t.ov_vstart, t.ov_vend, t.ov_backing))
+        self._build(&self.sp, 1, (t.sp, sp_end))
 
-    cdef _build(self, Col* c, starts):
-        cdef col_t S = starts
-        cdef Py_ssize_t n = S.shape[0], j = 0
+    cdef _build(self, Col* c, int ws, tuple cols):
+        cdef col_t S = cols[0], F
+        cdef Py_ssize_t n = S.shape[0], i, j = 0, k, w = 1 << ws
         cdef i64 top = S[n - 1] if n else 0, b, nb_want = 1024
-        self.keep.append(starts)
+        self.keep.append(cols[0])
+        c.ws, c.n = ws, n
+        c.s = &S[0] if n else NULL
+        c.R = <i64*> aligned_alloc(64, ((n * w * sizeof(i64) + 63) // 64) * 64 + 64)
+        if c.R == NULL:
+            raise MemoryError()
+        for k in range(w):
+            if k < len(cols):
+                F = cols[k]
+                for i in range(n):
+                    c.R[(i << ws) + k] = F[i]
+            else:
+                for i in range(n):
+                    c.R[(i << ws) + k] = 0
         while nb_want < n and nb_want < (1 << 20):
             nb_want <<= 1
-        c.n = n
-        c.s = &S[0] if n else NULL
         c.shift = 0
         while (top >> c.shift) + 1 > nb_want:
             c.shift += 1
@@ -103,8 +156,8 @@ cdef class Index:
             c.L[b] = j
 
     def __dealloc__(self):
-        free(self.pr.L); free(self.rl.L); free(self.hp.L)
-        free(self.vm.L); free(self.ov.L); free(self.sp.L)
+        free(self.pr.R); free(self.rl.R); free(self.hp.R); free(self.vm.R); free(self.ov.R); free(self.sp.R)
+        free(self.pr.L); free(self.rl.L); free(self.hp.L); free(self.vm.L); free(self.ov.L); free(self.sp.L)
 
 
 cdef Index index_of(t):
@@ -115,57 +168,37 @@ cdef Index index_of(t):
     return ix
 
 
-cdef inline Py_ssize_t find(const Col* c, col_t ends, i64 x) noexcept nogil:
-    """Index of the range holding x, or -1 (bisect_right - 1)."""
-    cdef Py_ssize_t i = upper(c, x) - 1
-    if i >= 0 and x < ends[i]:
-        return i
-    return -1
-
-
-cdef inline Py_ssize_t find_hp(const Col* c, col_t order, i64 x) noexcept nogil:
-    """Index of the live huge page holding x, or -1."""
-    cdef Py_ssize_t i = upper(c, x) - 1
-    if i >= 0 and x < c.s[i] + (<i64>1 << order[i]):
-        return i
-    return -1
-
-
 def resolve_columns(t, pfns):
     """See _twin.resolve_columns."""
     cdef col_t P = pfns
     cdef Index ix = index_of(t)
     cdef Py_ssize_t n = P.shape[0], k
-    out = {name: array("q", bytes(8 * n)) for name in
+    out = {name: carray.clone(Q_TEMPLATE, n, False) for name in
            ("present", "role", "backing", "mapping", "hugepage", "self_hosted")}
     cdef i64[::1] o_present = out["present"], o_role = out["role"], o_backing = out["backing"]
     cdef i64[::1] o_mapping = out["mapping"], o_hp = out["hugepage"], o_self = out["self_hosted"]
-    cdef col_t pr_start = t.pr_start, pr_end = t.pr_end, pr_state = t.pr_state
-    cdef col_t rl_start = t.rl_start, rl_end = t.rl_end, rl_role = t.rl_role
-    cdef col_t hp_head = t.hp_head, hp_order = t.hp_order, hp_state = t.hp_state, hp_v0 = t.hp_v0
-    cdef col_t hp_tail = t.hp_tail, hp_nkeep = t.hp_nkeep
-    cdef col_t vm_vstart = t.vm_vstart, vm_vend = t.vm_vend, vm_backing = t.vm_backing
-    cdef col_t vm_mapping = t.vm_mapping, ov_vstart = t.ov_vstart, ov_vend = t.ov_vend
-    cdef col_t ov_backing = t.ov_backing, sp = t.sp
     cdef i64 page_shift = t.page_shift, spsize = t.struct_page_size, off = t.pfn_offset
     cdef i64 pmd_pages = t.pmd_pages
     cdef i64 pfn, v, b, mp, r, i, pmd
     cdef Py_ssize_t pi, hi, ri, oi, vi, si
+    cdef const i64* H
+    cdef const i64* V
     with nogil:
         for k in range(n):
             pfn = P[k]
-            pi = find(&ix.pr, pr_end, pfn)
+            pi = find(&ix.pr, pfn)
             o_present[k] = pi
-            hi = find_hp(&ix.hp, hp_order, pfn)
+            hi = find(&ix.hp, pfn)
             o_hp[k] = hi
+            H = row(&ix.hp, hi) if hi >= 0 else NULL
             if hi >= 0:
-                r = HEAD if pfn == hp_head[hi] else TAIL
+                r = HEAD if pfn == H[START] else TAIL
             else:
-                ri = find(&ix.rl, rl_end, pfn)
+                ri = find(&ix.rl, pfn)
                 if ri >= 0:
-                    r = rl_role[ri]
+                    r = row(&ix.rl, ri)[VAL]
                 elif pi >= 0:
-                    r = USABLE if pr_state[pi] == 1 else OFFLINE
+                    r = USABLE if row(&ix.pr, pi)[VAL] == 1 else OFFLINE
                 else:
                     r = HOLE
             o_role[k] = r
@@ -173,38 +206,40 @@ def resolve_columns(t, pfns):
             mp = 0
             if pfn >= off:
                 v = ((pfn - off) * spsize) >> page_shift
-                if hi >= 0 and hp_state[hi] == 1:
-                    i = v - (((hp_head[hi] - off) * spsize) >> page_shift)
+                if hi >= 0 and H[HP_STATE] == 1:
+                    i = v - (((H[START] - off) * spsize) >> page_shift)
                     if i == 0:
-                        b = hp_v0[hi]
-                    elif i < hp_nkeep[hi]:
-                        vi = find(&ix.vm, vm_vend, v)
+                        b = H[HP_V0]
+                    elif i < H[HP_NKEEP]:
+                        vi = find(&ix.vm, v)
                         if vi >= 0:
-                            b = vm_backing[vi] + v - vm_vstart[vi]
+                            V = row(&ix.vm, vi)
+                            b = V[VAL] + v - V[START]
                     else:
-                        b = hp_tail[hi]
+                        b = H[HP_TAIL]
                     mp = PTE
                 else:
-                    oi = find(&ix.ov, ov_vend, v)
+                    oi = find(&ix.ov, v)
                     if oi >= 0:
-                        b = ov_backing[oi] + v - ov_vstart[oi]
+                        V = row(&ix.ov, oi)
+                        b = V[VAL] + v - V[START]
                         mp = PTE
                     else:
-                        vi = find(&ix.vm, vm_vend, v)
+                        vi = find(&ix.vm, v)
                         if vi >= 0:
-                            b = vm_backing[vi] + v - vm_vstart[vi]
-                            mp = vm_mapping[vi]
+                            V = row(&ix.vm, vi)
+                            b = V[VAL] + v - V[START]
+                            mp = V[MAPPING]
                             if mp == PMD:
                                 pmd = v // pmd_pages
-                                si = upper(&ix.sp, pmd) - 1
-                                if si >= 0 and sp[si] == pmd:
+                                if find(&ix.sp, pmd) >= 0:
                                     mp = PTE
             o_backing[k] = b
             o_mapping[k] = mp
             o_self[k] = 0
             if b >= 0:
-                ri = find(&ix.rl, rl_end, b)
-                if ri >= 0 and rl_role[ri] == MEMMAP_SELF:
+                ri = find(&ix.rl, b)
+                if ri >= 0 and row(&ix.rl, ri)[VAL] == MEMMAP_SELF:
                     o_self[k] = 1
     return out
 
@@ -213,34 +248,39 @@ cdef inline i64 min2(i64 a, i64 b) noexcept nogil:
     return a if a < b else b
 
 
-cdef i64 next_segment(Index ix, i64 p, i64 end, col_t pr_start, col_t pr_end, col_t pr_state,
-                      col_t rl_start, col_t rl_end, col_t rl_role,
-                      col_t hp_head, col_t hp_order, i64* role) noexcept nogil:
+cdef i64 next_segment(Index ix, i64 p, i64 end, i64* role) noexcept nogil:
     """Role of pfn p and the end of the piece [p, q) that shares it (hugepage > role > present)."""
     cdef Py_ssize_t hi, ri, pi
     cdef i64 q = end
+    cdef const i64* X
     hi = upper(&ix.hp, p) - 1
-    if hi >= 0 and p < hp_head[hi] + (<i64>1 << hp_order[hi]):
-        if p == hp_head[hi]:
-            role[0] = HEAD
-            return p + 1
-        role[0] = TAIL
-        return min2(hp_head[hi] + (<i64>1 << hp_order[hi]), end)
-    if hi + 1 < hp_head.shape[0]:
-        q = min2(q, hp_head[hi + 1])
+    if hi >= 0:
+        X = row(&ix.hp, hi)
+        if p < X[END]:
+            if p == X[START]:
+                role[0] = HEAD
+                return p + 1
+            role[0] = TAIL
+            return min2(X[END], end)
+    if hi + 1 < ix.hp.n:
+        q = min2(q, row(&ix.hp, hi + 1)[START])
     ri = upper(&ix.rl, p) - 1
-    if ri >= 0 and p < rl_end[ri]:
-        role[0] = rl_role[ri]
-        return min2(q, rl_end[ri])
-    if ri + 1 < rl_start.shape[0]:
-        q = min2(q, rl_start[ri + 1])
+    if ri >= 0:
+        X = row(&ix.rl, ri)
+        if p < X[END]:
+            role[0] = X[VAL]
+            return min2(q, X[END])
+    if ri + 1 < ix.rl.n:
+        q = min2(q, row(&ix.rl, ri + 1)[START])
     pi = upper(&ix.pr, p) - 1
-    if pi >= 0 and p < pr_end[pi]:
-        role[0] = USABLE if pr_state[pi] == 1 else OFFLINE
-        return min2(q, pr_end[pi])
+    if pi >= 0:
+        X = row(&ix.pr, pi)
+        if p < X[END]:
+            role[0] = USABLE if X[VAL] == 1 else OFFLINE
+            return min2(q, X[END])
     role[0] = HOLE
-    if pi + 1 < pr_start.shape[0]:
-        q = min2(q, pr_start[pi + 1])
+    if pi + 1 < ix.pr.n:
+        q = min2(q, row(&ix.pr, pi + 1)[START])
     return q
 
 
@@ -248,9 +288,6 @@ def window_counts(t, i64 start, i64 end, i64 bins, int nroles):
     """See _twin.window_counts. One sweep over the pieces of [start, end); a role's column is
     allocated when the role first occurs (int32 when no bin can reach 2**31 pages), and the bin
     edges start + (i+1)*W // bins advance by quotient and remainder, without a division per bin."""
-    cdef col_t pr_start = t.pr_start, pr_end = t.pr_end, pr_state = t.pr_state
-    cdef col_t rl_start = t.rl_start, rl_end = t.rl_end, rl_role = t.rl_role
-    cdef col_t hp_head = t.hp_head, hp_order = t.hp_order
     cdef Index ix = index_of(t)
     cdef i64 p, q, r, width = end - start, i, edge, c, qd, rem, step, rstep, best, n
     cdef void* ptr[64]
@@ -270,8 +307,7 @@ def window_counts(t, i64 start, i64 end, i64 bins, int nroles):
         edge = start + qd
         p = start
         while p < end:
-            q = next_segment(ix, p, end, pr_start, pr_end, pr_state, rl_start, rl_end, rl_role,
-                             hp_head, hp_order, &r)
+            q = next_segment(ix, p, end, &r)
             if ptr[r] == NULL:
                 with gil:
                     col = carray.clone(template, bins, True)
@@ -311,39 +347,8 @@ def window_counts(t, i64 start, i64 end, i64 bins, int nroles):
 
 
 # ---------------------------------------------------------------------------- building Tables
-cdef i64 ZONE_MOVABLE = 4          # tables.ZONE_NAMES
+# (present_columns, which walks the core's Blocks, is in _replay.pyx)
 # The same builders as engine/tables.py (the twin's), over the same machine state.
-
-def present_columns(m):
-    """See tables.present_columns."""
-    from engine.tables import ZONE_CODE
-    blocks = m.sorted_blocks()
-    cdef Py_ssize_t cap = 3 * sum([len(b.present) for b in blocks]), no = 0, c
-    cols = tuple(carray.clone(Q_TEMPLATE, cap, False) for _ in range(6))
-    cdef i64* O[6]
-    for c in range(6):
-        O[c] = (<carray.array> cols[c]).data.as_longlongs
-    cdef i64 s, e, node, bid, zone
-    cdef bint online, boot
-    for b in blocks:
-        online = b.state == "online"
-        boot = b.boot
-        node, bid = b.node, b.id
-        zone = ZONE_CODE.get(b.zone, 0)
-        for s, e in b.present:
-            if not online or not boot or zone == ZONE_MOVABLE:
-                O[0][no], O[1][no], O[2][no], O[3][no] = s, e, node, zone if online else 0
-                O[4][no], O[5][no] = 1 if online else 2, bid
-                no += 1
-            else:
-                for p, q, zn in m._zone_pieces(b, s, e):
-                    O[0][no], O[1][no], O[2][no], O[3][no] = p, q, node, ZONE_CODE.get(zn, 0)
-                    O[4][no], O[5][no] = 1, bid
-                    no += 1
-    for c in range(6):
-        carray.resize(cols[c], no)
-    return cols
-
 
 def live_by_head(hp):
     """See tables.live_by_head: a natural merge sort of the live rows by head pfn (rows come in

@@ -9,7 +9,7 @@ same order, as one allocation per page), and the new frame roles are merged in o
 """
 from array import array
 
-from cpython.dict cimport PyDict_Copy
+from cpython cimport array as carray
 from libc.stdlib cimport free, malloc
 
 from engine import hvo
@@ -19,6 +19,8 @@ from engine.roles import ROLE_CODE
 ctypedef long long i64
 ctypedef const long long[::1] ccol
 ctypedef long long[::1] mcol
+
+cdef carray.array Q = carray.array("q", [])     # template: carray.clone(Q, n, False) is an uninitialised array("q") of n
 
 cdef i64 PMD = 1
 cdef i64 OPTIMIZED = hvo.OPTIMIZED
@@ -113,7 +115,7 @@ def take_aligned(fl, i64 nr, i64 want, list runs):
     head pfns taken and returns how many pages that is."""
     cdef ccol s0 = fl.starts, e0 = fl.ends
     cdef Py_ssize_t n = s0.shape[0], i, no = 0
-    out = [array("q", bytes(8 * (2 * n + 1))) for _ in range(2)]
+    out = [carray.clone(Q, (2 * n + 1), False) for _ in range(2)]
     cdef mcol os = out[0], oe = out[1]
     cdef i64 s, e, a, k, got = 0
     for i in range(n):
@@ -204,7 +206,7 @@ def add_hugepage_runs(hp, list runs, int order, int node):
     cdef i64 R_OPTIMIZED = hvo.R.OPTIMIZED
     cdef list keep = []
     cdef Runs vm = runs_of(m.vmemmap, keep), ov = runs_of(m.overlay, keep)
-    hs = array("q", bytes(8 * n))         # the head pfns of all runs, in order
+    hs = carray.clone(Q, n, False)         # the head pfns of all runs, in order
     cdef mcol H = hs
     for heads in runs:
         h0 = heads.start
@@ -214,7 +216,7 @@ def add_hugepage_runs(hp, list runs, int order, int node):
     row = 0
     ends = [array("q", [r.start for r in runs]), array("q", [r.stop - r.step + G.nr for r in runs])]
     merge_ranges(m.hp_map, ends[0], ends[1], array("q", [1]) * len(runs))   # Machine.mark_hugepage
-    cols = {name: array("q", bytes(8 * n)) for name in ("state", "reason", "detail")}
+    cols = {name: carray.clone(Q, n, False) for name in ("state", "reason", "detail")}
     cdef mcol st = cols["state"], rs = cols["reason"], dt = cols["detail"]
     pieces = []                       # (first row, count) of the pieces HVO optimises
     rv = hvo.run_verdict(m, order)
@@ -397,7 +399,7 @@ def merge_ranges(rm, ns, ne, nv):
         ns = array("q", [ns[i] for i in order])
         ne = array("q", [ne[i] for i in order])
         nv = array("q", [nv[i] for i in order])
-    out = [array("q", bytes(8 * (na + n_new))) for _ in range(3)]
+    out = [carray.clone(Q, (na + n_new), False) for _ in range(3)]
     no = _merge(rm.starts, rm.ends, rm.vals, ns, ne, nv, out[0], out[1], out[2])
     if no < 0:
         for s, e, v in zip(ns, ne, nv):
@@ -448,7 +450,7 @@ def populate_altmaps(m, bases, i64 npages):
     cdef i64 S = m.struct_page_size, shift = m.arch.page_shift, off = m.pfn_offset
     cdef i64 used = npages * S // m.arch.page_size, mapping = PMD if m.arch.vmemmap_pmd else PTE
     cdef i64 start = bases.start, step = bases.step, n = len(bases), j, base, v0
-    cols = [array("q", bytes(8 * n)) for _ in range(5)]
+    cols = [carray.clone(Q, n, False) for _ in range(5)]
     cdef mcol vs = cols[0], ve = cols[1], bk = cols[2], kind = cols[3], mp = cols[4]
     for j in range(n):
         base = start + j * step
@@ -466,7 +468,7 @@ def merge_runs(runs, ns, ne, nb, nk, nm):
     """VmemmapRuns.add() for each new run (sorted, unmapped), in one pass: like add, a new run
     merges into a contiguous predecessor and never into a successor."""
     cdef Py_ssize_t n = len(runs), k = len(ns)
-    out = [array("q", bytes(8 * (n + k))) for _ in range(5)]
+    out = [carray.clone(Q, (n + k), False) for _ in range(5)]
     cdef Py_ssize_t no = _merge_runs(runs.vstart, runs.vend, runs.backing, runs.kind, runs.mapping,
                                      ns, ne, nb, nk, nm, out[0], out[1], out[2], out[3], out[4])
     if no < 0:
@@ -502,32 +504,55 @@ cdef Py_ssize_t _merge_runs(ccol a0, ccol a1, ccol a2, ccol a3, ccol a4, ccol b0
     return no
 
 
+cdef class Block:
+    """memory.Block with its attributes in a C struct: same names, same defaults, same methods.
+    The core's replay makes and walks tens of thousands of these per request."""
+    cdef public i64 id, start, nr_pages, node, altmap_base, nr_vmemmap, nr_vmemmap_used
+    cdef public bint boot, mmo_used, section_flag
+    cdef public object present, state, zone, memmap_where, mmo_reason, group, hazards
+
+    def __init__(self, id, start, nr_pages, node, boot, present, state="offline", zone=None,
+                 memmap_where="memblock", mmo_used=False, mmo_reason="", altmap_base=-1, nr_vmemmap=0,
+                 nr_vmemmap_used=0, group=(0, 0), section_flag=False, hazards=None):
+        self.id, self.start, self.nr_pages, self.node, self.boot = id, start, nr_pages, node, boot
+        self.present, self.state, self.zone, self.memmap_where = present, state, zone, memmap_where
+        self.mmo_used, self.mmo_reason, self.altmap_base = mmo_used, mmo_reason, altmap_base
+        self.nr_vmemmap, self.nr_vmemmap_used, self.group = nr_vmemmap, nr_vmemmap_used, group
+        self.section_flag = section_flag
+        self.hazards = [] if hazards is None else hazards
+
+    @property
+    def end(self):
+        return self.start + self.nr_pages
+
+    def present_pages(self):
+        return sum([e - s for s, e in self.present])
+
+    def __repr__(self):
+        return f"Block(id={self.id}, start={self.start:#x}, state={self.state!r}, zone={self.zone!r})"
+
+
 def new_blocks(m, bases, dict first, dict rest):
-    """See _twin_replay.new_blocks: each Block's attributes are a copy of one template's, so no
-    Block.__init__ runs per block."""
-    from engine.memory import Block
+    """See _twin_replay.new_blocks."""
     cdef i64 start = bases.start, step = bases.step, bs
     cdef Py_ssize_t n = len(bases), j
-    cdef dict proto = Block(id=0, start=0, present=[], **{**rest, "altmap_base": -1}).__dict__, d
-    own_base = rest["altmap_base"] is None
+    cdef Block b, proto = Block(id=0, start=0, present=[], **{**rest, "altmap_base": -1})
+    cdef bint own_base = rest["altmap_base"] is None
     if not own_base:
-        proto["altmap_base"] = rest["altmap_base"]
+        proto.altmap_base = rest["altmap_base"]
     out = [Block(id=start // step, start=start, present=[(start, start + step)],
                  **{**first, "altmap_base": start if first["altmap_base"] is None else first["altmap_base"]})]
-    new = object.__new__
     for j in range(1, n):
         if j % CHECK_EVERY == 0:
             m.budget.check()
         bs = start + j * step
-        b = new(Block)
-        d = PyDict_Copy(proto)
-        d["id"] = bs // step
-        d["start"] = bs
-        d["present"] = [(bs, bs + step)]
-        d["hazards"] = []
-        if own_base:
-            d["altmap_base"] = bs
-        b.__dict__ = d
+        b = Block.__new__(Block)
+        b.id, b.start, b.nr_pages, b.node, b.boot = bs // step, bs, proto.nr_pages, proto.node, proto.boot
+        b.present, b.state, b.zone, b.memmap_where = [(bs, bs + step)], proto.state, proto.zone, proto.memmap_where
+        b.mmo_used, b.mmo_reason = proto.mmo_used, proto.mmo_reason
+        b.altmap_base = bs if own_base else proto.altmap_base
+        b.nr_vmemmap, b.nr_vmemmap_used, b.group = proto.nr_vmemmap, proto.nr_vmemmap_used, proto.group
+        b.section_flag, b.hazards = proto.section_flag, []
         out.append(b)
     return out
 
@@ -541,33 +566,31 @@ def online_blocks(m, list blocks, str zone):
     per_key = {}
     cdef ccol ro_s = m.roles.starts, ro_e = m.roles.ends
     cdef Py_ssize_t nr = ro_s.shape[0], ri, count = 0, k0
-    cdef i64 s, e, cur, present = 0, managed = 0, skip
-    cdef list pr
-    cdef object fs = None, fe = None, node, last_node = None
+    cdef i64 s, e, cur, present = 0, managed = 0, skip, node, last_node = -1
+    cdef Block b
+    cdef object fs = None, fe = None
     for b in blocks:
         count += 1
         if count % CHECK_EVERY == 0:
             m.budget.check()
-        skip = b.nr_vmemmap
-        managed -= skip
-        pr = b.present
+        managed -= b.nr_vmemmap
         if b.boot:
-            for s, e in pr:
+            for s, e in b.present:
                 present += e - s
             online_one(m, b, zone)
             continue
         b.state = "online"
         b.zone = zname
         node = b.node
-        if node is not last_node and node != last_node:
+        if node != last_node:
             cols = per_key.get(node)
             if cols is None:
                 cols = per_key[node] = (array("q"), array("q"), [False])
             fs, fe = cols[0], cols[1]
             last_node = node
         k0 = len(fs)
-        skip += b.start
-        for s, e in pr:
+        skip = b.start + b.nr_vmemmap
+        for s, e in b.present:
             present += e - s
             s = max(s, skip)
             if s >= e:
@@ -591,6 +614,39 @@ def online_blocks(m, list blocks, str zone):
     return present, present + managed
 
 
+def present_columns(m):
+    """See tables.present_columns."""
+    from engine.tables import ZONE_CODE
+    blocks = m.sorted_blocks()
+    cdef Py_ssize_t cap = 3 * sum([len((<Block> b).present) for b in blocks]), no = 0, c
+    cols = tuple(carray.clone(Q, cap, False) for _ in range(6))
+    cdef i64* O[6]
+    for c in range(6):
+        O[c] = (<carray.array> cols[c]).data.as_longlongs
+    cdef i64 s, e, zone
+    cdef bint online
+    cdef Block b
+    for b in blocks:
+        online = b.state == "online"
+        zone = ZONE_CODE.get(b.zone, 0)
+        for s, e in b.present:
+            if not online or not b.boot or zone == ZONE_MOVABLE:
+                O[0][no], O[1][no], O[2][no], O[3][no] = s, e, b.node, zone if online else 0
+                O[4][no], O[5][no] = 1 if online else 2, b.id
+                no += 1
+            else:
+                for p, q, zn in m._zone_pieces(b, s, e):
+                    O[0][no], O[1][no], O[2][no], O[3][no] = p, q, b.node, ZONE_CODE.get(zn, 0)
+                    O[4][no], O[5][no] = 1, b.id
+                    no += 1
+    for c in range(6):
+        carray.resize(cols[c], no)
+    return cols
+
+
+cdef i64 ZONE_MOVABLE = 4          # tables.ZONE_NAMES
+
+
 cdef inline Py_ssize_t find_after(ccol starts, ccol ends, i64 x) noexcept:
     """Index of the first range that ends after x."""
     cdef Py_ssize_t i = find(starts, ends, x)
@@ -611,7 +667,7 @@ def merge_free(fl, fs, fe):
     cdef Py_ssize_t n = len(fl.starts), k = len(fs)
     if k == 0:
         return
-    out = [array("q", bytes(8 * (n + k))) for _ in range(2)]
+    out = [carray.clone(Q, (n + k), False) for _ in range(2)]
     cdef Py_ssize_t no = _merge_free(fl.starts, fl.ends, fs, fe, out[0], out[1])
     if no < 0:
         for s, e in zip(fs, fe):

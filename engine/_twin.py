@@ -6,10 +6,11 @@ from array import array
 from bisect import bisect_right
 
 from ._twin_replay import add_hugepage_run, alloc_hugepages, new_blocks, online_blocks, populate_altmaps
+from .memory import Block
 from .roles import ROLE_CODE
 from .tables import gather, live_by_head, merge_overlay, present_columns
 
-__all__ = ["resolve_columns", "window_counts", "new_blocks", "populate_altmaps", "online_blocks", "alloc_hugepages",
+__all__ = ["resolve_columns", "window_counts", "Block", "new_blocks", "populate_altmaps", "online_blocks", "alloc_hugepages",
            "add_hugepage_run", "present_columns", "merge_overlay", "live_by_head", "gather", "IMPLEMENTATION"]
 
 IMPLEMENTATION = "python"

@@ -153,7 +153,7 @@ class Machine:
             if len(nodes) > 1:
                 raise ScenarioError(("boot_memory",), f"memory{bid} would span nodes {sorted(nodes)}: "
                                     "align node boundaries to the memory block size")
-            b = Block(id=bid, start=bid * self.block_pages, nr_pages=self.block_pages, node=parts[0][2],
+            b = self.core.Block(id=bid, start=bid * self.block_pages, nr_pages=self.block_pages, node=parts[0][2],
                       boot=True, present=[(p, q) for p, q, _ in parts], state="online",
                       memmap_where="memblock", mmo_reason="boot memory")
             zones = sorted({zone_of_boot_pfn(a, p) for p, q, _ in parts} |

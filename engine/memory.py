@@ -5,7 +5,7 @@ and drivers/base/memory.c (memory_block_online/offline), with the kernel's failu
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING
 
 from .buddy import GFP_MOVABLE_ZONES
@@ -17,7 +17,7 @@ from .units import human_size
 if TYPE_CHECKING:
     from .machine import Machine
 
-__all__ = ["MAX_BLOCKS", "Block", "add_memory", "online_one", "online_blocks", "offline_blocks",
+__all__ = ["MAX_BLOCKS", "Block", "BLOCK_FIELDS", "block_fields", "add_memory", "online_one", "online_blocks", "offline_blocks",
            "remove_memory"]
 
 ALTMAP_RESERVED = ROLE_CODE["altmap_reserved"]
@@ -27,7 +27,8 @@ MAX_BLOCKS = 65_536          # memory blocks per machine: bounds memory and time
 
 @dataclass
 class Block:
-    """One memory block (memoryN) and where its memmap lives."""
+    """One memory block (memoryN) and where its memmap lives. (The Cython core keeps the same
+    attributes in a C struct: engine/_replay.pyx Block; make blocks with m.core.Block.)"""
 
     id: int
     start: int                      # first pfn
@@ -53,6 +54,14 @@ class Block:
 
     def present_pages(self) -> int:
         return sum(e - s for s, e in self.present)
+
+
+BLOCK_FIELDS = tuple(f.name for f in fields(Block))
+
+
+def block_fields(b) -> dict:
+    """A Block's attributes as a dict, whichever implementation made it."""
+    return {f: getattr(b, f) for f in BLOCK_FIELDS}
 
 
 def _range_blocks(m: "Machine", loc: tuple, start: int, size: int) -> list[Block]:
@@ -123,14 +132,14 @@ def add_memory(m: "Machine", loc: tuple, op) -> dict:
                            f"vmemmap (no free order-9 or order-0 pages); nothing added ({reason})")
         where = f"memmap from the buddy allocator ({', '.join(notes)}); {reason}"
         first_where = others_where = "buddy"
-    def fields(first: bool) -> dict:
+    def block_attrs(first: bool) -> dict:
         own = used and (first or not shared)       # holds an altmap (its own, or the range's)
         return dict(nr_pages=bp, node=op.node, boot=False, group=(s_pfn, e_pfn), mmo_used=used,
                     mmo_reason=reason, memmap_where=first_where if first else others_where,
                     altmap_base=(-1 if not used else s_pfn if shared else None),
                     nr_vmemmap=nr_res if own else 0, nr_vmemmap_used=nr_used if own else 0,
                     section_flag=used)
-    blocks = m.core.new_blocks(m, range(s_pfn, e_pfn, bp), fields(True), fields(False))
+    blocks = m.core.new_blocks(m, range(s_pfn, e_pfn, bp), block_attrs(True), block_attrs(False))
     m.add_blocks(blocks)
     msg = f"add_memory {m.range_str(s_pfn, e_pfn)} node {op.node}: {_names(blocks)} added; {where}"
     dflt = m.params.memhp_default_state

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import engine
+from engine.memory import block_fields
 from engine.roles import ROLE_CODE
 
 IN_CI = os.environ.get("CI") == "true"
@@ -305,7 +306,7 @@ def replay_state(m) -> dict:
             "split_pmds": dict(mm.split_pmds), "boot_memmap_freed": mm.boot_memmap_freed,
             "free": {k: (list(fl.starts), list(fl.ends)) for k, fl in mm.buddy.lists.items()},
             "tables": {k: list(v) for k, v in vars(m.tables).items() if isinstance(v, array)},
-            "block_objects": [vars(b) for b in mm.sorted_blocks()]}
+            "block_objects": [block_fields(b) for b in mm.sorted_blocks()]}
 
 
 @SETTINGS
