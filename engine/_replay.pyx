@@ -1,11 +1,13 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False, cdivision=True
-"""The replay's hot loops in Cython: huge-page allocation and HVO over many pages.
+"""The replay's hot loops in Cython: memory blocks, huge-page allocation and HVO over many pages.
 
-Same results as _twin_replay.py, which does everything one page at a time. Here a run of new pages
-is cut into pieces that share one HVO verdict (HugePages.segments); a piece HVO refuses is recorded
-with a few column extends, and a piece it optimises is done in one C loop: the page-table and
-head-copy frames the pages need are taken from the allocator in one go (the same frames, in the
-same order, as one allocation per page), and the new frame roles are merged in one pass.
+Same results as _twin_replay.py, which does everything one block and one page at a time (a
+property test compares every table both leave). Here blocks are C structs made and onlined in one
+loop, with their vmemmap runs, frame roles and free ranges merged into the tables in one pass each;
+a run of new huge pages is cut into pieces that share one HVO verdict, every page's row is
+recorded in one go per column, and a piece HVO optimises is done in one C loop: the page-table and
+head-copy frames its pages need are taken from the allocator at once (the same frames, in the same
+order, as one allocation per page).
 """
 from array import array
 
@@ -154,7 +156,11 @@ cdef inline i64 ceil_div(i64 a, i64 b) noexcept nogil:
 
 
 cdef i64 next_boundary(const Geometry* G, const Runs* vm, const Runs* ov, i64 h) noexcept nogil:
-    """Machine.next_boundary(h, nr) over the C columns."""
+    """The next head pfn (h + k*nr, k >= 1) where a huge page's HVO verdict may differ from h's:
+    hvo.page_verdict depends on the memory block of the head, and on the frame backing the head's
+    struct page (its role, the state of its block). So: the next memory block, the end of the
+    vmemmap (or overlay) run holding h's struct page, or the point where that run's frames cross
+    into another memory block."""
     cdef i64 b = (h // G.bp + 1) * G.bp, v = vpage(G, h), vb, f
     cdef const Runs* r
     cdef Py_ssize_t i, lo, hi, mid
@@ -193,8 +199,8 @@ def add_hugepage_run(hp, heads, int order, int node):
 def add_hugepage_runs(hp, list runs, int order, int node):
     """add_hugepage_run() for each run, in order.
 
-    Each run is cut into pieces that share one verdict (HugePages.segments, in C); the rows of all
-    pages are appended in one go per column; then each optimised piece runs hvo.optimize in C."""
+    Each run is cut into pieces that share one verdict (next_boundary); the rows of all pages are
+    appended in one go per column; then each optimised piece runs hvo.optimize in C."""
     m = hp.m
     cdef Geometry G
     G.S, G.shift, G.off, G.bp = m.struct_page_size, m.arch.page_shift, m.pfn_offset, m.block_pages

@@ -12,7 +12,7 @@ from . import _impl, hvo
 from .budget import Budget
 from .errors import ScenarioError
 from .machine import Machine
-from .roles import MAPPINGS, ROLE_CODE, ROLES
+from .roles import MAPPINGS, ROLES
 from .scenario import Scenario
 from .tables import STATE_NAMES, ZONE_NAMES, Tables
 from .units import format_size, hexs

@@ -7,7 +7,7 @@ the buddy allocator, which must restore its vmemmap first (and can fail).
 from __future__ import annotations
 
 from array import array
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 from . import hvo
 from .buddy import GFP_KERNEL_ZONES, GFP_MOVABLE_ZONES
@@ -65,21 +65,6 @@ class HugePages:
         self.state[i], self.reason[i], self.detail[i] = state, reason, detail
         if state == hvo.OPTIMIZED:
             hvo.optimize(m, i)
-
-    def segments(self, heads: range, order: int) -> Iterator[tuple[range, int, int, range | int]]:
-        """Cut a run of new pages into pieces whose pages share one HVO verdict (same memory block,
-        same vmemmap or overlay run, backing frames in one block): (heads, state, reason, detail),
-        detail a range when it is the backing frame of each page (self-hosted refusal, hazard)."""
-        m, nr = self.m, 1 << order
-        step_frames = nr * m.struct_page_size // m.arch.page_size
-        h = heads.start
-        while h < heads.stop:
-            seg = range(h, min(heads.stop, m.next_boundary(h, nr)), nr)
-            state, reason, detail = hvo.check_hvo(m, h, order)
-            if reason in (hvo.R.SELFHOSTED, hvo.R.HAZARD):
-                detail = range(detail, detail + len(seg) * step_frames, step_frames)
-            yield seg, state, reason, detail
-            h = seg.stop
 
     def alloc_count(self, node: int, order: int, count: int) -> tuple[int, int]:
         """Grow the pool on one node by up to count pages (as many as fit).

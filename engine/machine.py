@@ -5,13 +5,13 @@ pages), never an array per pfn; per-pfn answers come from binary searches over t
 """
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from types import ModuleType
 from typing import Any
 
 from . import _impl, hvo, memory
 from .arch import arch_for, probe_memory_block_size, zone_of_boot_pfn
-from .buddy import Buddy, GFP_MOVABLE_ZONES
+from .buddy import Buddy
 from .budget import Budget
 from .errors import ScenarioError
 from .hugetlb import HugePages
@@ -316,25 +316,6 @@ class Machine:
 
     def unmark_hugepage(self, head: int, nr: int) -> None:
         self.hp_map.clear(head, head + nr)
-
-    def next_boundary(self, h: int, nr: int) -> int:
-        """Next head pfn (h + k*nr) where a huge page's HVO verdict may differ from h's: the next
-        memory block, the end of the vmemmap (or overlay) run holding h's struct page, or the point
-        where that run's frames cross into another memory block."""
-        bp, sh, S = self.block_pages, self.arch.page_shift, self.struct_page_size
-        b = (h // bp + 1) * bp
-        v = self.vpage_of(h)
-        for runs in (self.vmemmap, self.overlay):
-            i = bisect_right(runs.vstart, v) - 1
-            if i >= 0 and v < runs.vend[i]:
-                f = runs.backing[i] + v - runs.vstart[i]
-                vb = min(runs.vend[i], v + (f // bp + 1) * bp - f)
-            elif i + 1 < len(runs):
-                vb = runs.vstart[i + 1]
-            else:
-                continue
-            b = min(b, -(-(vb << sh) // S) + self.pfn_offset)
-        return h + max(1, -(-(b - h) // nr)) * nr
 
     def describe_frame(self, pfn: int) -> str:
         code = self.hvo_freed.get(pfn)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from .buddy import GFP_MOVABLE_ZONES
 from .errors import ScenarioError
-from .memmap import mmo_decision, populate_from_altmap, populate_from_buddy
+from .memmap import mmo_decision, populate_from_buddy
 from .roles import ROLE_CODE, UNMOVABLE
 from .units import human_size
 

@@ -1,0 +1,175 @@
+"""The Cython core's one-pass helpers against the Python operations they replace, on random input:
+merging ranges into a RangeMap, runs into VmemmapRuns, free ranges into a FreeList, taking aligned
+runs, and the query-table builders (merge_overlay, live_by_head, gather)."""
+from __future__ import annotations
+
+import os
+from array import array
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine import tables
+from engine.rangemap import FreeList, RangeMap
+from engine.vmemmap import VmemmapRuns
+
+SETTINGS = settings(max_examples=150, deadline=None, database=None)
+
+
+@pytest.fixture(scope="module")
+def cy():
+    """The compiled modules: skipped without the extension, a failure under CI=true."""
+    try:
+        from engine import _core, _replay
+    except ImportError as e:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"engine._core must be importable under CI=true ({e})", pytrace=False)
+        pytest.skip(f"engine._core not built ({e})")
+    return _core, _replay
+
+
+def disjoint(draw, n_max: int, lo: int = 0, gap_max: int = 5, len_max: int = 6) -> list[tuple[int, int]]:
+    """Sorted disjoint [s, e) ranges; gaps of 0 make neighbours touch."""
+    out, p = [], lo
+    for _ in range(draw(st.integers(0, n_max))):
+        p += draw(st.integers(0, gap_max))
+        e = p + draw(st.integers(1, len_max))
+        out.append((p, e))
+        p = e
+    return out
+
+
+@st.composite
+def range_maps(draw):
+    """A canonical RangeMap built by assign, plus new ranges (some overlapping it) to merge."""
+    rm = RangeMap()
+    for s, e in disjoint(draw, 12):
+        rm.assign(s, e, draw(st.integers(0, 2)))
+    new = [(s, e, draw(st.integers(0, 2))) for s, e in disjoint(draw, 12)]
+    if draw(st.booleans()):
+        new.reverse()                      # unsorted input must be sorted first
+    return rm, new
+
+
+def copy_map(rm: RangeMap) -> RangeMap:
+    out = RangeMap()
+    out.starts, out.ends, out.vals = rm.starts[:], rm.ends[:], rm.vals[:]
+    return out
+
+
+@SETTINGS
+@given(case=range_maps())
+def test_merge_ranges_is_assign_of_each(cy, case):
+    _, rp = cy
+    rm, new = case
+    want = copy_map(rm)
+    for s, e, v in new:
+        want.assign(s, e, v)
+    got = copy_map(rm)
+    rp.merge_ranges(got, *(array("q", col) for col in zip(*new)) if new else (array("q"),) * 3)
+    assert (list(got.starts), list(got.ends), list(got.vals)) == \
+        (list(want.starts), list(want.ends), list(want.vals))
+
+
+@st.composite
+def free_lists(draw):
+    """A FreeList and new ranges that are not free yet (so FreeList.free's precondition holds)."""
+    rs = disjoint(draw, 20, len_max=4)
+    fl, new = FreeList(), []
+    for r in rs:
+        if draw(st.booleans()):
+            new.append(r)
+        else:
+            fl.free(*r)
+    return fl, new
+
+
+@SETTINGS
+@given(case=free_lists())
+def test_merge_free_is_free_of_each(cy, case):
+    _, rp = cy
+    fl, new = case
+    want = FreeList()
+    want.starts, want.ends = fl.starts[:], fl.ends[:]
+    for s, e in new:
+        want.free(s, e)
+    rp.merge_free(fl, array("q", [s for s, _ in new]), array("q", [e for _, e in new]))
+    assert (list(fl.starts), list(fl.ends)) == (list(want.starts), list(want.ends))
+
+
+@SETTINGS
+@given(data=st.data())
+def test_merge_runs_is_add_of_each(cy, data):
+    """Runs merge into a contiguous predecessor only, as VmemmapRuns.add does; overlaps fall back."""
+    _, rp = cy
+    draw = data.draw
+    spans = disjoint(draw, 16, gap_max=2)
+    old, new = VmemmapRuns(), []
+    for s, e in spans:
+        row = (s, e, draw(st.sampled_from([100 + s, 100 + s + 1, 900])), draw(st.integers(4, 5)),
+               draw(st.integers(1, 2)))
+        if draw(st.booleans()):
+            new.append(row)
+        else:
+            old.add(*row)
+    want = VmemmapRuns()
+    for col in ("vstart", "vend", "backing", "kind", "mapping"):
+        setattr(want, col, getattr(old, col)[:])
+    for row in new:
+        want.add(*row)
+    rp.merge_runs(old, *(array("q", c) for c in zip(*new)) if new else (array("q"),) * 5)
+    for col in ("vstart", "vend", "backing", "kind", "mapping"):
+        assert list(getattr(old, col)) == list(getattr(want, col)), col
+
+
+@SETTINGS
+@given(data=st.data())
+def test_take_aligned_is_alloc_many(cy, data):
+    _, rp = cy
+    draw = data.draw
+    nr = draw(st.sampled_from([1, 2, 4, 8]))
+    fl = FreeList()
+    for s, e in disjoint(draw, 15, gap_max=9, len_max=20):
+        fl.free(s, e)
+    want = draw(st.integers(0, 40))
+    ref = FreeList()
+    ref.starts, ref.ends = fl.starts[:], fl.ends[:]
+    expect = ref.alloc_many(nr, nr, want)
+    runs: list[range] = []
+    got = rp.take_aligned(fl, nr, want, runs)
+    assert runs == expect
+    assert got == sum(len(r) for r in expect)
+    assert (list(fl.starts), list(fl.ends)) == (list(ref.starts), list(ref.ends))
+
+
+@SETTINGS
+@given(case=range_maps(), top=st.data())
+def test_merge_overlay_matches_python(cy, case, top):
+    c, _ = cy
+    base, new = case
+    over = RangeMap()
+    for s, e in disjoint(top.draw, 10, lo=1, gap_max=7):
+        over.assign(s, e, 9)
+    assert [list(x) for x in c.merge_overlay(base, over)] == \
+        [list(x) for x in tables.merge_overlay(base, over)]
+
+
+class Pool:
+    def __init__(self, head: list[int], alive: list[int]) -> None:
+        self.head, self.alive = array("q", head), array("q", alive)
+        self.nr_alive = sum(alive)
+
+
+@SETTINGS
+@given(heads=st.lists(st.integers(0, 10_000), unique=True, max_size=300), data=st.data())
+def test_live_by_head_and_gather_match_python(cy, heads, data):
+    c, _ = cy
+    runs = sorted(heads)
+    cut = data.draw(st.integers(0, len(runs)))
+    heads = runs[cut:] + runs[:cut]          # two ascending runs, as two allocations leave them
+    alive = data.draw(st.lists(st.sampled_from([1, 1, 1, 0]), min_size=len(heads), max_size=len(heads)))
+    pool = Pool(heads, alive)
+    idx = c.live_by_head(pool)
+    assert list(idx) == list(tables.live_by_head(pool))
+    assert list(c.gather(pool.head, idx)) == list(tables.gather(pool.head, idx))
