@@ -35,6 +35,11 @@ cdef extern from "stdlib.h" nogil:
     void* aligned_alloc(size_t alignment, size_t size)
 
 
+cdef inline void* alloc_table(size_t size) noexcept nogil:
+    """Cache-line aligned (aligned_alloc wants a multiple of the alignment)."""
+    return aligned_alloc(64, (size + 63) // 64 * 64 + 64)
+
+
 cdef struct Col:
     # One table as packed rows of 1 << ws values, [start, end, ...] (a row's fields share a cache
     # line), sorted by start, with a bucket index over the dense starts: L[b] = number of starts
@@ -125,29 +130,33 @@ cdef class Index:
 
     cdef _build(self, Col* c, int ws, tuple cols):
         cdef col_t S = cols[0], F
-        cdef Py_ssize_t n = S.shape[0], i, j = 0, k, w = 1 << ws
+        cdef Py_ssize_t n = S.shape[0], i, j = 0, k, w = 1 << ws, ncols = len(cols)
+        cdef const i64* src[8]
+        cdef i64* dst
         cdef i64 top = S[n - 1] if n else 0, b, nb_want = 1024
-        self.keep.append(cols[0])
         c.ws, c.n = ws, n
         c.s = &S[0] if n else NULL
-        c.R = <i64*> aligned_alloc(64, ((n * w * sizeof(i64) + 63) // 64) * 64 + 64)
+        c.R = <i64*> alloc_table(n * w * sizeof(i64))
         if c.R == NULL:
             raise MemoryError()
-        for k in range(w):
-            if k < len(cols):
-                F = cols[k]
-                for i in range(n):
-                    c.R[(i << ws) + k] = F[i]
-            else:
-                for i in range(n):
-                    c.R[(i << ws) + k] = 0
+        for k in range(ncols):
+            self.keep.append(cols[k])
+            F = cols[k]
+            src[k] = &F[0] if n else NULL
+        with nogil:
+            for i in range(n):              # row by row: one pass over the rows
+                dst = c.R + (i << ws)
+                for k in range(ncols):
+                    dst[k] = src[k][i]
+                for k in range(ncols, w):
+                    dst[k] = 0
         while nb_want < n and nb_want < (1 << 20):
             nb_want <<= 1
         c.shift = 0
         while (top >> c.shift) + 1 > nb_want:
             c.shift += 1
         c.nb = (top >> c.shift) + 1
-        c.L = <i64*> malloc((c.nb + 1) * sizeof(i64))
+        c.L = <i64*> alloc_table((c.nb + 1) * sizeof(i64))
         if c.L == NULL:
             raise MemoryError()
         for b in range(c.nb + 1):
