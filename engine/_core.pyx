@@ -60,10 +60,16 @@ cdef enum:
     END = 1
     VAL = 2          # pr: state (1 online, 2 offline); rl: role; vm/ov: backing frame
     MAPPING = 3      # vm: PMD/PTE
-    HP_STATE = 2
-    HP_V0 = 3
-    HP_TAIL = 4
-    HP_NKEEP = 5
+
+
+cdef struct HpRow:
+    # a live huge page in 32 bytes (a million of them on L)
+    i64 head
+    i64 v0           # frame of the head's vmemmap page once HVO optimised it
+    i64 tail         # frame the tail vmemmap pages are remapped to
+    int order
+    unsigned char optimized
+    unsigned char nkeep
 
 
 cdef inline const i64* row(const Col* c, Py_ssize_t i) noexcept nogil:
@@ -100,57 +106,60 @@ cdef inline Py_ssize_t find(const Col* c, i64 x) noexcept nogil:
     return -1
 
 
+cdef inline Py_ssize_t find_hp(Index ix, i64 x) noexcept nogil:
+    """Index of the live huge page holding pfn x, or -1."""
+    cdef Py_ssize_t i = upper(&ix.hp, x) - 1
+    if i >= 0 and x < ix.H[i].head + (<i64>1 << ix.H[i].order):
+        return i
+    return -1
+
+
 cdef class Index:
     """The tables of one Tables as packed rows with bucket indexes (built once, cached on it)."""
     cdef Col pr, rl, hp, vm, ov, sp
+    cdef HpRow* H            # rows of hp (its Col holds only the heads and their buckets)
     cdef list keep
 
     def __cinit__(self):
         self.pr.R = self.rl.R = self.hp.R = self.vm.R = self.ov.R = self.sp.R = NULL
         self.pr.L = self.rl.L = self.hp.L = self.vm.L = self.ov.L = self.sp.L = NULL
+        self.H = NULL
 
     def __init__(self, t):
-        cdef Py_ssize_t i
+        cdef Py_ssize_t i, n = len(t.hp_head)
+        cdef col_t head = t.hp_head, order = t.hp_order, state = t.hp_state, v0 = t.hp_v0
+        cdef col_t tail = t.hp_tail, nkeep = t.hp_nkeep
         self.keep = []
-        hp_end = array("q", t.hp_head)
-        cdef i64[::1] E = hp_end
-        cdef col_t O = t.hp_order
-        for i in range(E.shape[0]):
-            E[i] += <i64>1 << O[i]
+        self.H = <HpRow*> alloc_table(n * sizeof(HpRow))
+        if self.H == NULL:
+            raise MemoryError()
+        with nogil:
+            for i in range(n):
+                self.H[i].head, self.H[i].v0, self.H[i].tail = head[i], v0[i], tail[i]
+                self.H[i].order, self.H[i].optimized = order[i], state[i] == 1
+                self.H[i].nkeep = nkeep[i]
         sp_end = array("q", t.sp)
         cdef i64[::1] P = sp_end
         for i in range(P.shape[0]):
             P[i] += 1
         self._build(&self.pr, 2, (t.pr_start, t.pr_end, t.pr_state))
         self._build(&self.rl, 2, (t.rl_start, t.rl_end, t.rl_role))
-        self._build(&self.hp, 3, (t.hp_head, hp_end, t.hp_state, t.hp_v0, t.hp_tail, t.hp_nkeep))
+        self._build(&self.hp, -1, (t.hp_head,))
         self._build(&self.vm, 2, (t.vm_vstart, t.vm_vend, t.vm_backing, t.vm_mapping))
         self._build(&self.ov, 2, (t.ov_vstart, t.ov_vend, t.ov_backing))
         self._build(&self.sp, 1, (t.sp, sp_end))
 
     cdef _build(self, Col* c, int ws, tuple cols):
-        cdef col_t S = cols[0], F
-        cdef Py_ssize_t n = S.shape[0], i, j = 0, k, w = 1 << ws, ncols = len(cols)
-        cdef const i64* src[8]
-        cdef i64* dst
+        cdef col_t S = cols[0]
+        cdef Py_ssize_t n = S.shape[0], j = 0
         cdef i64 top = S[n - 1] if n else 0, b, nb_want = 1024
         c.ws, c.n = ws, n
         c.s = &S[0] if n else NULL
-        c.R = <i64*> alloc_table(n * w * sizeof(i64))
-        if c.R == NULL:
-            raise MemoryError()
-        for k in range(ncols):
-            self.keep.append(cols[k])
-            F = cols[k]
-            src[k] = &F[0] if n else NULL
-        with nogil:
-            for i in range(n):              # row by row: one pass over the rows
-                dst = c.R + (i << ws)
-                for k in range(ncols):
-                    dst[k] = src[k][i]
-                for k in range(ncols, w):
-                    dst[k] = 0
+        self.keep.append(cols[0])
+        if ws >= 0:                         # ws < 0: the starts only, rows kept elsewhere
+            self._rows(c, cols)
         while nb_want < n and nb_want < (1 << 20):
+
             nb_want <<= 1
         c.shift = 0
         while (top >> c.shift) + 1 > nb_want:
@@ -164,7 +173,28 @@ cdef class Index:
                 j += 1
             c.L[b] = j
 
+    cdef _rows(self, Col* c, tuple cols):
+        cdef Py_ssize_t n = c.n, i, k, w = 1 << c.ws, ncols = len(cols)
+        cdef const i64* src[8]
+        cdef i64* dst
+        cdef col_t F
+        c.R = <i64*> alloc_table(n * w * sizeof(i64))
+        if c.R == NULL:
+            raise MemoryError()
+        for k in range(ncols):
+            self.keep.append(cols[k])
+            F = cols[k]
+            src[k] = &F[0] if n else NULL
+        with nogil:
+            for i in range(n):              # row by row: one pass over the rows
+                dst = c.R + (i << c.ws)
+                for k in range(ncols):
+                    dst[k] = src[k][i]
+                for k in range(ncols, w):
+                    dst[k] = 0
+
     def __dealloc__(self):
+        free(self.H)
         free(self.pr.R); free(self.rl.R); free(self.hp.R); free(self.vm.R); free(self.ov.R); free(self.sp.R)
         free(self.pr.L); free(self.rl.L); free(self.hp.L); free(self.vm.L); free(self.ov.L); free(self.sp.L)
 
@@ -190,18 +220,18 @@ def resolve_columns(t, pfns):
     cdef i64 pmd_pages = t.pmd_pages
     cdef i64 pfn, v, b, mp, r, i, pmd
     cdef Py_ssize_t pi, hi, ri, oi, vi, si
-    cdef const i64* H
+    cdef const HpRow* H
     cdef const i64* V
     with nogil:
         for k in range(n):
             pfn = P[k]
             pi = find(&ix.pr, pfn)
             o_present[k] = pi
-            hi = find(&ix.hp, pfn)
+            hi = find_hp(ix, pfn)
             o_hp[k] = hi
-            H = row(&ix.hp, hi) if hi >= 0 else NULL
+            H = &ix.H[hi] if hi >= 0 else NULL
             if hi >= 0:
-                r = HEAD if pfn == H[START] else TAIL
+                r = HEAD if pfn == H.head else TAIL
             else:
                 ri = find(&ix.rl, pfn)
                 if ri >= 0:
@@ -215,17 +245,17 @@ def resolve_columns(t, pfns):
             mp = 0
             if pfn >= off:
                 v = ((pfn - off) * spsize) >> page_shift
-                if hi >= 0 and H[HP_STATE] == 1:
-                    i = v - (((H[START] - off) * spsize) >> page_shift)
+                if hi >= 0 and H.optimized:
+                    i = v - (((H.head - off) * spsize) >> page_shift)
                     if i == 0:
-                        b = H[HP_V0]
-                    elif i < H[HP_NKEEP]:
+                        b = H.v0
+                    elif i < H.nkeep:
                         vi = find(&ix.vm, v)
                         if vi >= 0:
                             V = row(&ix.vm, vi)
                             b = V[VAL] + v - V[START]
                     else:
-                        b = H[HP_TAIL]
+                        b = H.tail
                     mp = PTE
                 else:
                     oi = find(&ix.ov, v)
@@ -262,17 +292,18 @@ cdef i64 next_segment(Index ix, i64 p, i64 end, i64* role) noexcept nogil:
     cdef Py_ssize_t hi, ri, pi
     cdef i64 q = end
     cdef const i64* X
+    cdef i64 hend
     hi = upper(&ix.hp, p) - 1
     if hi >= 0:
-        X = row(&ix.hp, hi)
-        if p < X[END]:
-            if p == X[START]:
+        hend = ix.H[hi].head + (<i64>1 << ix.H[hi].order)
+        if p < hend:
+            if p == ix.H[hi].head:
                 role[0] = HEAD
                 return p + 1
             role[0] = TAIL
-            return min2(X[END], end)
+            return min2(hend, end)
     if hi + 1 < ix.hp.n:
-        q = min2(q, row(&ix.hp, hi + 1)[START])
+        q = min2(q, ix.hp.s[hi + 1])
     ri = upper(&ix.rl, p) - 1
     if ri >= 0:
         X = row(&ix.rl, ri)
