@@ -199,6 +199,30 @@ cdef class Index:
         free(self.pr.L); free(self.rl.L); free(self.hp.L); free(self.vm.L); free(self.ov.L); free(self.sp.L)
 
 
+cdef extern from *:
+    void prefetch "__builtin_prefetch" (const void* addr) nogil
+
+
+cdef inline Py_ssize_t bucket(const Col* c, i64 x) noexcept nogil:
+    cdef i64 b = x >> c.shift
+    return b if b < c.nb else c.nb
+
+
+cdef inline void prefetch_buckets(const Col* c, i64 x) noexcept nogil:
+    if c.n and x >= 0:
+        prefetch(&c.L[bucket(c, x)])
+
+
+cdef inline void prefetch_rows(const Col* c, i64 x) noexcept nogil:
+    """With L[bucket] cached, fetch the first start of the bucket and the row before it."""
+    cdef Py_ssize_t lo
+    if c.n and x >= 0:
+        lo = c.L[bucket(c, x)]
+        prefetch(&c.s[lo if lo < c.n else c.n - 1])
+        if lo > 0 and c.R != NULL:
+            prefetch(c.R + ((lo - 1) << c.ws))
+
+
 cdef Index index_of(t):
     ix = getattr(t, "_core_index", None)
     if ix is None:
@@ -222,8 +246,29 @@ def resolve_columns(t, pfns):
     cdef Py_ssize_t pi, hi, ri, oi, vi, si
     cdef const HpRow* H
     cdef const i64* V
+    cdef Py_ssize_t lo
     with nogil:
         for k in range(n):
+            # random pfns make every lookup a cache miss: fetch the buckets of the pfn 16 ahead
+            # and, their buckets now cached, the starts and rows of the pfn 8 ahead (its present
+            # range, huge page, frame role and vmemmap run)
+            if k + 16 < n:
+                pfn = P[k + 16]
+                prefetch_buckets(&ix.hp, pfn)
+                prefetch_buckets(&ix.pr, pfn)
+                prefetch_buckets(&ix.rl, pfn)
+                if pfn >= off:
+                    prefetch_buckets(&ix.vm, ((pfn - off) * spsize) >> page_shift)
+            if k + 8 < n:
+                pfn = P[k + 8]
+                prefetch_rows(&ix.hp, pfn)
+                prefetch_rows(&ix.pr, pfn)
+                prefetch_rows(&ix.rl, pfn)
+                lo = ix.hp.L[bucket(&ix.hp, pfn)] if ix.hp.n and pfn >= 0 else 0
+                if lo > 0:
+                    prefetch(&ix.H[lo - 1])
+                if pfn >= off:
+                    prefetch_rows(&ix.vm, ((pfn - off) * spsize) >> page_shift)
             pfn = P[k]
             pi = find(&ix.pr, pfn)
             o_present[k] = pi
