@@ -67,12 +67,13 @@ class Buddy:
                 fl = self.lists.get((n, z))
                 if fl is None:
                     continue
-                for s, e in zip(list(fl.starts), list(fl.ends)):
-                    k = min(e - s, need)
-                    runs.append((s, k, n, z))
+                starts, ends = fl.starts, fl.ends      # read only here: nothing is taken until the end
+                i = 0
+                while need and i < len(starts):
+                    k = min(ends[i] - starts[i], need)
+                    runs.append((starts[i], k, n, z))
                     need -= k
-                    if need == 0:
-                        break
+                    i += 1
                 if need == 0:
                     break
             if need == 0:
