@@ -16,6 +16,7 @@ from libc.stdlib cimport free, malloc
 
 from engine import hvo
 from engine.buddy import GFP_KERNEL_ZONES
+from engine.hugetlb import COLUMNS
 from engine.roles import ROLE_CODE
 
 ctypedef long long i64
@@ -212,18 +213,28 @@ def add_hugepage_runs(hp, list runs, int order, int node):
     cdef i64 R_OPTIMIZED = hvo.R.OPTIMIZED
     cdef list keep = []
     cdef Runs vm = runs_of(m.vmemmap, keep), ov = runs_of(m.overlay, keep)
-    hs = carray.clone(Q, n, False)         # the head pfns of all runs, in order
-    cdef mcol H = hs
+    ends = [array("q", [r.start for r in runs]), array("q", [r.stop - r.step + G.nr for r in runs])]
+    merge_ranges(m.hp_map, ends[0], ends[1], array("q", [1]) * len(runs))   # Machine.mark_hugepage
+    # one row per page, written in place: the columns grow by n first
+    cdef Py_ssize_t i0 = len(hp.head)
+    for name in COLUMNS:
+        carray.resize_smart(getattr(hp, name), i0 + n)
+    cdef mcol H = hp.head, st = hp.state, rs = hp.reason, dt = hp.detail
+    _fill(hp.order, i0, n, order)
+    _fill(hp.node, i0, n, node)
+    _fill(hp.v0, i0, n, -1)
+    _fill(hp.tail, i0, n, -1)
+    _fill(hp.nkeep, i0, n, 0)
+    _fill(hp.freed, i0, n, 0)
+    _fill(hp.splits, i0, n, 0)
+    _fill(hp.alive, i0, n, 1)
+    row = i0
     for heads in runs:
         h0 = heads.start
         for c in range(len(heads)):
             H[row + c] = h0 + c * G.nr
         row += len(heads)
-    row = 0
-    ends = [array("q", [r.start for r in runs]), array("q", [r.stop - r.step + G.nr for r in runs])]
-    merge_ranges(m.hp_map, ends[0], ends[1], array("q", [1]) * len(runs))   # Machine.mark_hugepage
-    cols = {name: carray.clone(Q, n, False) for name in ("state", "reason", "detail")}
-    cdef mcol st = cols["state"], rs = cols["reason"], dt = cols["detail"]
+    row = i0
     pieces = []                       # (first row, count) of the pieces HVO optimises
     rv = hvo.run_verdict(m, order)
     merged = m.params.selfhosted_check == "merged"
@@ -262,16 +273,15 @@ def add_hugepage_runs(hp, list runs, int order, int node):
             row += k
             h += k * G.nr
     del st, rs, dt, ro_s, ro_e, ro_v, H
-    i0 = len(hp.head)
-    hp.head.extend(hs)
-    for name, v in (("order", order), ("node", node), ("v0", -1), ("tail", -1), ("nkeep", 0),
-                    ("freed", 0), ("splits", 0), ("alive", 1)):
-        getattr(hp, name).extend(array("q", [v]) * n)
-    for name, col in cols.items():
-        getattr(hp, name).extend(col)
     hp.nr_alive += n
     m.budget.tick()
-    return sum([_optimize_piece(hp, i0 + j, k, order, node) for j, k in pieces])
+    return sum([_optimize_piece(hp, j, k, order, node) for j, k in pieces])
+
+
+cdef void _fill(mcol col, Py_ssize_t i0, Py_ssize_t n, i64 v) noexcept:
+    cdef Py_ssize_t i
+    for i in range(i0, i0 + n):
+        col[i] = v
 
 
 cdef i64 _optimize_piece(hp, i64 i0, i64 k, int order, int node) except -1:
