@@ -51,7 +51,7 @@ cdef struct Col:
     Py_ssize_t n
     int shift
     i64 nb
-    i64* L
+    int* L               # bucket starts as int32: half the cache footprint (tables hold < 2**31 rows)
 
 
 # row layouts
@@ -165,7 +165,7 @@ cdef class Index:
         while (top >> c.shift) + 1 > nb_want:
             c.shift += 1
         c.nb = (top >> c.shift) + 1
-        c.L = <i64*> alloc_table((c.nb + 1) * sizeof(i64))
+        c.L = <int*> alloc_table((c.nb + 1) * sizeof(int))
         if c.L == NULL:
             raise MemoryError()
         for b in range(c.nb + 1):
