@@ -24,7 +24,7 @@ cdef enum:
     PTE = 2
 
 
-from libc.stdlib cimport malloc, free, qsort
+from libc.stdlib cimport calloc, malloc, free, qsort
 from cpython cimport array as carray
 
 cdef carray.array Q_TEMPLATE = carray.array("q", [])
@@ -106,8 +106,15 @@ cdef inline Py_ssize_t find(const Col* c, i64 x) noexcept nogil:
     return -1
 
 
+cdef inline bint may_be_hugepage(Index ix, i64 x) noexcept nogil:
+    cdef i64 g = x >> ix.gs
+    return x >= 0 and g < ix.ng and (ix.hpmap[g >> 3] >> (g & 7)) & 1
+
+
 cdef inline Py_ssize_t find_hp(Index ix, i64 x) noexcept nogil:
     """Index of the live huge page holding pfn x, or -1."""
+    if not may_be_hugepage(ix, x):
+        return -1
     cdef Py_ssize_t i = upper(&ix.hp, x) - 1
     if i >= 0 and x < ix.H[i].head + (<i64>1 << ix.H[i].order):
         return i
@@ -118,12 +125,19 @@ cdef class Index:
     """The tables of one Tables as packed rows with bucket indexes (built once, cached on it)."""
     cdef Col pr, rl, hp, vm, ov, sp
     cdef HpRow* H            # rows of hp (its Col holds only the heads and their buckets)
+    # one bit per granule of 1 << gs pfns: set where a live huge page overlaps it. Most pfns of
+    # a large machine are in no huge page, and this 1 MiB map answers that without touching the
+    # huge-page table (tens of MiB on L).
+    cdef unsigned char* hpmap
+    cdef int gs
+    cdef i64 ng
     cdef list keep
 
     def __cinit__(self):
         self.pr.R = self.rl.R = self.hp.R = self.vm.R = self.ov.R = self.sp.R = NULL
         self.pr.L = self.rl.L = self.hp.L = self.vm.L = self.ov.L = self.sp.L = NULL
         self.H = NULL
+        self.hpmap = NULL
 
     def __init__(self, t):
         cdef Py_ssize_t i, n = len(t.hp_head)
@@ -138,6 +152,7 @@ cdef class Index:
                 self.H[i].head, self.H[i].v0, self.H[i].tail = head[i], v0[i], tail[i]
                 self.H[i].order, self.H[i].optimized = order[i], state[i] == 1
                 self.H[i].nkeep = nkeep[i]
+        self._map_hugepages(n)
         sp_end = array("q", t.sp)
         cdef i64[::1] P = sp_end
         for i in range(P.shape[0]):
@@ -173,6 +188,26 @@ cdef class Index:
                 j += 1
             c.L[b] = j
 
+    cdef _map_hugepages(self, Py_ssize_t n):
+        cdef i64 top = 0, g, end
+        cdef Py_ssize_t i
+        for i in range(n):
+            end = self.H[i].head + (<i64>1 << self.H[i].order)
+            if end > top:
+                top = end
+        self.gs = 0
+        while (top >> self.gs) >= (<i64>1 << 23):
+            self.gs += 1
+        self.ng = (top >> self.gs) + 1
+        self.hpmap = <unsigned char*> calloc((self.ng >> 3) + 1, 1)
+        if self.hpmap == NULL:
+            raise MemoryError()
+        with nogil:
+            for i in range(n):
+                end = self.H[i].head + (<i64>1 << self.H[i].order)
+                for g in range(self.H[i].head >> self.gs, ((end - 1) >> self.gs) + 1):
+                    self.hpmap[g >> 3] |= <unsigned char> (1 << (g & 7))
+
     cdef _rows(self, Col* c, tuple cols):
         cdef Py_ssize_t n = c.n, i, k, w = 1 << c.ws, ncols = len(cols)
         cdef const i64* src[8]
@@ -195,6 +230,7 @@ cdef class Index:
 
     def __dealloc__(self):
         free(self.H)
+        free(self.hpmap)
         free(self.pr.R); free(self.rl.R); free(self.hp.R); free(self.vm.R); free(self.ov.R); free(self.sp.R)
         free(self.pr.L); free(self.rl.L); free(self.hp.L); free(self.vm.L); free(self.ov.L); free(self.sp.L)
 
@@ -254,19 +290,21 @@ def resolve_columns(t, pfns):
             # range, huge page, frame role and vmemmap run)
             if k + 16 < n:
                 pfn = P[k + 16]
-                prefetch_buckets(&ix.hp, pfn)
+                if may_be_hugepage(ix, pfn):
+                    prefetch_buckets(&ix.hp, pfn)
                 prefetch_buckets(&ix.pr, pfn)
                 prefetch_buckets(&ix.rl, pfn)
                 if pfn >= off:
                     prefetch_buckets(&ix.vm, ((pfn - off) * spsize) >> page_shift)
             if k + 8 < n:
                 pfn = P[k + 8]
-                prefetch_rows(&ix.hp, pfn)
+                if may_be_hugepage(ix, pfn):
+                    prefetch_rows(&ix.hp, pfn)
+                    lo = ix.hp.L[bucket(&ix.hp, pfn)] if ix.hp.n else 0
+                    if lo > 0:
+                        prefetch(&ix.H[lo - 1])
                 prefetch_rows(&ix.pr, pfn)
                 prefetch_rows(&ix.rl, pfn)
-                lo = ix.hp.L[bucket(&ix.hp, pfn)] if ix.hp.n and pfn >= 0 else 0
-                if lo > 0:
-                    prefetch(&ix.H[lo - 1])
                 if pfn >= off:
                     prefetch_rows(&ix.vm, ((pfn - off) * spsize) >> page_shift)
             pfn = P[k]
