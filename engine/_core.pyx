@@ -18,6 +18,7 @@ cdef enum:
     USABLE = 1
     OFFLINE = 2
     MEMMAP_SELF = 5
+    HVO_FREED_SELF = 10
     HEAD = 7
     TAIL = 8
     PMD = 1
@@ -59,7 +60,7 @@ cdef enum:
     START = 0
     END = 1
     VAL = 2          # pr: state (1 online, 2 offline); rl: role; vm/ov: backing frame
-    MAPPING = 3      # vm: PMD/PTE
+    MAPPING = 3      # vm: PMD/PTE | role of the backing frames << 8
 
 
 cdef struct HpRow:
@@ -131,6 +132,7 @@ cdef class Index:
     cdef unsigned char* hpmap
     cdef int gs
     cdef i64 ng
+    cdef bint freed_self     # some self-hosted memmap frame was freed by HVO (a hazard)
     cdef list keep
 
     def __cinit__(self):
@@ -160,7 +162,16 @@ cdef class Index:
         self._build(&self.pr, 2, (t.pr_start, t.pr_end, t.pr_state))
         self._build(&self.rl, 2, (t.rl_start, t.rl_end, t.rl_role))
         self._build(&self.hp, -1, (t.hp_head,))
-        self._build(&self.vm, 2, (t.vm_vstart, t.vm_vend, t.vm_backing, t.vm_mapping))
+        vm_mk = array("q", t.vm_kind)         # mapping | role of the frames << 8
+        cdef i64[::1] MK = vm_mk
+        cdef col_t MP = t.vm_mapping, RL = t.rl_role
+        for i in range(MK.shape[0]):
+            MK[i] = MP[i] | (MK[i] << 8)
+        self.freed_self = False
+        for i in range(RL.shape[0]):
+            if RL[i] == HVO_FREED_SELF:
+                self.freed_self = True
+        self._build(&self.vm, 2, (t.vm_vstart, t.vm_vend, t.vm_backing, vm_mk))
         self._build(&self.ov, 2, (t.ov_vstart, t.ov_vend, t.ov_backing))
         self._build(&self.sp, 1, (t.sp, sp_end))
 
@@ -283,7 +294,7 @@ def resolve_columns(t, pfns):
     cdef i64[::1] o_mapping = out["mapping"], o_hp = out["hugepage"], o_self = out["self_hosted"]
     cdef i64 page_shift = t.page_shift, spsize = t.struct_page_size, off = t.pfn_offset
     cdef i64 pmd_pages = t.pmd_pages
-    cdef i64 pfn, v, b, mp, r, i, pmd
+    cdef i64 pfn, v, b, mp, r, i, pmd, kind
     cdef Py_ssize_t pi, hi, ri, oi, vi, si
     cdef const HpRow* H
     cdef const i64* V
@@ -331,6 +342,7 @@ def resolve_columns(t, pfns):
             o_role[k] = r
             b = -1
             mp = 0
+            kind = -1
             if pfn >= off:
                 v = ((pfn - off) * spsize) >> page_shift
                 if hi >= 0 and H.optimized:
@@ -356,7 +368,8 @@ def resolve_columns(t, pfns):
                         if vi >= 0:
                             V = row(&ix.vm, vi)
                             b = V[VAL] + v - V[START]
-                            mp = V[MAPPING]
+                            mp = V[MAPPING] & 0xff
+                            kind = V[MAPPING] >> 8
                             if mp == PMD:
                                 pmd = v // pmd_pages
                                 if find(&ix.sp, pmd) >= 0:
@@ -364,7 +377,11 @@ def resolve_columns(t, pfns):
             o_backing[k] = b
             o_mapping[k] = mp
             o_self[k] = 0
-            if b >= 0:
+            if kind >= 0 and not ix.freed_self:
+                # a frame backing a vmemmap run as populated has the run's role (only HVO can
+                # give it another: hvo_freed_selfhosted, absent here), so no frame-role lookup
+                o_self[k] = kind == MEMMAP_SELF
+            elif b >= 0:
                 ri = find(&ix.rl, b)
                 if ri >= 0 and row(&ix.rl, ri)[VAL] == MEMMAP_SELF:
                     o_self[k] = 1

@@ -50,7 +50,7 @@ class Tables:
         # vmemmap
         vm, ov = m.vmemmap, m.overlay
         self.vm_vstart, self.vm_vend, self.vm_backing = vm.vstart[:], vm.vend[:], vm.backing[:]
-        self.vm_mapping = vm.mapping[:]
+        self.vm_mapping, self.vm_kind = vm.mapping[:], vm.kind[:]
         self.ov_vstart, self.ov_vend, self.ov_backing = ov.vstart[:], ov.vend[:], ov.backing[:]
         self.sp = _q(sorted(m.split_pmds))
 
