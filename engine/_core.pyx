@@ -25,6 +25,7 @@ cdef enum:
     PTE = 2
 
 
+from libc.stdint cimport INT64_MAX
 from libc.stdlib cimport calloc, malloc, free, qsort
 from cpython cimport array as carray
 
@@ -99,6 +100,58 @@ cdef inline Py_ssize_t upper(const Col* c, i64 x) noexcept nogil:
     return lo
 
 
+cdef inline i64 min2(i64 a, i64 b) noexcept nogil:
+    return a if a < b else b
+
+
+def _present_and_roles(t):
+    """The pieces of the present ranges and the frame-role ranges together, so one lookup
+    answers both: start, end, present row (or -1), role + 1 (0: none) | present state << 8."""
+    cdef col_t ps = t.pr_start, pe = t.pr_end, pst = t.pr_state
+    cdef col_t rs = t.rl_start, re = t.rl_end, rv = t.rl_role
+    cdef Py_ssize_t np_ = ps.shape[0], nr = rs.shape[0], i = 0, j = 0, no = 0
+    cols = [carray.clone(Q_TEMPLATE, 2 * (np_ + nr) + 1, False) for _ in range(4)]
+    cdef i64* O0 = (<carray.array> cols[0]).data.as_longlongs
+    cdef i64* O1 = (<carray.array> cols[1]).data.as_longlongs
+    cdef i64* O2 = (<carray.array> cols[2]).data.as_longlongs
+    cdef i64* O3 = (<carray.array> cols[3]).data.as_longlongs
+    cdef i64 p, q, pi, val
+    with nogil:
+        p = min2(ps[0] if np_ else INT64_MAX, rs[0] if nr else INT64_MAX)
+        while i < np_ or j < nr:
+            while i < np_ and pe[i] <= p:
+                i += 1
+            while j < nr and re[j] <= p:
+                j += 1
+            if i >= np_ and j >= nr:
+                break
+            # the piece [p, q): up to the next start or end of either table
+            q = INT64_MAX
+            pi, val = -1, 0
+            if i < np_:
+                if ps[i] <= p:
+                    pi, val = i, pst[i] << 8
+                    q = pe[i]
+                else:
+                    q = ps[i]
+            if j < nr:
+                if rs[j] <= p:
+                    val |= rv[j] + 1
+                    q = min2(q, re[j])
+                else:
+                    q = min2(q, rs[j])
+            if pi >= 0 or val & 0xff:
+                if no and O1[no - 1] == p and O2[no - 1] == pi and O3[no - 1] == val:
+                    O1[no - 1] = q
+                else:
+                    O0[no], O1[no], O2[no], O3[no] = p, q, pi, val
+                    no += 1
+            p = q
+    for c in cols:
+        carray.resize(c, no)
+    return tuple(cols)
+
+
 cdef inline Py_ssize_t find(const Col* c, i64 x) noexcept nogil:
     """Index of the row whose [start, end) holds x, or -1."""
     cdef Py_ssize_t i = upper(c, x) - 1
@@ -125,6 +178,7 @@ cdef inline Py_ssize_t find_hp(Index ix, i64 x) noexcept nogil:
 cdef class Index:
     """The tables of one Tables as packed rows with bucket indexes (built once, cached on it)."""
     cdef Col pr, rl, hp, vm, ov, sp
+    cdef Col pf              # present ranges and frame roles merged: [start, end, pr row, role+1 | state << 8]
     cdef HpRow* H            # rows of hp (its Col holds only the heads and their buckets)
     # one bit per granule of 1 << gs pfns: set where a live huge page overlaps it. Most pfns of
     # a large machine are in no huge page, and this 1 MiB map answers that without touching the
@@ -136,8 +190,8 @@ cdef class Index:
     cdef list keep
 
     def __cinit__(self):
-        self.pr.R = self.rl.R = self.hp.R = self.vm.R = self.ov.R = self.sp.R = NULL
-        self.pr.L = self.rl.L = self.hp.L = self.vm.L = self.ov.L = self.sp.L = NULL
+        self.pr.R = self.rl.R = self.hp.R = self.vm.R = self.ov.R = self.sp.R = self.pf.R = NULL
+        self.pr.L = self.rl.L = self.hp.L = self.vm.L = self.ov.L = self.sp.L = self.pf.L = NULL
         self.H = NULL
         self.hpmap = NULL
 
@@ -174,6 +228,7 @@ cdef class Index:
         self._build(&self.vm, 2, (t.vm_vstart, t.vm_vend, t.vm_backing, vm_mk))
         self._build(&self.ov, 2, (t.ov_vstart, t.ov_vend, t.ov_backing))
         self._build(&self.sp, 1, (t.sp, sp_end))
+        self._build(&self.pf, 2, _present_and_roles(t))
 
     cdef _build(self, Col* c, int ws, tuple cols):
         cdef col_t S = cols[0]
@@ -244,6 +299,7 @@ cdef class Index:
         free(self.hpmap)
         free(self.pr.R); free(self.rl.R); free(self.hp.R); free(self.vm.R); free(self.ov.R); free(self.sp.R)
         free(self.pr.L); free(self.rl.L); free(self.hp.L); free(self.vm.L); free(self.ov.L); free(self.sp.L)
+        free(self.pf.R); free(self.pf.L)
 
 
 cdef extern from *:
@@ -294,7 +350,7 @@ def resolve_columns(t, pfns):
     cdef i64[::1] o_mapping = out["mapping"], o_hp = out["hugepage"], o_self = out["self_hosted"]
     cdef i64 page_shift = t.page_shift, spsize = t.struct_page_size, off = t.pfn_offset
     cdef i64 pmd_pages = t.pmd_pages
-    cdef i64 pfn, v, b, mp, r, i, pmd, kind
+    cdef i64 pfn, v, b, mp, r, i, pmd, kind, val
     cdef Py_ssize_t pi, hi, ri, oi, vi, si
     cdef const HpRow* H
     cdef const i64* V
@@ -308,8 +364,7 @@ def resolve_columns(t, pfns):
                 pfn = P[k + 16]
                 if may_be_hugepage(ix, pfn):
                     prefetch_buckets(&ix.hp, pfn)
-                prefetch_buckets(&ix.pr, pfn)
-                prefetch_buckets(&ix.rl, pfn)
+                prefetch_buckets(&ix.pf, pfn)
                 if pfn >= off:
                     prefetch_buckets(&ix.vm, ((pfn - off) * spsize) >> page_shift)
             if k + 8 < n:
@@ -319,26 +374,28 @@ def resolve_columns(t, pfns):
                     lo = ix.hp.L[bucket(&ix.hp, pfn)] if ix.hp.n else 0
                     if lo > 0:
                         prefetch(&ix.H[lo - 1])
-                prefetch_rows(&ix.pr, pfn)
-                prefetch_rows(&ix.rl, pfn)
+                prefetch_rows(&ix.pf, pfn)
                 if pfn >= off:
                     prefetch_rows(&ix.vm, ((pfn - off) * spsize) >> page_shift)
             pfn = P[k]
-            pi = find(&ix.pr, pfn)
+            si = find(&ix.pf, pfn)
+            pi = -1
+            val = 0
+            if si >= 0:
+                pi = row(&ix.pf, si)[2]
+                val = row(&ix.pf, si)[3]
             o_present[k] = pi
             hi = find_hp(ix, pfn)
             o_hp[k] = hi
             H = &ix.H[hi] if hi >= 0 else NULL
             if hi >= 0:
                 r = HEAD if pfn == H.head else TAIL
+            elif val & 0xff:
+                r = (val & 0xff) - 1
+            elif pi >= 0:
+                r = USABLE if val >> 8 == 1 else OFFLINE
             else:
-                ri = find(&ix.rl, pfn)
-                if ri >= 0:
-                    r = row(&ix.rl, ri)[VAL]
-                elif pi >= 0:
-                    r = USABLE if row(&ix.pr, pi)[VAL] == 1 else OFFLINE
-                else:
-                    r = HOLE
+                r = HOLE
             o_role[k] = r
             b = -1
             mp = 0
@@ -388,8 +445,6 @@ def resolve_columns(t, pfns):
     return out
 
 
-cdef inline i64 min2(i64 a, i64 b) noexcept nogil:
-    return a if a < b else b
 
 
 cdef i64 next_segment(Index ix, i64 p, i64 end, i64* role) noexcept nogil:
