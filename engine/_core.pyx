@@ -177,8 +177,8 @@ cdef inline Py_ssize_t find_hp(Index ix, i64 x) noexcept nogil:
 
 cdef class Index:
     """The tables of one Tables as packed rows with bucket indexes (built once, cached on it)."""
-    cdef Col pr, rl, hp, vm, ov, sp
     cdef Col pf              # present ranges and frame roles merged: [start, end, pr row, role+1 | state << 8]
+    cdef Col hp, vm, ov, sp
     cdef HpRow* H            # rows of hp (its Col holds only the heads and their buckets)
     # one bit per granule of 1 << gs pfns: set where a live huge page overlaps it. Most pfns of
     # a large machine are in no huge page, and this 1 MiB map answers that without touching the
@@ -190,8 +190,8 @@ cdef class Index:
     cdef list keep
 
     def __cinit__(self):
-        self.pr.R = self.rl.R = self.hp.R = self.vm.R = self.ov.R = self.sp.R = self.pf.R = NULL
-        self.pr.L = self.rl.L = self.hp.L = self.vm.L = self.ov.L = self.sp.L = self.pf.L = NULL
+        self.hp.R = self.vm.R = self.ov.R = self.sp.R = self.pf.R = NULL
+        self.hp.L = self.vm.L = self.ov.L = self.sp.L = self.pf.L = NULL
         self.H = NULL
         self.hpmap = NULL
 
@@ -213,8 +213,6 @@ cdef class Index:
         cdef i64[::1] P = sp_end
         for i in range(P.shape[0]):
             P[i] += 1
-        self._build(&self.pr, 2, (t.pr_start, t.pr_end, t.pr_state))
-        self._build(&self.rl, 2, (t.rl_start, t.rl_end, t.rl_role))
         self._build(&self.hp, -1, (t.hp_head,))
         vm_mk = array("q", t.vm_kind)         # mapping | role of the frames << 8
         cdef i64[::1] MK = vm_mk
@@ -257,12 +255,15 @@ cdef class Index:
     cdef _map_hugepages(self, Py_ssize_t n):
         cdef i64 top = 0, g, end
         cdef Py_ssize_t i
+        cdef int smallest = 63
         for i in range(n):
             end = self.H[i].head + (<i64>1 << self.H[i].order)
             if end > top:
                 top = end
-        self.gs = 0
-        while (top >> self.gs) >= (<i64>1 << 23):
+            if self.H[i].order < smallest:
+                smallest = self.H[i].order
+        self.gs = smallest if n else 0        # a granule no smaller than the smallest huge page,
+        while (top >> self.gs) >= (<i64>1 << 23):   # and at most 2**23 of them (1 MiB)
             self.gs += 1
         self.ng = (top >> self.gs) + 1
         self.hpmap = <unsigned char*> calloc((self.ng >> 3) + 1, 1)
@@ -297,9 +298,8 @@ cdef class Index:
     def __dealloc__(self):
         free(self.H)
         free(self.hpmap)
-        free(self.pr.R); free(self.rl.R); free(self.hp.R); free(self.vm.R); free(self.ov.R); free(self.sp.R)
-        free(self.pr.L); free(self.rl.L); free(self.hp.L); free(self.vm.L); free(self.ov.L); free(self.sp.L)
-        free(self.pf.R); free(self.pf.L)
+        free(self.hp.R); free(self.vm.R); free(self.ov.R); free(self.sp.R); free(self.pf.R)
+        free(self.hp.L); free(self.vm.L); free(self.ov.L); free(self.sp.L); free(self.pf.L)
 
 
 cdef extern from *:
@@ -324,11 +324,6 @@ cdef inline void prefetch_rows(const Col* c, i64 x) noexcept nogil:
         prefetch(&c.s[lo if lo < c.n else c.n - 1])
         if lo > 0 and c.R != NULL:
             prefetch(c.R + ((lo - 1) << c.ws))
-
-
-def prepare(t) -> None:
-    """Build the lookup index of a Tables now (resolve and window would build it on first use)."""
-    index_of(t)
 
 
 cdef Index index_of(t):
@@ -439,8 +434,8 @@ def resolve_columns(t, pfns):
                 # give it another: hvo_freed_selfhosted, absent here), so no frame-role lookup
                 o_self[k] = kind == MEMMAP_SELF
             elif b >= 0:
-                ri = find(&ix.rl, b)
-                if ri >= 0 and row(&ix.rl, ri)[VAL] == MEMMAP_SELF:
+                ri = find(&ix.pf, b)
+                if ri >= 0 and (row(&ix.pf, ri)[3] & 0xff) == MEMMAP_SELF + 1:
                     o_self[k] = 1
     return out
 
@@ -449,7 +444,8 @@ def resolve_columns(t, pfns):
 
 cdef i64 next_segment(Index ix, i64 p, i64 end, i64* role) noexcept nogil:
     """Role of pfn p and the end of the piece [p, q) that shares it (hugepage > role > present)."""
-    cdef Py_ssize_t hi, ri, pi
+    cdef Py_ssize_t hi, si
+    cdef i64 val
     cdef i64 q = end
     cdef const i64* X
     cdef i64 hend
@@ -464,23 +460,16 @@ cdef i64 next_segment(Index ix, i64 p, i64 end, i64* role) noexcept nogil:
             return min2(hend, end)
     if hi + 1 < ix.hp.n:
         q = min2(q, ix.hp.s[hi + 1])
-    ri = upper(&ix.rl, p) - 1
-    if ri >= 0:
-        X = row(&ix.rl, ri)
+    si = upper(&ix.pf, p) - 1
+    if si >= 0:
+        X = row(&ix.pf, si)
         if p < X[END]:
-            role[0] = X[VAL]
-            return min2(q, X[END])
-    if ri + 1 < ix.rl.n:
-        q = min2(q, row(&ix.rl, ri + 1)[START])
-    pi = upper(&ix.pr, p) - 1
-    if pi >= 0:
-        X = row(&ix.pr, pi)
-        if p < X[END]:
-            role[0] = USABLE if X[VAL] == 1 else OFFLINE
+            val = X[3]
+            role[0] = (val & 0xff) - 1 if val & 0xff else (USABLE if val >> 8 == 1 else OFFLINE)
             return min2(q, X[END])
     role[0] = HOLE
-    if pi + 1 < ix.pr.n:
-        q = min2(q, row(&ix.pr, pi + 1)[START])
+    if si + 1 < ix.pf.n:
+        q = min2(q, row(&ix.pf, si + 1)[START])
     return q
 
 

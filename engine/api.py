@@ -45,7 +45,7 @@ class EvaluatedMachine:
         self.m = m
         self.core = core
         self.tables = Tables(m, core)
-        core.prepare(self.tables)        # the core's lookup index, built once here, not by the first query
+
         self.implementation = core.IMPLEMENTATION
 
     # ------------------------------------------------------------- pfn queries
