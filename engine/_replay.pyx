@@ -11,6 +11,7 @@ order, as one allocation per page).
 """
 from array import array
 
+cimport cython
 from cpython cimport array as carray
 from libc.stdlib cimport free, malloc
 
@@ -520,12 +521,16 @@ cdef Py_ssize_t _merge_runs(ccol a0, ccol a1, ccol a2, ccol a3, ccol a4, ccol b0
     return no
 
 
-cdef class Block:
+@cython.no_gc          # holds no cycles (ints, strings, lists of tuples): tens of thousands of
+cdef class Block:      # blocks per machine stay out of every garbage-collection pass
     """memory.Block with its attributes in a C struct: same names, same defaults, same methods.
     The core's replay makes and walks tens of thousands of these per request."""
     cdef public i64 id, start, nr_pages, node, altmap_base, nr_vmemmap, nr_vmemmap_used
     cdef public bint boot, mmo_used, section_flag
-    cdef public object present, state, zone, memmap_where, mmo_reason, group, hazards
+    cdef public object state, zone, memmap_where, mmo_reason, group
+    # present None: the whole block (every hot-added block); hazards None: none yet. Neither
+    # costs a list per block until someone asks (the lists are what the garbage collector walks)
+    cdef object _present, _hazards
 
     def __init__(self, id, start, nr_pages, node, boot, present, state="offline", zone=None,
                  memmap_where="memblock", mmo_used=False, mmo_reason="", altmap_base=-1, nr_vmemmap=0,
@@ -535,7 +540,25 @@ cdef class Block:
         self.mmo_used, self.mmo_reason, self.altmap_base = mmo_used, mmo_reason, altmap_base
         self.nr_vmemmap, self.nr_vmemmap_used, self.group = nr_vmemmap, nr_vmemmap_used, group
         self.section_flag = section_flag
-        self.hazards = [] if hazards is None else hazards
+        self._hazards = hazards
+
+    @property
+    def present(self):
+        return [(self.start, self.start + self.nr_pages)] if self._present is None else self._present
+
+    @present.setter
+    def present(self, value):
+        self._present = value
+
+    @property
+    def hazards(self):
+        if self._hazards is None:
+            self._hazards = []
+        return self._hazards
+
+    @hazards.setter
+    def hazards(self, value):
+        self._hazards = value
 
     @property
     def end(self):
@@ -564,11 +587,11 @@ def new_blocks(m, bases, dict first, dict rest):
         bs = start + j * step
         b = Block.__new__(Block)
         b.id, b.start, b.nr_pages, b.node, b.boot = bs // step, bs, proto.nr_pages, proto.node, proto.boot
-        b.present, b.state, b.zone, b.memmap_where = [(bs, bs + step)], proto.state, proto.zone, proto.memmap_where
+        b._present, b.state, b.zone, b.memmap_where = None, proto.state, proto.zone, proto.memmap_where
         b.mmo_used, b.mmo_reason = proto.mmo_used, proto.mmo_reason
         b.altmap_base = bs if own_base else proto.altmap_base
         b.nr_vmemmap, b.nr_vmemmap_used, b.group = proto.nr_vmemmap, proto.nr_vmemmap_used, proto.group
-        b.section_flag, b.hazards = proto.section_flag, []
+        b.section_flag, b._hazards = proto.section_flag, None
         out.append(b)
     return out
 
@@ -606,22 +629,13 @@ def online_blocks(m, list blocks, str zone):
             last_node = node
         k0 = len(fs)
         skip = b.start + b.nr_vmemmap
-        for s, e in b.present:
-            present += e - s
-            s = max(s, skip)
-            if s >= e:
-                continue
-            cur = s
-            ri = find_after(ro_s, ro_e, s)
-            while ri < nr and ro_s[ri] < e:       # frames already in use stay out
-                if ro_s[ri] > cur:
-                    fs.append(cur)
-                    fe.append(ro_s[ri])
-                cur = max(cur, ro_e[ri])
-                ri += 1
-            if cur < e:
-                fs.append(cur)
-                fe.append(e)
+        if b._present is None:
+            present += b.nr_pages
+            _free_range(fs, fe, ro_s, ro_e, max(b.start, skip), b.start + b.nr_pages)
+        else:
+            for s, e in b._present:
+                present += e - s
+                _free_range(fs, fe, ro_s, ro_e, max(s, skip), e)
         if len(fs) > k0 and not per_key[node][2][0]:
             m.buddy.freelist(node, zname)      # created when first used, as the per-block path does
             per_key[node][2][0] = True
@@ -630,11 +644,30 @@ def online_blocks(m, list blocks, str zone):
     return present, present + managed
 
 
+cdef void _free_range(fs, fe, ccol ro_s, ccol ro_e, i64 s, i64 e):
+    """Append the pieces of [s, e) that hold no frame in use (a role) to fs/fe."""
+    cdef Py_ssize_t ri, nr = ro_s.shape[0]
+    cdef i64 cur = s
+    if s >= e:
+        return
+    ri = find_after(ro_s, ro_e, s)
+    while ri < nr and ro_s[ri] < e:
+        if ro_s[ri] > cur:
+            fs.append(cur)
+            fe.append(ro_s[ri])
+        cur = max(cur, ro_e[ri])
+        ri += 1
+    if cur < e:
+        fs.append(cur)
+        fe.append(e)
+
+
 def present_columns(m):
     """See tables.present_columns."""
     from engine.tables import ZONE_CODE
     blocks = m.sorted_blocks()
-    cdef Py_ssize_t cap = 3 * sum([len((<Block> b).present) for b in blocks]), no = 0, c
+    cdef Py_ssize_t cap = 3 * sum([1 if (<Block> b)._present is None else len((<Block> b)._present)
+                                   for b in blocks]), no = 0, c
     cols = tuple(carray.clone(Q, cap, False) for _ in range(6))
     cdef i64* O[6]
     for c in range(6):
@@ -645,7 +678,12 @@ def present_columns(m):
     for b in blocks:
         online = b.state == "online"
         zone = ZONE_CODE.get(b.zone, 0)
-        for s, e in b.present:
+        if b._present is None:          # a whole hot-added block: one piece, one zone
+            O[0][no], O[1][no], O[2][no], O[3][no] = b.start, b.start + b.nr_pages, b.node, zone if online else 0
+            O[4][no], O[5][no] = 1 if online else 2, b.id
+            no += 1
+            continue
+        for s, e in b._present:
             if not online or not b.boot or zone == ZONE_MOVABLE:
                 O[0][no], O[1][no], O[2][no], O[3][no] = s, e, b.node, zone if online else 0
                 O[4][no], O[5][no] = 1 if online else 2, b.id
