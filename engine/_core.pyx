@@ -326,6 +326,11 @@ cdef inline void prefetch_rows(const Col* c, i64 x) noexcept nogil:
             prefetch(c.R + ((lo - 1) << c.ws))
 
 
+def prepare(t) -> None:
+    """Build the lookup index of a Tables now (resolve and window would build it on first use)."""
+    index_of(t)
+
+
 cdef Index index_of(t):
     ix = getattr(t, "_core_index", None)
     if ix is None:

@@ -11,7 +11,8 @@ from .roles import ROLE_CODE
 from .tables import gather, live_by_head, merge_overlay, present_columns
 
 __all__ = ["resolve_columns", "window_counts", "Block", "new_blocks", "populate_altmaps", "online_blocks", "alloc_hugepages",
-           "add_hugepage_run", "present_columns", "merge_overlay", "live_by_head", "gather", "IMPLEMENTATION"]
+           "add_hugepage_run", "present_columns", "merge_overlay", "live_by_head", "gather", "prepare",
+           "IMPLEMENTATION"]
 
 IMPLEMENTATION = "python"
 HOLE, USABLE, OFFLINE = ROLE_CODE["hole"], ROLE_CODE["usable"], ROLE_CODE["offline"]
@@ -19,6 +20,10 @@ HEAD, TAIL = ROLE_CODE["hugetlb_head"], ROLE_CODE["hugetlb_tail"]
 MEMMAP_SELF = ROLE_CODE["memmap_self"]
 PMD, PTE = 1, 2
 OPTIMIZED = 1
+
+
+def prepare(t) -> None:
+    """The twin bisects the Tables columns directly: nothing to build."""
 
 
 def _find_hp(t, pfn: int) -> int:

@@ -45,6 +45,7 @@ class EvaluatedMachine:
         self.m = m
         self.core = core
         self.tables = Tables(m, core)
+        core.prepare(self.tables)        # the core's lookup index: built with the tables, not by a query
 
         self.implementation = core.IMPLEMENTATION
 
