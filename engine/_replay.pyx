@@ -34,7 +34,8 @@ cdef i64 HVO_FREED = ROLE_CODE["hvo_freed"]
 cdef i64 HVO_FREED_SELF = ROLE_CODE["hvo_freed_selfhosted"]
 cdef i64 PAGE_TABLE = ROLE_CODE["page_table"]
 cdef i64 HVO_HEAD = ROLE_CODE["vmemmap_hvo_head"]
-cdef int CHECK_EVERY = 4096          # pages between looks at the time budget
+cdef int CHECK_EVERY = 4096          # blocks or pieces between looks at the time budget
+cdef i64 WORK_BETWEEN_CHECKS = 1 << 16   # vmemmap pages HVO handles between looks (~1 ms)
 
 
 cdef inline Py_ssize_t find(ccol starts, ccol ends, i64 x) noexcept nogil:
@@ -269,14 +270,20 @@ def add_hugepage_runs(hp, list runs, int order, int node):
                 st[row + c] = state
                 rs[row + c] = reason
                 dt[row + c] = detail + c * step
-            if state == OPTIMIZED:
-                pieces.append((row, k))
+            if state == OPTIMIZED:      # consecutive optimised rows make one piece
+                if pieces and pieces[len(pieces) - 1][0] + pieces[len(pieces) - 1][1] == row:
+                    pieces[len(pieces) - 1] = (pieces[len(pieces) - 1][0], pieces[len(pieces) - 1][1] + k)
+                else:
+                    pieces.append((row, k))
             row += k
             h += k * G.nr
     del st, rs, dt, ro_s, ro_e, ro_v, H
     hp.nr_alive += n
     m.budget.tick()
-    return sum([_optimize_piece(hp, j, k, order, node) for j, k in pieces])
+    pend = Pending()
+    optimised = sum([_optimize_piece(hp, j, k, order, node, pend) for j, k in pieces])
+    pend.flush(m)
+    return optimised
 
 
 cdef void _fill(mcol col, Py_ssize_t i0, Py_ssize_t n, i64 v) noexcept:
@@ -285,12 +292,69 @@ cdef void _fill(mcol col, Py_ssize_t i0, Py_ssize_t n, i64 v) noexcept:
         col[i] = v
 
 
-cdef i64 _optimize_piece(hp, i64 i0, i64 k, int order, int node) except -1:
-    """hvo.optimize() for rows i0 .. i0+k-1 (one piece, already recorded as optimised), in order,
-    in one loop; returns how many stay optimised."""
+cdef class Pending:
+    """What optimised pieces leave for the tables: merged in one pass at the end (or before the
+    page-by-page path runs, which writes to the same tables)."""
+    cdef tuple roles, freed
+    cdef list hazards
+    cdef i64 boot_freed
+    cdef i64 work            # vmemmap pages handled since the last look at the time budget
+
+    def __cinit__(self):
+        self.reset()
+
+    cdef reset(self):
+        self.roles = (array("q"), array("q"), array("q"))
+        self.freed = (array("q"), array("q"), array("q"))
+        self.hazards = []
+        self.boot_freed = 0
+
+    cdef flush(self, m):
+        merge_ranges(m.roles, *self.roles)
+        merge_ranges(m.hvo_freed, *self.freed)
+        m.boot_memmap_freed += self.boot_freed
+        for f, x, h in self.hazards:
+            hvo.note_hazard(m, f, x, h)
+        self.reset()
+
+
+cdef inline i64 backing_span(const Runs* ov, const Runs* vm, i64 v, i64 vend, i64* count) noexcept nogil:
+    """backing(v), and in count how many vmemmap pages from v (below vend) follow it in the same
+    run, so their frames follow too."""
+    cdef Py_ssize_t i = run_find(ov, v), lo, hi, mid
+    cdef i64 end = vend
+    if i >= 0:
+        if ov.ve[i] < end:
+            end = ov.ve[i]
+        count[0] = end - v
+        return ov.b[i] + v - ov.vs[i]
+    # not in the overlay: up to the next overlay run at most
+    if ov.n:
+        lo, hi = 0, ov.n
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if ov.vs[mid] <= v:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo < ov.n and ov.vs[lo] < end:
+            end = ov.vs[lo]
+    i = run_find(vm, v)
+    if i < 0:
+        count[0] = 1
+        return -1
+    if vm.ve[i] < end:
+        end = vm.ve[i]
+    count[0] = end - v
+    return vm.b[i] + v - vm.vs[i]
+
+
+cdef i64 _optimize_piece(hp, i64 i0, i64 k, int order, int node, Pending pend) except -1:
+    """hvo.optimize() for rows i0 .. i0+k-1 (pages recorded as optimised), in order, in one loop;
+    returns how many stay optimised."""
     m = hp.m
     k_ = m.kernel
-    cdef i64 nr = <i64>1 << order, h0 = hp.head[i0]
+    cdef i64 nr = <i64>1 << order
     cdef i64 S = m.struct_page_size, shift = m.arch.page_shift, off = m.pfn_offset
     cdef i64 g = m.arch.ptrs_per_pte, nkeep = k_.hvo_reserve_pages
     cdef i64 n = (S << order) >> shift
@@ -298,17 +362,21 @@ cdef i64 _optimize_piece(hp, i64 i0, i64 k, int order, int node) except -1:
     cdef dict split = m.split_pmds
     cdef list keep = []
     cdef Runs vm = runs_of(m.vmemmap, keep), ov = runs_of(m.overlay, keep)
-    cdef i64 j, vh, pmd, last = -1, need = 0, c = 0, pfn, nrun, q
-    cdef i64 i, ns, copy, f, run_f, run_n, nfreed, boot_freed = 0, x, idx
+    cdef i64 j, vh, pmd, last = -1, need = 0, c = 0, pfn, nrun, q, head, a, b, span, seg
+    cdef i64 i, ns, copy, f, run_f, run_n, nfreed
     cdef i64* F
+    cdef ccol heads = hp.head
     cdef mcol v0, tail, kept, freed, splits
     cdef ccol ro_s, ro_e, ro_v
-    # 1. how many order-0 frames the pieces' PMD splits and head copies take
+    # 1. how many order-0 frames the pieces' PMD splits and head copies take (a piece can span
+    # runs, so its pages' PMDs need not ascend: remember every PMD counted)
+    counted = set()
     for j in range(k):
-        vh = ((h0 + j * nr - off) * S) >> shift
+        vh = ((heads[i0 + j] - off) * S) >> shift
         for pmd in range(vh // g, (vh + n - 1) // g + 1):
-            if pmd != last and pmd_leaf(&vm, pmd * g) and pmd not in split:
+            if pmd != last and pmd_leaf(&vm, pmd * g) and pmd not in split and pmd not in counted:
                 need += 1
+                counted.add(pmd)
                 last = pmd
         need += head_copy
     # one allocation per page would take the lowest free frames of this node in zonelist order:
@@ -316,6 +384,8 @@ cdef i64 _optimize_piece(hp, i64 i0, i64 k, int order, int node) except -1:
     # another node or fail (-ENOMEM): leave that to the page-by-page path.
     taken = m.buddy.alloc_pages(node, need, GFP_KERNEL_ZONES, True) if need else []
     if taken is None:
+        del heads
+        pend.flush(m)
         for i in range(i0, i0 + k):
             hp._prepare(i)
         return sum([1 for i in range(i0, i0 + k) if hp.state[i] == OPTIMIZED])
@@ -328,22 +398,22 @@ cdef i64 _optimize_piece(hp, i64 i0, i64 k, int order, int node) except -1:
             c += 1
     v0, tail, kept, freed, splits = hp.v0, hp.tail, hp.nkeep, hp.freed, hp.splits
     ro_s, ro_e, ro_v = m.roles.starts, m.roles.ends, m.roles.vals
-    new_roles = (array("q"), array("q"), array("q"))
-    new_freed = (array("q"), array("q"), array("q"))
-    hazards = []
     try:
         c = 0
         last = -1
         for j in range(k):
-            if j % CHECK_EVERY == CHECK_EVERY - 1:
+            pend.work += n
+            if pend.work >= WORK_BETWEEN_CHECKS:
+                pend.work = 0
                 m.budget.check()
             i = i0 + j
-            vh = ((h0 + j * nr - off) * S) >> shift
+            head = heads[i]
+            vh = ((head - off) * S) >> shift
             ns = 0
             for pmd in range(vh // g, (vh + n - 1) // g + 1):
                 if pmd != last and pmd_leaf(&vm, pmd * g) and pmd not in split:
                     split[pmd] = F[c]
-                    _push(new_roles, F[c], F[c] + 1, PAGE_TABLE)
+                    _push(pend.roles, F[c], F[c] + 1, PAGE_TABLE)
                     c += 1
                     ns += 1
                     last = pmd
@@ -352,39 +422,44 @@ cdef i64 _optimize_piece(hp, i64 i0, i64 k, int order, int node) except -1:
             if head_copy:
                 copy = F[c]
                 c += 1
-                _push(new_roles, copy, copy + 1, HVO_HEAD)
+                _push(pend.roles, copy, copy + 1, HVO_HEAD)
                 v0[i] = copy
                 tail[i] = copy
             else:
                 v0[i] = backing(&ov, &vm, vh)
                 tail[i] = backing(&ov, &vm, vh + nkeep - 1)
             kept[i] = nkeep
-            # hvo.freed_runs(): the original frames of vmemmap pages 0 (if copied) and nkeep..n-1
+            # hvo.freed_runs(): the original frames of vmemmap pages 0 (if copied) and nkeep..n-1,
+            # a run of the vmemmap at a time
             nfreed = 0
             run_f = -1
             run_n = 0
-            for idx in range(0 if copy >= 0 else nkeep, n):
-                if 0 < idx < nkeep:
-                    continue
-                f = backing(&ov, &vm, vh + idx)
-                if run_n and run_f + run_n == f:
-                    run_n += 1
-                    continue
-                if run_n:
-                    boot_freed += _freed_run(new_freed, hazards, ro_s, ro_e, ro_v, run_f, run_n, h0 + j * nr)
-                    nfreed += run_n
-                run_f, run_n = f, 1
+            for seg in range(2):
+                # the indexes freed: [0, n) when the head was copied (nkeep 1), else [nkeep, n)
+                # (copied with nkeep 2 never happens: the copy came in 6.2, nkeep 1 in 5.18)
+                a = b = 0
+                if seg == 0 and copy >= 0:
+                    b = 1 if nkeep > 1 else n
+                elif seg == 1:
+                    a = n if copy >= 0 and nkeep == 1 else nkeep
+                    b = n
+                while a < b:
+                    f = backing_span(&ov, &vm, vh + a, vh + b, &span)
+                    if run_n and run_f + run_n == f:
+                        run_n += span
+                    else:
+                        if run_n:
+                            pend.boot_freed += _freed_run(pend.freed, pend.hazards, ro_s, ro_e, ro_v,
+                                                          run_f, run_n, head)
+                            nfreed += run_n
+                        run_f, run_n = f, span
+                    a += span
             if run_n:
-                boot_freed += _freed_run(new_freed, hazards, ro_s, ro_e, ro_v, run_f, run_n, h0 + j * nr)
+                pend.boot_freed += _freed_run(pend.freed, pend.hazards, ro_s, ro_e, ro_v, run_f, run_n, head)
                 nfreed += run_n
             freed[i] = nfreed - (1 if copy >= 0 else 0)
     finally:
         free(F)
-    merge_ranges(m.roles, *new_roles)
-    merge_ranges(m.hvo_freed, *new_freed)
-    m.boot_memmap_freed += boot_freed
-    for f, x, h in hazards:
-        hvo.note_hazard(m, f, x, h)
     return k
 
 
