@@ -4,6 +4,7 @@ with typed memoryviews and without the GIL, so the server stays responsive; and 
 those columns."""
 from array import array
 
+from engine._twin import RESOLVE_TYPES
 from engine._replay import (Block, add_hugepage_run, alloc_hugepages,   # the replay's hot loops
                            new_blocks, online_blocks, populate_altmaps, present_columns)
 
@@ -344,10 +345,10 @@ def resolve_columns(t, pfns):
     cdef col_t P = pfns
     cdef Index ix = index_of(t)
     cdef Py_ssize_t n = P.shape[0], k
-    out = {name: carray.clone(Q_TEMPLATE, n, False) for name in
-           ("present", "role", "backing", "mapping", "hugepage", "self_hosted")}
-    cdef i64[::1] o_present = out["present"], o_role = out["role"], o_backing = out["backing"]
-    cdef i64[::1] o_mapping = out["mapping"], o_hp = out["hugepage"], o_self = out["self_hosted"]
+    out = {name: carray.clone(carray.array(code, []), n, False) for name, code in RESOLVE_TYPES.items()}
+    cdef int[::1] o_present = out["present"], o_hp = out["hugepage"]
+    cdef signed char[::1] o_role = out["role"], o_mapping = out["mapping"], o_self = out["self_hosted"]
+    cdef i64[::1] o_backing = out["backing"]
     cdef i64 page_shift = t.page_shift, spsize = t.struct_page_size, off = t.pfn_offset
     cdef i64 pmd_pages = t.pmd_pages
     cdef i64 pfn, v, b, mp, r, i, pmd, kind, val

@@ -178,6 +178,7 @@ def test_python_and_cython_agree(core, s, pfns, win):
     assert sorted(a) == sorted(b)
     for col in a:
         assert list(a[col]) == list(b[col]), col
+        assert a[col].typecode == b[col].typecode, col
     start, width, bins = win
     for lo, hi, nb in ((start, start + width, bins), (0, 0x80000, 64), (start, start + 1, 1)):
         wa, wb = mp.window(lo, hi, nb), mc.window(lo, hi, nb)
