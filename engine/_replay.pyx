@@ -463,10 +463,17 @@ cdef i64 _optimize_piece(hp, i64 i0, i64 k, int order, int node, Pending pend) e
     return k
 
 
-cdef inline void _push(tuple cols, i64 s, i64 e, i64 v):
-    (<object>cols[0]).append(s)
-    (<object>cols[1]).append(e)
-    (<object>cols[2]).append(v)
+cdef inline void _append(carray.array a, i64 x) except *:
+    """a.append(x) without a Python method call (resize_smart over-allocates, as append does)."""
+    cdef Py_ssize_t n = len(a)
+    carray.resize_smart(a, n + 1)
+    a.data.as_longlongs[n] = x
+
+
+cdef inline void _push(tuple cols, i64 s, i64 e, i64 v) except *:
+    _append(<carray.array> cols[0], s)
+    _append(<carray.array> cols[1], e)
+    _append(<carray.array> cols[2], v)
 
 
 cdef i64 _freed_run(tuple cols, list hazards, ccol ro_s, ccol ro_e, ccol ro_v, i64 f, i64 k,
@@ -719,7 +726,7 @@ def online_blocks(m, list blocks, str zone):
     return present, present + managed
 
 
-cdef void _free_range(fs, fe, ccol ro_s, ccol ro_e, i64 s, i64 e):
+cdef void _free_range(carray.array fs, carray.array fe, ccol ro_s, ccol ro_e, i64 s, i64 e) except *:
     """Append the pieces of [s, e) that hold no frame in use (a role) to fs/fe."""
     cdef Py_ssize_t ri, nr = ro_s.shape[0]
     cdef i64 cur = s
@@ -728,13 +735,13 @@ cdef void _free_range(fs, fe, ccol ro_s, ccol ro_e, i64 s, i64 e):
     ri = find_after(ro_s, ro_e, s)
     while ri < nr and ro_s[ri] < e:
         if ro_s[ri] > cur:
-            fs.append(cur)
-            fe.append(ro_s[ri])
+            _append(fs, cur)
+            _append(fe, ro_s[ri])
         cur = max(cur, ro_e[ri])
         ri += 1
     if cur < e:
-        fs.append(cur)
-        fe.append(e)
+        _append(fs, cur)
+        _append(fe, e)
 
 
 def present_columns(m):
