@@ -61,7 +61,8 @@ cdef struct Runs:
     Py_ssize_t n
 
 
-cdef inline Py_ssize_t run_find(const Runs* r, i64 v) noexcept nogil:
+cdef inline Py_ssize_t run_upper(const Runs* r, i64 v) noexcept nogil:
+    """bisect_right(vstart, v)."""
     cdef Py_ssize_t lo = 0, hi = r.n, mid
     while lo < hi:
         mid = (lo + hi) >> 1
@@ -69,6 +70,11 @@ cdef inline Py_ssize_t run_find(const Runs* r, i64 v) noexcept nogil:
             lo = mid + 1
         else:
             hi = mid
+    return lo
+
+
+cdef inline Py_ssize_t run_find(const Runs* r, i64 v) noexcept nogil:
+    cdef Py_ssize_t lo = run_upper(r, v)
     if lo > 0 and v < r.ve[lo - 1]:
         return lo - 1
     return -1
@@ -321,24 +327,16 @@ cdef class Pending:
 cdef inline i64 backing_span(const Runs* ov, const Runs* vm, i64 v, i64 vend, i64* count) noexcept nogil:
     """backing(v), and in count how many vmemmap pages from v (below vend) follow it in the same
     run, so their frames follow too."""
-    cdef Py_ssize_t i = run_find(ov, v), lo, hi, mid
+    cdef Py_ssize_t i = run_find(ov, v), lo
     cdef i64 end = vend
     if i >= 0:
         if ov.ve[i] < end:
             end = ov.ve[i]
         count[0] = end - v
         return ov.b[i] + v - ov.vs[i]
-    # not in the overlay: up to the next overlay run at most
-    if ov.n:
-        lo, hi = 0, ov.n
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            if ov.vs[mid] <= v:
-                lo = mid + 1
-            else:
-                hi = mid
-        if lo < ov.n and ov.vs[lo] < end:
-            end = ov.vs[lo]
+    lo = run_upper(ov, v)          # not in the overlay: up to the next overlay run at most
+    if lo < ov.n and ov.vs[lo] < end:
+        end = ov.vs[lo]
     i = run_find(vm, v)
     if i < 0:
         count[0] = 1
