@@ -215,7 +215,7 @@ def add_hugepage_runs(hp, list runs, int order, int node):
     G.S, G.shift, G.off, G.bp = m.struct_page_size, m.arch.page_shift, m.pfn_offset, m.block_pages
     G.nr = <i64>1 << order
     G.step_frames = G.nr * G.S // m.arch.page_size
-    cdef i64 n = sum([len(r) for r in runs]), h0, h, hend, j, k, c, frame, rr, nseg = 0, row = 0
+    cdef i64 n = sum([len(r) for r in runs]), h0, h, hend, k, c, frame, rr, nseg = 0, row = 0
     cdef i64 state, reason, detail, step
     cdef i64 REFUSED = hvo.REFUSED, SELFHOSTED = hvo.R.SELFHOSTED, HAZARD = hvo.R.HAZARD
     cdef i64 R_OPTIMIZED = hvo.R.OPTIMIZED
@@ -352,7 +352,6 @@ cdef i64 _optimize_piece(hp, i64 i0, i64 k, int order, int node, Pending pend) e
     returns how many stay optimised."""
     m = hp.m
     k_ = m.kernel
-    cdef i64 nr = <i64>1 << order
     cdef i64 S = m.struct_page_size, shift = m.arch.page_shift, off = m.pfn_offset
     cdef i64 g = m.arch.ptrs_per_pte, nkeep = k_.hvo_reserve_pages
     cdef i64 n = (S << order) >> shift
@@ -360,7 +359,7 @@ cdef i64 _optimize_piece(hp, i64 i0, i64 k, int order, int node, Pending pend) e
     cdef dict split = m.split_pmds
     cdef list keep = []
     cdef Runs vm = runs_of(m.vmemmap, keep), ov = runs_of(m.overlay, keep)
-    cdef i64 j, vh, pmd, last = -1, need = 0, c = 0, pfn, nrun, q, head, a, b, span, seg
+    cdef i64 j, vh, pmd, last = -1, need = 0, c = 0, pfn, nrun, q, head, a, b, span = 0, seg
     cdef i64 i, ns, copy, f, run_f, run_n, nfreed
     cdef i64* F
     cdef ccol heads = hp.head
@@ -684,8 +683,8 @@ def online_blocks(m, list blocks, str zone):
     zname = "Movable" if zone == "movable" else "Normal"
     per_key = {}
     cdef ccol ro_s = m.roles.starts, ro_e = m.roles.ends
-    cdef Py_ssize_t nr = ro_s.shape[0], ri, count = 0, k0
-    cdef i64 s, e, cur, present = 0, managed = 0, skip, node, last_node = -1
+    cdef Py_ssize_t count = 0, k0
+    cdef i64 s, e, present = 0, managed = 0, skip, node, last_node = -1
     cdef Block b
     cdef object fs = None, fe = None
     for b in blocks:
