@@ -548,12 +548,29 @@ def window_counts(t, i64 start, i64 end, i64 bins, int nroles):
 def live_by_head(hp):
     """See tables.live_by_head: a natural merge sort of the live rows by head pfn (rows come in
     a few ascending runs, one per allocation)."""
-    cdef const i64[::1] head = hp.head, alive = hp.alive
+    return _live_sorted(hp, -1, -1)
+
+
+def live_on(hp, i64 node, i64 order):
+    """See _twin.live_on: the live pages of one size on one node, highest head first."""
+    idx = _live_sorted(hp, node, order)
+    cdef i64* I = (<carray.array> idx).data.as_longlongs
+    cdef Py_ssize_t k = len(idx), a
+    for a in range(k // 2):
+        I[a], I[k - 1 - a] = I[k - 1 - a], I[a]
+    return idx
+
+
+cdef carray.array _live_sorted(hp, i64 node, i64 order):
+    """Live rows (of node and order, unless -1) in ascending head order."""
+    cdef const i64[::1] head = hp.head, alive = hp.alive, nodes, orders
     cdef Py_ssize_t n = head.shape[0], i, k = 0
+    if node >= 0:
+        nodes, orders = hp.node, hp.order
     cdef carray.array idx = carray.clone(Q_TEMPLATE, n, False)
     cdef i64* I = idx.data.as_longlongs
     for i in range(n):
-        if alive[i]:
+        if alive[i] and (node < 0 or (nodes[i] == node and orders[i] == order)):
             I[k] = i
             k += 1
     carray.resize(idx, k)

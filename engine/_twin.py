@@ -12,7 +12,7 @@ from .tables import gather, live_by_head, merge_overlay, present_columns
 
 __all__ = ["resolve_columns", "window_counts", "Block", "new_blocks", "populate_altmaps", "online_blocks", "alloc_hugepages",
            "add_hugepage_run", "present_columns", "merge_overlay", "live_by_head", "gather", "prepare",
-           "RESOLVE_TYPES", "IMPLEMENTATION"]
+           "live_on", "RESOLVE_TYPES", "IMPLEMENTATION"]
 
 IMPLEMENTATION = "python"
 HOLE, USABLE, OFFLINE = ROLE_CODE["hole"], ROLE_CODE["usable"], ROLE_CODE["offline"]
@@ -26,6 +26,12 @@ OPTIMIZED = 1
 # values allow, since a million pfns make 19 MB of them instead of 48
 RESOLVE_TYPES = {"present": "i", "role": "b", "backing": "q", "mapping": "b", "hugepage": "i",
                  "self_hosted": "b"}
+
+
+def live_on(hp, node: int, order: int) -> list[int]:
+    """The live pages of one size on one node, highest head first (the order free_hugepages
+    gives them back in)."""
+    return sorted(hp.live_on(node, order), key=lambda i: -hp.head[i])
 
 
 def prepare(t) -> None:

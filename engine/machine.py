@@ -474,8 +474,8 @@ class Machine:
     def _op_free_hugepages(self, loc, op):
         order = self._hugetlb_order(loc, op.size)
         self._check_node(loc, op.node)
-        live = self.hugetlb.live_on(op.node, order)
-        live.sort(key=lambda i: -self.hugetlb.head[i])
+        live = self.core.live_on(self.hugetlb, op.node, order)   # highest head first
+        self.budget.check()
         freed, errs = 0, []
         for i in live[:op.count]:
             err = self.hugetlb.free(i)

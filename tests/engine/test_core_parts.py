@@ -1,6 +1,6 @@
 """The Cython core's one-pass helpers against the Python operations they replace, on random input:
 merging ranges into a RangeMap, runs into VmemmapRuns, free ranges into a FreeList, taking aligned
-runs, and the query-table builders (merge_overlay, live_by_head, gather)."""
+runs, the query-table builders (merge_overlay, live_by_head, gather) and live_on."""
 from __future__ import annotations
 
 import os
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import tables
+from engine import _twin, tables
 from engine.rangemap import FreeList, RangeMap
 from engine.vmemmap import VmemmapRuns
 
@@ -156,9 +156,14 @@ def test_merge_overlay_matches_python(cy, case, top):
 
 
 class Pool:
-    def __init__(self, head: list[int], alive: list[int]) -> None:
+    def __init__(self, head: list[int], alive: list[int], node: list[int]) -> None:
         self.head, self.alive = array("q", head), array("q", alive)
+        self.node, self.order = array("q", node), array("q", [9] * len(head))
         self.nr_alive = sum(alive)
+
+    def live_on(self, node: int, order: int) -> list[int]:       # HugePages.live_on
+        return [i for i in range(len(self.head))
+                if self.alive[i] and self.node[i] == node and self.order[i] == order]
 
 
 @SETTINGS
@@ -169,7 +174,9 @@ def test_live_by_head_and_gather_match_python(cy, heads, data):
     cut = data.draw(st.integers(0, len(runs)))
     heads = runs[cut:] + runs[:cut]          # two ascending runs, as two allocations leave them
     alive = data.draw(st.lists(st.sampled_from([1, 1, 1, 0]), min_size=len(heads), max_size=len(heads)))
-    pool = Pool(heads, alive)
+    node = data.draw(st.lists(st.sampled_from([0, 1]), min_size=len(heads), max_size=len(heads)))
+    pool = Pool(heads, alive, node)
     idx = c.live_by_head(pool)
     assert list(idx) == list(tables.live_by_head(pool))
     assert list(c.gather(pool.head, idx)) == list(tables.gather(pool.head, idx))
+    assert list(c.live_on(pool, 1, 9)) == list(_twin.live_on(pool, 1, 9))
