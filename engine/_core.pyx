@@ -26,6 +26,7 @@ cdef enum:
     PTE = 2
 
 
+from engine._bisect cimport bisect_right
 from libc.stdint cimport INT64_MAX
 from libc.stdlib cimport calloc, malloc, free, qsort
 from cpython cimport array as carray
@@ -81,7 +82,7 @@ cdef inline const i64* row(const Col* c, Py_ssize_t i) noexcept nogil:
 
 cdef inline Py_ssize_t upper(const Col* c, i64 x) noexcept nogil:
     """bisect_right(starts, x)."""
-    cdef Py_ssize_t lo, hi, mid
+    cdef Py_ssize_t lo, hi
     cdef i64 b
     if x < 0:
         return 0
@@ -92,13 +93,7 @@ cdef inline Py_ssize_t upper(const Col* c, i64 x) noexcept nogil:
     else:
         lo = c.L[c.nb]
         hi = c.n
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if c.s[mid] <= x:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
+    return bisect_right(c.s, lo, hi, x)
 
 
 cdef inline i64 min2(i64 a, i64 b) noexcept nogil:

@@ -12,6 +12,7 @@ order, as one allocation per page).
 from array import array
 
 cimport cython
+from engine._bisect cimport bisect_right
 from cpython cimport array as carray
 from libc.stdlib cimport free, malloc
 
@@ -40,13 +41,7 @@ cdef i64 WORK_BETWEEN_CHECKS = 1 << 16   # vmemmap pages HVO handles between loo
 
 cdef inline Py_ssize_t find(ccol starts, ccol ends, i64 x) noexcept nogil:
     """Index of the range holding x, or -1."""
-    cdef Py_ssize_t lo = 0, hi = starts.shape[0], mid
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if starts[mid] <= x:
-            lo = mid + 1
-        else:
-            hi = mid
+    cdef Py_ssize_t lo = bisect_right(&starts[0], 0, starts.shape[0], x) if starts.shape[0] else 0
     if lo > 0 and x < ends[lo - 1]:
         return lo - 1
     return -1
@@ -63,14 +58,7 @@ cdef struct Runs:
 
 cdef inline Py_ssize_t run_upper(const Runs* r, i64 v) noexcept nogil:
     """bisect_right(vstart, v)."""
-    cdef Py_ssize_t lo = 0, hi = r.n, mid
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if r.vs[mid] <= v:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
+    return bisect_right(r.vs, 0, r.n, v)
 
 
 cdef inline Py_ssize_t run_find(const Runs* r, i64 v) noexcept nogil:
@@ -172,18 +160,11 @@ cdef i64 next_boundary(const Geometry* G, const Runs* vm, const Runs* ov, i64 h)
     into another memory block."""
     cdef i64 b = (h // G.bp + 1) * G.bp, v = vpage(G, h), vb, f
     cdef const Runs* r
-    cdef Py_ssize_t i, lo, hi, mid
+    cdef Py_ssize_t i
     cdef int t
     for t in range(2):
         r = vm if t == 0 else ov
-        lo, hi = 0, r.n
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            if r.vs[mid] <= v:
-                lo = mid + 1
-            else:
-                hi = mid
-        i = lo - 1
+        i = run_upper(r, v) - 1
         if i >= 0 and v < r.ve[i]:
             f = r.b[i] + v - r.vs[i]
             vb = r.ve[i]
@@ -785,14 +766,7 @@ cdef inline Py_ssize_t find_after(ccol starts, ccol ends, i64 x) noexcept:
     cdef Py_ssize_t i = find(starts, ends, x)
     if i >= 0:
         return i
-    cdef Py_ssize_t lo = 0, hi = starts.shape[0], mid
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if starts[mid] <= x:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
+    return bisect_right(&starts[0], 0, starts.shape[0], x) if starts.shape[0] else 0
 
 
 def merge_free(fl, fs, fe):
