@@ -46,7 +46,6 @@ class EvaluatedMachine:
         self.core = core
         self.tables = Tables(m, core)
         core.prepare(self.tables)        # the core's lookup index: built with the tables, not by a query
-
         self.implementation = core.IMPLEMENTATION
 
     # ------------------------------------------------------------- pfn queries

@@ -40,19 +40,6 @@ class HugePages:
         self.nr_alive += 1
         return i
 
-    def _extend(self, heads: range, order: int, node: int, state: int, reason: int,
-                detail: range | int) -> None:
-        k = len(heads)
-        self.head.extend(heads)
-        for c, v in (("order", order), ("node", node), ("state", state), ("reason", reason),
-                     ("v0", -1), ("tail", -1), ("nkeep", 0), ("freed", 0), ("splits", 0), ("alive", 1)):
-            getattr(self, c).extend(array("q", [v]) * k)
-        if isinstance(detail, range):
-            self.detail.extend(detail)
-        else:
-            self.detail.extend(array("q", [detail]) * k)
-        self.nr_alive += k
-
     def zones_for(self, order: int) -> tuple[str, ...]:
         # hugepage_movable_supported(): gigantic pages never come from ZONE_MOVABLE
         return self.m.buddy.zonelist(GFP_KERNEL_ZONES if order > self.m.arch.max_page_order
