@@ -17,7 +17,7 @@ class CliError(Exception):
 
 
 def _load(path: str | None) -> dict:
-    from engine.presets import DEFAULT_SCENARIO
+    from engine import DEFAULT_SCENARIO
     if not path:
         return DEFAULT_SCENARIO
     try:
@@ -43,7 +43,7 @@ def _evaluate(doc: dict):
 def _range(text: str | None) -> tuple[int, int] | None:
     if not text:
         return None
-    from engine.units import parse_addr
+    from engine import parse_addr
     a, sep, b = text.partition("-")
     if not sep:
         raise CliError(f"--range {text!r}: give START-END pfns, e.g. 0x100000-0x108000")
@@ -98,16 +98,16 @@ def cmd_evaluate(a) -> None:
 
 
 def cmd_resolve(a) -> None:
-    from engine.units import parse_addr
+    from engine import parse_addr
     m = _evaluate(_load(a.scenario))
     try:
         pfns = [parse_addr(p) for p in a.pfns]
     except ValueError as e:
         raise CliError(f"pfn: {e}") from None
-    limit = m.m.arch.max_phys >> m.m.arch.page_shift
-    for p in pfns:
-        if p >= limit:
-            raise CliError(f"pfn {hex(p)} is beyond the physical address limit of {m.m.arch.key}")
+    try:
+        m.check_pfns(pfns)
+    except engine.ScenarioError as e:
+        raise CliError(e.msg) from None
     pages = m.resolve(pfns)
     if a.json:
         print(json.dumps(pages, indent=1))

@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 
 import engine
 from engine import EvaluatedMachine, ScenarioError
-from engine.scenario import Scenario
+from engine import Scenario
 
 from .cache import MachineCache
 from .errors import ScenarioLookupError

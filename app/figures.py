@@ -14,7 +14,7 @@ from html import escape
 from typing import Any
 
 from engine import EvaluatedMachine
-from engine.roles import ROLES
+from engine import ROLES
 
 __all__ = ["PALETTE", "map_figure", "vmemmap_figure", "role_legend", "MAX_FIGURE_BINS"]
 
@@ -101,16 +101,16 @@ def map_figure(m: EvaluatedMachine, start_pfn: int, end_pfn: int, bins: int, tit
                                 "line": {"color": "#555", "width": 1}},
                      "hoverinfo": "skip", "showlegend": True})
     shapes, annotations = [], []
-    ps = m.m.arch.page_shift
-    blocks = m.m.blocks_in(start_pfn, end_pfn)
+    ps = m.arch.page_shift
+    blocks = m.block_spans(start_pfn, end_pfn)
     if len(blocks) <= 200:
         for edge in sorted({e for b in blocks for e in (b.start, b.end) if start_pfn < e < end_pfn}):
             shapes.append({"type": "line", "x0": edge - 0.5, "x1": edge - 0.5, "y0": -0.5, "y1": 0.5,
                            "line": {"color": "#222", "width": 1}})
-        sec = 1 << m.m.arch.pfn_section_shift
-        if sec < m.m.block_pages and width // sec <= 64:       # sections inside blocks (e.g. 2 GiB blocks)
+        sec = 1 << m.arch.pfn_section_shift
+        if sec < m.block_pages and width // sec <= 64:       # sections inside blocks (e.g. 2 GiB blocks)
             for edge in range(-(-start_pfn // sec) * sec, end_pfn, sec):
-                if start_pfn < edge and edge % m.m.block_pages:
+                if start_pfn < edge and edge % m.block_pages:
                     shapes.append({"type": "line", "x0": edge - 0.5, "x1": edge - 0.5, "y0": -0.5, "y1": 0.5,
                                    "line": {"color": "#555", "width": 1, "dash": "dot"}})
         if len(blocks) <= 32:
@@ -120,7 +120,7 @@ def map_figure(m: EvaluatedMachine, start_pfn: int, end_pfn: int, bins: int, tit
                                     "showarrow": False, "font": {"size": 12}, "bgcolor": "rgba(255,255,255,0.75)"})
     marks = []
     for b in blocks:
-        if b.memmap_where == "self" and b.altmap_base == b.start and start_pfn <= b.start < end_pfn:
+        if b.holds_altmap and start_pfn <= b.start < end_pfn:
             r = m.resolve([b.start])[0]
             if r["maps_to_itself"]:
                 marks.append(b.start)

@@ -9,9 +9,9 @@ from typing import Annotated, Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from engine.api import MAX_BINS
-from engine.roles import ROLES
-from engine.scenario import Addr, Scenario
+from engine import MAX_BINS
+from engine import ROLES
+from engine import Addr, Scenario
 
 __all__ = ["ScenarioId", "EvaluateRequest", "ResolveRequest", "WindowRequest", "VmemmapRequest",
            "ChainRequest", "VmemmapResponse", "ChainResponse", "EvaluateResponse",

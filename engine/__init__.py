@@ -1,12 +1,18 @@
 """vmemscope engine: a simulator of Linux's vmemmap, memory hotplug, memmap_on_memory and HVO.
 
-Pure computation, no I/O. `evaluate(scenario)` replays a scenario document and returns a
-`Machine` that answers `resolve`, `window` and `summary`.
+Pure computation, no I/O. `evaluate(scenario)` replays a scenario document and returns an
+`EvaluatedMachine` that answers `resolve`, `window`, `vmemmap`, `chain` and `summary`.
+This module is the engine's whole public face: the app imports nothing else from the package.
 """
 from __future__ import annotations
 
 from .errors import ScenarioError
-from .scenario import Scenario
-from .api import EvaluatedMachine, evaluate, implementation
+from .scenario import Addr, Scenario
+from .units import ADDR_PATTERN, format_size, parse_addr, parse_size
+from .roles import MAPPINGS, ROLES
+from .presets import DEFAULT_SCENARIO, presets
+from .api import MAX_BINS, MAX_RESOLVE, EvaluatedMachine, evaluate, implementation
 
-__all__ = ["evaluate", "EvaluatedMachine", "Scenario", "ScenarioError", "implementation"]
+__all__ = ["evaluate", "EvaluatedMachine", "Scenario", "ScenarioError", "implementation", "Addr",
+           "ADDR_PATTERN", "parse_addr", "parse_size", "format_size", "ROLES", "MAPPINGS",
+           "DEFAULT_SCENARIO", "presets", "MAX_BINS", "MAX_RESOLVE"]

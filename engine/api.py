@@ -6,7 +6,7 @@ form ("2M"), blocks by id (the N of memoryN).
 from __future__ import annotations
 
 from array import array
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 from . import _impl, hvo
 from .budget import Budget
@@ -17,7 +17,7 @@ from .scenario import Scenario
 from .tables import STATE_NAMES, ZONE_NAMES, Tables
 from .units import format_size, hexs
 
-__all__ = ["evaluate", "EvaluatedMachine", "implementation", "MAX_BINS", "MAX_RESOLVE"]
+__all__ = ["evaluate", "EvaluatedMachine", "BlockSpan", "implementation", "MAX_BINS", "MAX_RESOLVE"]
 
 MAX_BINS = 1_000_000
 MAX_RESOLVE = 1_000_000
@@ -38,6 +38,14 @@ def evaluate(scenario: dict | Scenario, impl: str | None = None,
     return EvaluatedMachine(m, core)
 
 
+class BlockSpan(NamedTuple):
+    """A memory block's pfn span; holds_altmap: its memmap is self-hosted at its own start."""
+    id: int
+    start: int
+    end: int
+    holds_altmap: bool
+
+
 class EvaluatedMachine:
     """A replayed machine with frozen query tables."""
 
@@ -48,9 +56,67 @@ class EvaluatedMachine:
         core.prepare(self.tables)        # the core's lookup index: built with the tables, not by a query
         self.implementation = core.IMPLEMENTATION
 
+    # ------------------------------------------------------------- facts of the machine
+    @property
+    def arch(self):
+        """The architecture configuration (page size, section and PMD geometry, limits)."""
+        return self.m.arch
+
+    @property
+    def max_pfn(self) -> int:
+        """One past the highest pfn the architecture can address (MAX_PHYSMEM_BITS)."""
+        return self.m.arch.max_phys >> self.m.arch.page_shift
+
+    @property
+    def block_pages(self) -> int:
+        """Pages per memory block (memory_block_size_bytes() / PAGE_SIZE)."""
+        return self.m.block_pages
+
+    @property
+    def nr_blocks(self) -> int:
+        return len(self.m.blocks)
+
+    @property
+    def nr_hugepages(self) -> int:
+        """Live huge pages."""
+        return len(self.tables.hp_idx)
+
+    @property
+    def nr_events(self) -> int:
+        return len(self.m.events)
+
+    @property
+    def nbytes(self) -> int:
+        """An estimate of the memory the query tables and the replayed state hold, in bytes."""
+        t, m = self.tables, self.m
+        cols = [v for v in vars(t).values() if isinstance(v, array)]
+        hp = sum(len(getattr(m.hugetlb, c)) * 8 for c in ("head", "order", "node", "state", "reason", "detail",
+                                                         "v0", "tail", "nkeep", "freed", "splits", "alive"))
+        return 4096 + sum(c.itemsize * len(c) for c in cols) + hp + 400 * len(m.blocks) + 200 * len(m.events)
+
+    def block_spans(self, start_pfn: int, end_pfn: int) -> list[BlockSpan]:
+        """The memory blocks overlapping [start_pfn, end_pfn), in order."""
+        return [BlockSpan(b.id, b.start, b.end, b.memmap_where == "self" and b.altmap_base == b.start)
+                for b in self.m.blocks_in(start_pfn, end_pfn)]
+
+    def pfn_ranges(self) -> dict[str, tuple[int, int] | None]:
+        """The pfn span of all memory blocks and of the hot-added ones."""
+        blocks = self.m.sorted_blocks()
+        hot = [b for b in blocks if not b.boot]
+        span = lambda bs: (min(b.start for b in bs), max(b.end for b in bs)) if bs else None  # noqa: E731
+        return {"all": span(blocks), "hotplug": span(hot)}
+
+    def check_pfns(self, pfns: Iterable[int], field: str = "pfns") -> None:
+        """ScenarioError at (field, k) for the first pfn beyond the physical address limit."""
+        a, limit = self.m.arch, self.max_pfn
+        for k, p in enumerate(pfns):
+            if p < 0 or p >= limit:
+                raise ScenarioError((field, k), f"pfn {hex(p)} is beyond the physical address limit "
+                                    f"of {a.key} ({a.max_physmem_bits} bits)")
+
     # ------------------------------------------------------------- pfn queries
     def _check_pfn(self, pfn: int, where: str) -> None:
-        if pfn < 0 or pfn >= self.m.arch.max_phys >> self.m.arch.page_shift:
+        if pfn < 0 or pfn >= self.max_pfn:
             raise ScenarioError((where,), f"pfn {hex(pfn)} is beyond the physical address limit")
 
     def resolve_columns(self, pfns: Iterable[int]) -> dict[str, array]:

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from engine import ScenarioError
-from engine.scenario import Scenario
+from engine import Scenario
 
 from .. import collect
 from ..deps import CacheDep, evaluate_cached, run_engine

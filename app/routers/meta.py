@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 import engine
-from engine.presets import presets
+from engine import presets
 
 from ..deps import CacheDep
 from ..figures import role_legend

@@ -41,18 +41,15 @@ async def _answer(small: bool, fn, *args) -> Response:
 
 
 def _pfn_ranges(m: EvaluatedMachine) -> dict:
-    blocks = m.m.sorted_blocks()
-    hot = [b for b in blocks if not b.boot]
-    span = lambda bs: [hex(min(b.start for b in bs)), hex(max(b.end for b in bs))] if bs else None  # noqa: E731
-    return {"all": span(blocks), "hotplug": span(hot)}
+    return {k: [hex(s), hex(e)] if r else None for k, r in m.pfn_ranges().items() for s, e in [r or (0, 0)]}
 
 
 def _evaluate(m: EvaluatedMachine, req: EvaluateRequest) -> dict:
     return {"scenario_id": req.scenario_id, "implementation": m.implementation,
-            "blocks": m.blocks(req.blocks_offset, req.blocks_limit), "blocks_total": len(m.m.blocks),
+            "blocks": m.blocks(req.blocks_offset, req.blocks_limit), "blocks_total": m.nr_blocks,
             "pfn_ranges": _pfn_ranges(m),
             "hugepages": m.hugepages(req.hugepages_offset, req.hugepages_limit),
-            "hugepages_total": len(m.tables.hp_idx), "totals": m.summary(), "events": m.events()}
+            "hugepages_total": m.nr_hugepages, "totals": m.summary(), "events": m.events()}
 
 
 @router.post("/evaluate", response_model=EvaluateResponse, responses=BAD_BODY)
@@ -60,18 +57,16 @@ async def evaluate(req: EvaluateRequest, store: StoreDep, cache: CacheDep) -> Re
     """Replay a scenario: memory blocks with their memmap placement and self-mapping pfn, huge pages
     with their HVO state and reason, totals, and one event per op (refusals are outcomes, not errors)."""
     m = await machine_async(req, store, cache)
-    small = min(len(m.m.blocks), req.blocks_limit) <= INLINE_BLOCKS and req.hugepages_limit <= 1000 \
-        and len(m.m.events) <= 1000
+    small = min(m.nr_blocks, req.blocks_limit) <= INLINE_BLOCKS and req.hugepages_limit <= 1000 \
+        and m.nr_events <= 1000
     return await _answer(small, _evaluate, m, req)
 
 
 def _resolve(m: EvaluatedMachine, req: ResolveRequest) -> dict:
-    a = m.m.arch
-    limit = a.max_phys >> a.page_shift
-    for k, p in enumerate(req.pfns):
-        if p >= limit:
-            raise _query_error(ScenarioError(("pfns", k), f"pfn {hex(p)} is beyond the physical address "
-                                             f"limit of {a.key} ({a.max_physmem_bits} bits)"))
+    try:
+        m.check_pfns(req.pfns)
+    except ScenarioError as e:
+        raise _query_error(e)
     return {"scenario_id": req.scenario_id, "pages": m.resolve(req.pfns)}
 
 
@@ -121,10 +116,10 @@ async def vmemmap(req: VmemmapRequest, store: StoreDep, cache: CacheDep) -> Resp
 
 
 def _chain(m: EvaluatedMachine, req: ChainRequest) -> dict:
-    a = m.m.arch
-    if req.pfn >= a.max_phys >> a.page_shift:
-        raise _query_error(ScenarioError(("pfn",), f"pfn {hex(req.pfn)} is beyond the physical address limit"))
-    chain = m.chain(req.pfn)
+    try:
+        chain = m.chain(req.pfn)
+    except ScenarioError as e:
+        raise _query_error(e)
     last = chain[-1]
     fixed = last["pfn"] if last["backing_pfn"] == last["pfn"] else None
     return {"scenario_id": req.scenario_id, "chain": chain, "fixed_point": fixed}

@@ -10,8 +10,8 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from engine.presets import DEFAULT_SCENARIO
-from engine.scenario import Scenario
+from engine import DEFAULT_SCENARIO
+from engine import Scenario
 
 from ..deps import CacheDep, evaluate_cached
 

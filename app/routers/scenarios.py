@@ -13,8 +13,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from engine import ScenarioError
-from engine.scenario import Scenario
-from engine.units import ADDR_PATTERN, parse_addr
+from engine import Scenario
+from engine import ADDR_PATTERN, parse_addr
 
 from ..deps import CacheDep, StoreDep, evaluate_cached, machine_async, run_engine
 from ..export import build_view, to_image
