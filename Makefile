@@ -33,7 +33,7 @@ help:
 
 venv: $(EXT_STAMP)
 
-# Create/reuse the venv and do the editable install (compiles engine/_core in place).
+# Create/reuse the venv and do the editable install (compiles engine/_query_c and engine/_replay_c in place).
 # Re-runs only when the packaging files change or a top-level package appears: the
 # editable finder maps only the packages that existed at install time.
 PKG_INITS  := $(wildcard engine/__init__.py app/__init__.py)
@@ -116,7 +116,7 @@ docs: venv chromium
 
 clean:
 	rm -rf build dist *.egg-info $(VMEMSCOPE_TEST_OUTPUT) .pytest_cache .hypothesis
-	rm -f engine/_core.c engine/*.so $(EXT_STAMP)
+	rm -f engine/*.c engine/*.so $(EXT_STAMP)
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 
 distclean: clean

@@ -5,13 +5,13 @@ from setuptools import Extension, setup
 
 extensions = [
     Extension(
-        "engine._core",
-        ["engine/_core.pyx"],
+        "engine._query_c",
+        ["engine/_query_c.pyx"],
         extra_compile_args=["-O3", "-g0"],
     ),
     Extension(
-        "engine._replay",
-        ["engine/_replay.pyx"],
+        "engine._replay_c",
+        ["engine/_replay_c.pyx"],
         extra_compile_args=["-O3", "-g0"],
     ),
 ]

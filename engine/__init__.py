@@ -9,7 +9,7 @@ from __future__ import annotations
 from .errors import ScenarioError
 from .scenario import Addr, Scenario
 from .units import ADDR_PATTERN, format_size, parse_addr, parse_size
-from .roles import MAPPINGS, ROLES
+from .codes import MAPPINGS, ROLES
 from .presets import DEFAULT_SCENARIO, presets
 from .api import MAX_BINS, MAX_RESOLVE, EvaluatedMachine, evaluate, implementation
 

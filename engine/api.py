@@ -8,34 +8,34 @@ from __future__ import annotations
 from array import array
 from typing import Any, Iterable, NamedTuple
 
-from . import _impl, hvo
+from . import _impl
 from .budget import Budget
+from .codes import HVO_OPTIMIZED, HVO_STATES, MAPPINGS, MAX_BINS, MAX_RESOLVE, ROLES, STATE_NAMES, ZONE_NAMES
 from .errors import ScenarioError
+from .hvo import reason_text, vmemmap_pages
 from .machine import Machine
-from .roles import MAPPINGS, ROLES
+from .replay import boot, replay
 from .scenario import Scenario
-from .tables import STATE_NAMES, ZONE_NAMES, Tables
+from .tables import Tables
 from .units import format_size, hexs
 
 __all__ = ["evaluate", "EvaluatedMachine", "BlockSpan", "implementation", "MAX_BINS", "MAX_RESOLVE"]
 
-MAX_BINS = 1_000_000
-MAX_RESOLVE = 1_000_000
-
 
 def implementation(name: str | None = None) -> str:
-    return _impl.load(name).IMPLEMENTATION
+    """The implementation `evaluate(impl=name)` would use: "cython" or "python"."""
+    return _impl.pick(name)[0].IMPLEMENTATION
 
 
 def evaluate(scenario: dict | Scenario, impl: str | None = None,
              budget_s: float | None = None) -> "EvaluatedMachine":
     """Validate and replay a scenario document (schema_version 1); with budget_s, refuse (OverBudget,
-    a ScenarioError) a replay that would take longer."""
+    a ScenarioError) a replay that would take longer. impl: "cython", "python" or None (see
+    implementation())."""
     sc = scenario if isinstance(scenario, Scenario) else Scenario.model_validate(scenario)
-    core = _impl.load(impl)
-    m = Machine(sc, Budget(budget_s), core)
-    m.replay()
-    return EvaluatedMachine(m, core)
+    query, bulk = _impl.pick(impl)
+    m = replay(boot(sc, Budget(budget_s), bulk))
+    return EvaluatedMachine(m, query)
 
 
 class BlockSpan(NamedTuple):
@@ -49,12 +49,12 @@ class BlockSpan(NamedTuple):
 class EvaluatedMachine:
     """A replayed machine with frozen query tables."""
 
-    def __init__(self, m: Machine, core) -> None:
+    def __init__(self, m: Machine, query) -> None:
         self.m = m
-        self.core = core
-        self.tables = Tables(m, core)
-        core.prepare(self.tables)        # the core's lookup index: built with the tables, not by a query
-        self.implementation = core.IMPLEMENTATION
+        self.query = query
+        self.tables = Tables(m, query)
+        query.prepare(self.tables)       # the C lookup index: built with the tables, not by a query
+        self.implementation = query.IMPLEMENTATION
 
     # ------------------------------------------------------------- facts of the machine
     @property
@@ -122,7 +122,7 @@ class EvaluatedMachine:
     def resolve_columns(self, pfns: Iterable[int]) -> dict[str, array]:
         """Columnar resolve (the hot path): see _twin.resolve_columns."""
         arr = pfns if isinstance(pfns, array) and pfns.typecode == "q" else array("q", pfns)
-        return self.core.resolve_columns(self.tables, arr)
+        return self.query.resolve_columns(self.tables, arr)
 
     def resolve(self, pfns: Iterable[int]) -> list[dict[str, Any]]:
         """pfn -> struct page -> backing pfn, with role, zone, block, section and huge page."""
@@ -138,7 +138,7 @@ class EvaluatedMachine:
             if hi >= 0:
                 i = t.hp_idx[hi]
                 hp = {"head_pfn": hex(m.hugetlb.head[i]), "size": m.size_str(m.hugetlb.order[i]),
-                      "hvo": hvo.HVO_STATES[m.hugetlb.state[i]], "reason": hvo.reason_text(m, i)}
+                      "hvo": HVO_STATES[m.hugetlb.state[i]], "reason": reason_text(m, i)}
             blk = m.block_of(pfn)
             out.append({
                 "pfn": hex(pfn), "phys_addr": hex(pfn << a.page_shift),
@@ -147,7 +147,7 @@ class EvaluatedMachine:
                 "block": blk.id if blk else None,
                 "section": pfn >> a.pfn_section_shift,
                 "state": STATE_NAMES[t.pr_state[pi]] if pi >= 0 else "absent",
-                "struct_page_vaddr": hex(m.struct_page_vaddr(pfn)) if pfn >= m.pfn_offset else None,
+                "struct_page_vaddr": hex(m.pfn_to_page(pfn)) if pfn >= m.pfn_offset else None,
                 "backing_pfn": hexs(b) if b >= 0 else None,
                 "mapping": MAPPINGS[cols["mapping"][k]],
                 "role": ROLES[cols["role"][k]][0],
@@ -183,7 +183,7 @@ class EvaluatedMachine:
             hp_i = hits[0]
             s, e = head_pfn, head_pfn + (1 << m.hugetlb.order[hp_i])
             target = {"kind": "hugepage", "head_pfn": hex(head_pfn), "size": m.size_str(m.hugetlb.order[hp_i]),
-                      "hvo": hvo.HVO_STATES[m.hugetlb.state[hp_i]], "reason": hvo.reason_text(m, hp_i),
+                      "hvo": HVO_STATES[m.hugetlb.state[hp_i]], "reason": reason_text(m, hp_i),
                       "freed_pages": m.hugetlb.freed[hp_i]}
         elif block is not None:
             b = m.blocks.get(block)
@@ -200,7 +200,7 @@ class EvaluatedMachine:
         v0, v1 = m.vpage_of(s), m.vpage_of(e - 1) + 1
         firsts = [max(s, m.pfn_offset + -(-(v * ps) // sp)) for v in range(v0, v1)]
         cols = self.resolve_columns(firsts)
-        optimized = hp_i is not None and m.hugetlb.state[hp_i] == 1
+        optimized = hp_i is not None and m.hugetlb.state[hp_i] == HVO_OPTIMIZED
         nkeep = m.hugetlb.nkeep[hp_i] if optimized else 0
         pages = []
         for k, v in enumerate(range(v0, v1)):
@@ -229,7 +229,7 @@ class EvaluatedMachine:
         if not 1 <= bins <= MAX_BINS:
             raise ScenarioError(("bins",), f"must be between 1 and {MAX_BINS}")
         bins = min(bins, end_pfn - start_pfn)
-        counts, dominant = self.core.window_counts(self.tables, start_pfn, end_pfn, bins, len(ROLES))
+        counts, dominant = self.query.window_counts(self.tables, start_pfn, end_pfn, bins, len(ROLES))
         return {"start_pfn": start_pfn, "end_pfn": end_pfn, "bins": bins,
                 "roles": [ROLES[r][0] for r in range(len(ROLES))],
                 "dominant": dominant, "counts": {ROLES[r][0]: c for r, c in counts.items()}}
@@ -288,13 +288,13 @@ class EvaluatedMachine:
         out = []
         for i in idx:
             head, order = hp.head[i], hp.order[i]
-            n = hvo.vmemmap_pages(m, order)
+            n = vmemmap_pages(m, order)
             b = m.block_of(head)
             out.append({"head_pfn": hex(head), "size": m.size_str(order), "block": b.id if b else None,
-                        "node": hp.node[i], "hvo": hvo.HVO_STATES[hp.state[i]],
-                        "reason": hvo.reason_text(m, i), "vmemmap_pages": n,
+                        "node": hp.node[i], "hvo": HVO_STATES[hp.state[i]],
+                        "reason": reason_text(m, i), "vmemmap_pages": n,
                         "freed_pages": hp.freed[i], "pmd_splits": hp.splits[i],
-                        "vmemmap_vaddr": hex(m.struct_page_vaddr(head))})
+                        "vmemmap_vaddr": hex(m.pfn_to_page(head))})
         return out
 
     def events(self) -> list[dict[str, Any]]:
@@ -313,8 +313,8 @@ class EvaluatedMachine:
         hp = m.hugetlb
         by_size: dict[str, dict[str, int]] = {}
         for i in t.hp_idx:
-            d = by_size.setdefault(m.size_str(hp.order[i]), {s: 0 for s in hvo.HVO_STATES})
-            d[hvo.HVO_STATES[hp.state[i]]] += 1
+            d = by_size.setdefault(m.size_str(hp.order[i]), {s: 0 for s in HVO_STATES})
+            d[HVO_STATES[hp.state[i]]] += 1
         freed = sum(hp.freed[i] for i in t.hp_idx)
         hugetlb_pages = sum(1 << o for o in t.hp_order)
         memmap = (role_pages["memmap_boot"] + role_pages["memmap_buddy"] + role_pages["memmap_self"]

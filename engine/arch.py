@@ -1,4 +1,7 @@
-"""Per-architecture constants: page size, sections, PMD, pageblock, vmemmap base, HugeTLB sizes.
+"""Per-architecture facts as data: page size, sections, PMD, pageblock, vmemmap base, HugeTLB sizes,
+and the behaviour that differs by architecture (how the vmemmap base and the linear map are chosen,
+DMA zone limits, the releases with HVO, how the memory block size is probed). A new configuration
+is one row of ARCHES; no code asks for an architecture by name.
 
 Models arch/x86/include/asm/{sparsemem,pgtable_64_types}.h and arch/arm64/include/asm/{sparsemem,memory}.h
 (48-bit VA, 6.9+ layout for arm64), as summarised in kernel-model.md section 1.
@@ -29,7 +32,23 @@ class Arch:
     hugetlb_sizes: tuple[int, ...]
     vmemmap_pmd: bool       # vmemmap mapped with PMD leaves (else base pages only)
     paging_levels: int
-    memstart_align: int = 0  # arm64 ARM64_MEMSTART_ALIGN
+    # the linear map: 0 = the vmemmap is indexed from pfn 0 and its base may be moved (x86 KASLR
+    # randomises vmemmap_base in PUD steps); else ARM64_MEMSTART_ALIGN: VMEMMAP_START is fixed and
+    # indexed from memstart, the DRAM base rounded down to this alignment
+    memstart_align: int = 0
+    # zones below Normal by physical address limit (x86: DMA < 16 MiB <= DMA32 < 4 GiB)
+    dma_zones: tuple[tuple[str, int], ...] = (("DMA", 16 * MiB), ("DMA32", 4 * GiB))
+    # arm64's ZONE_DMA spans the RAM below 4 GiB and is an ordinary fallback zone; x86's 16 MiB
+    # ZONE_DMA stays kept back by lowmem_reserve
+    dma_fallback: bool = False
+    # releases with ARCH_WANT_HUGETLB_PAGE_OPTIMIZE_VMEMMAP: [first, end), end None = still there
+    hvo_since: tuple[int, int] = (5, 14)
+    hvo_until: tuple[int, int] | None = None
+    hvo_history: str = ('"mm: hugetlb: introduce a new config HUGETLB_PAGE_FREE_VMEMMAP" (6be24bed9da3) '
+                        'and "mm: hugetlb: free the vmemmap pages associated with each HugeTLB page" '
+                        '(f41f2ed43ca5), v5.14')
+    # memory_block_size_bytes(): "x86" = probe_memory_block_size() by boot RAM; "section" = one section
+    memory_block_probe: str = "section"
 
     @property
     def page_shift(self) -> int:
@@ -63,43 +82,63 @@ class Arch:
     def hugetlb_order(self, size: int) -> int:
         return (size // self.page_size).bit_length() - 1
 
+    @property
+    def vmemmap_randomised(self) -> bool:
+        """x86: vmemmap_base is a variable (KASLR); arm64: VMEMMAP_START is a constant."""
+        return not self.memstart_align
+
+    def hvo_built(self, release: tuple[int, int]) -> bool:
+        """Whether this architecture selects HVO in that release."""
+        return self.hvo_since <= release and (self.hvo_until is None or release < self.hvo_until)
+
+
+_ARM64 = dict(dma_zones=(("DMA", 4 * GiB),), dma_fallback=True, hvo_since=(5, 19), hvo_until=(6, 3),
+              hvo_history=('"arm64: mm: hugetlb: enable HUGETLB_PAGE_FREE_VMEMMAP for arm64" (1e63ac088f20, '
+                           'v5.19) until "arm64: mm: hugetlb: Disable HUGETLB_PAGE_OPTIMIZE_VMEMMAP" '
+                           '(060a2c92d1b6, v6.3)'))
+
 
 ARCHES: dict[str, Arch] = {
     a.key: a for a in (
         Arch("x86_64-4K-L4", "x86_64", 4 * KiB, 27, 21, 10, 9, 0xffffea0000000000, 1 * TiB, 46,
-             (2 * MiB, 1 * GiB), True, 4),
+             (2 * MiB, 1 * GiB), True, 4, memory_block_probe="x86"),
         Arch("x86_64-4K-L5", "x86_64", 4 * KiB, 27, 21, 10, 9, 0xffd4000000000000, 512 * TiB, 52,
-             (2 * MiB, 1 * GiB), True, 5),
+             (2 * MiB, 1 * GiB), True, 5, memory_block_probe="x86"),
         Arch("arm64-4K", "arm64", 4 * KiB, 27, 21, 10, 9, 0xfffffdffc0000000, 2 * TiB, 48,
-             (64 * KiB, 2 * MiB, 32 * MiB, 1 * GiB), True, 4, 1 * GiB),
+             (64 * KiB, 2 * MiB, 32 * MiB, 1 * GiB), True, 4, 1 * GiB, **_ARM64),
         Arch("arm64-16K", "arm64", 16 * KiB, 27, 25, 11, 11, 0xffffff7fc0000000, 512 * GiB, 48,
-             (2 * MiB, 32 * MiB, 1 * GiB), False, 4, 1 * GiB),
+             (2 * MiB, 32 * MiB, 1 * GiB), False, 4, 1 * GiB, **_ARM64),
         Arch("arm64-64K", "arm64", 64 * KiB, 29, 29, 13, 13, 0xffffffdfc0000000, 128 * GiB, 48,
-             (2 * MiB, 512 * MiB, 16 * GiB), False, 3, 512 * MiB),
+             (2 * MiB, 512 * MiB, 16 * GiB), False, 3, 512 * MiB, **_ARM64),
     )
 }
 
 
 def arch_for(name: str, page_size: int, paging_levels: int) -> Arch:
-    """Pick the configuration; raises ValueError naming what is not offered."""
-    if name == "x86_64":
-        if page_size != 4 * KiB:
-            raise ValueError("x86_64 has 4K pages only")
-        if paging_levels not in (4, 5):
-            raise ValueError("x86_64 paging_levels must be 4 or 5")
-        return ARCHES[f"x86_64-4K-L{paging_levels}"]
-    if name == "arm64":
-        key = {4 * KiB: "arm64-4K", 16 * KiB: "arm64-16K", 64 * KiB: "arm64-64K"}.get(page_size)
-        if key is None:
-            raise ValueError("arm64 page_size must be 4K, 16K or 64K")
-        return ARCHES[key]
-    raise ValueError("arch must be x86_64 or arm64")
+    """Pick the configuration; raises ValueError naming what is not offered. paging_levels matters
+    only where a page size comes with several (x86_64 4- and 5-level)."""
+    rows = [a for a in ARCHES.values() if a.name == name]
+    if not rows:
+        raise ValueError(f"arch must be {' or '.join(sorted({a.name for a in ARCHES.values()}))}")
+    sizes = sorted({a.page_size for a in rows})
+    rows = [a for a in rows if a.page_size == page_size]
+    if not rows:
+        if len(sizes) == 1:
+            raise ValueError(f"{name} has {sizes[0] >> 10}K pages only")
+        raise ValueError(f"{name} page_size must be {', '.join(f'{s >> 10}K' for s in sizes[:-1])} "
+                         f"or {sizes[-1] >> 10}K")
+    if len(rows) == 1:
+        return rows[0]
+    levels = [a for a in rows if a.paging_levels == paging_levels]
+    if not levels:
+        raise ValueError(f"{name} paging_levels must be {' or '.join(str(a.paging_levels) for a in rows)}")
+    return levels[0]
 
 
 def probe_memory_block_size(arch: Arch, boot_end: int, hypervisor: bool) -> int:
     """memory_block_size_bytes(): x86 probe_memory_block_size(), else one section (drivers/base/memory.c)."""
     section = 1 << arch.section_size_bits
-    if arch.name != "x86_64":
+    if arch.memory_block_probe != "x86":
         return section
     # x86/mm: "use max memory block size on bare metal" (v5.9); below 64 GiB of boot RAM, 128 MiB.
     if boot_end < 64 * GiB:
@@ -117,8 +156,7 @@ def probe_memory_block_size(arch: Arch, boot_end: int, hypervisor: bool) -> int:
 def zone_of_boot_pfn(arch: Arch, pfn: int) -> str:
     """Zone of boot memory by address: x86 DMA < 16 MiB <= DMA32 < 4 GiB <= Normal; arm64 DMA < 4 GiB."""
     addr = pfn * arch.page_size
-    if arch.name == "x86_64":
-        if addr < 16 * MiB:
-            return "DMA"
-        return "DMA32" if addr < 4 * GiB else "Normal"
-    return "DMA" if addr < 4 * GiB else "Normal"
+    for zone, limit in arch.dma_zones:
+        if addr < limit:
+            return zone
+    return "Normal"

@@ -1,122 +1,195 @@
 """HugeTLB pools per size and node: allocate by count or at an address, free, dissolve.
 
 Models the parts of mm/hugetlb.c that matter here: alloc_pool_huge_folio (__GFP_THISNODE,
-gigantic pages through alloc_contig_pages, never from ZONE_MOVABLE), and freeing a page back to
-the buddy allocator, which must restore its vmemmap first (and can fail).
+gigantic pages through alloc_contig_pages, never from ZONE_MOVABLE), prep_and_add_allocated_folios
+(6.7+: HVO over the whole batch), and freeing a page back to the buddy allocator, which must
+restore its vmemmap first (and can fail). The op functions (alloc_hugepages, alloc_hugepage,
+free_hugepage, free_hugepages) keep the scenario's op names.
 """
 from __future__ import annotations
 
-from array import array
-from typing import TYPE_CHECKING
-
-from . import hvo
 from .buddy import GFP_KERNEL_ZONES, GFP_MOVABLE_ZONES
+from .codes import HVO_OPTIMIZED, HVO_STATES, MAX_HUGEPAGES
+from .errors import ScenarioError
+from .hvo import hugetlb_vmemmap_optimize_folio, hugetlb_vmemmap_restore_folio, reason_text
+from .machine import Machine
+from .units import format_size, human_size
 
-if TYPE_CHECKING:
-    from .machine import Machine
-
-__all__ = ["HugePages"]
-
-COLUMNS = ("head", "order", "node", "state", "reason", "detail", "v0", "tail", "nkeep", "freed",
-           "splits", "alive")
+__all__ = ["alloc_hugepages", "alloc_hugepage", "free_hugepage", "free_hugepages", "htlb_alloc_zones",
+           "alloc_pool_huge_folios", "prep_and_add_allocated_folios", "alloc_contig_hugetlb_folio",
+           "update_and_free_hugetlb_folio", "dissolve_free_hugetlb_folios", "live_by_head_desc"]
 
 
-class HugePages:
-    """Every HugeTLB page ever allocated, as parallel columns (O(pages), never O(pfns))."""
+def htlb_alloc_zones(m: Machine, order: int) -> tuple[str, ...]:
+    """The zones a new huge page may come from: hugepage_movable_supported() keeps gigantic pages
+    out of ZONE_MOVABLE."""
+    return m.buddy.zonelist(GFP_KERNEL_ZONES if order > m.arch.max_page_order else GFP_MOVABLE_ZONES)
 
-    def __init__(self, m: "Machine") -> None:
-        self.m = m
-        for c in COLUMNS:
-            setattr(self, c, array("q"))
-        self.nr_alive = 0
 
-    def __len__(self) -> int:
-        return len(self.head)
+def alloc_pool_huge_folios(m: Machine, node: int, order: int, count: int) -> tuple[int, int]:
+    """Grow the pool on one node by up to count pages, each the lowest free naturally aligned run
+    of the first zone that has one (one increment of nr_hugepages at a time); then
+    prep_and_add_allocated_folios(). Returns (allocated, optimised). C version:
+    _replay_c.alloc_pool_huge_folios (the aligned runs taken in one pass over the free ranges)."""
+    if m.bulk is not None:
+        return m.bulk.alloc_pool_huge_folios(m, node, order, count)
+    nr, heads = 1 << order, []
+    for zone in htlb_alloc_zones(m, order):
+        fl = m.buddy.lists.get((node, zone))
+        while fl is not None and len(heads) < count:
+            m.budget.tick()
+            head = fl.alloc(nr, nr)
+            if head < 0:
+                break
+            heads.append(head)
+    return len(heads), prep_and_add_allocated_folios(m, [range(h, h + nr, nr) for h in heads], order, node)
 
-    def _append(self, head: int, order: int, node: int) -> int:
-        i = len(self.head)
-        for c, v in zip(COLUMNS, (head, order, node, 0, 0, 0, -1, -1, 0, 0, 0, 1)):
-            getattr(self, c).append(v)
-        self.nr_alive += 1
-        return i
 
-    def zones_for(self, order: int) -> tuple[str, ...]:
-        # hugepage_movable_supported(): gigantic pages never come from ZONE_MOVABLE
-        return self.m.buddy.zonelist(GFP_KERNEL_ZONES if order > self.m.arch.max_page_order
-                                     else GFP_MOVABLE_ZONES)
+def prep_and_add_allocated_folios(m: Machine, runs: list[range], order: int, node: int) -> int:
+    """Record pages already taken from the allocator (runs of head pfns), then run HVO on each
+    (hugetlb_vmemmap_optimize_folios() of 6.7+: the batch is allocated first, optimised after);
+    returns how many HVO optimised. C version: _replay_c.prep_and_add_allocated_folios (runs cut
+    into pieces that share one verdict, each optimised piece in one loop)."""
+    if m.bulk is not None:
+        return m.bulk.prep_and_add_allocated_folios(m, runs, order, node)
+    nr, optimised = 1 << order, 0
+    for heads in runs:
+        for head in heads:
+            m.mark_hugepage(head, head + nr)
+            optimised += hugetlb_vmemmap_optimize_folio(m, m.hugetlb.append(head, order, node))
+    return optimised
 
-    def _prepare(self, i: int) -> None:
-        m = self.m
-        m.budget.tick()
-        state, reason, detail = hvo.check_hvo(m, self.head[i], self.order[i])
-        self.state[i], self.reason[i], self.detail[i] = state, reason, detail
-        if state == hvo.OPTIMIZED:
-            hvo.optimize(m, i)
 
-    def alloc_count(self, node: int, order: int, count: int) -> tuple[int, int]:
-        """Grow the pool on one node by up to count pages (as many as fit).
+def alloc_contig_hugetlb_folio(m: Machine, head: int, order: int) -> int | str:
+    """alloc_contig_range() at a fixed place; returns the pool row or why not."""
+    nr = 1 << order
+    b = m.block_of(head)
+    if b is None or b.state != "online":
+        return f"pfn {hex(head)} is not in online memory"
+    for (node, zone), fl in m.buddy.lists.items():
+        if fl.is_free(head, head + nr):
+            if zone not in htlb_alloc_zones(m, order):
+                why = "gigantic pages are not movable" if zone == "Movable" else "kept for DMA"
+                return f"pfns {hex(head)}-{hex(head + nr - 1)} are in ZONE_{zone.upper()} ({why})"
+            fl.take(head, head + nr)
+            prep_and_add_allocated_folios(m, [range(head, head + nr, nr)], order, node)
+            return len(m.hugetlb) - 1
+    busy = m.first_busy(head, head + nr)
+    return f"pfns {hex(head)}-{hex(head + nr - 1)} are not all free ({busy})"
 
-        Returns (allocated, optimised). Like 6.7+ hugetlb_vmemmap_optimize_folios(), the batch is
-        allocated first and optimised afterwards. The loops are the implementation's (m.core).
-        """
-        return self.m.core.alloc_hugepages(self, node, order, count)
 
-    def alloc_at(self, head: int, order: int) -> int | str:
-        """alloc_contig_range() at a fixed place; returns the index or why not."""
-        m, nr = self.m, 1 << order
-        b = m.block_of(head)
-        if b is None or b.state != "online":
-            return f"pfn {hex(head)} is not in online memory"
-        for (node, zone), fl in m.buddy.lists.items():
-            if fl.is_free(head, head + nr):
-                if zone not in self.zones_for(order):
-                    why = "gigantic pages are not movable" if zone == "Movable" else "kept for DMA"
-                    return f"pfns {hex(head)}-{hex(head + nr - 1)} are in ZONE_{zone.upper()} ({why})"
-                fl.take(head, head + nr)
-                m.core.add_hugepage_run(self, range(head, head + nr, nr), order, node)
-                return len(self.head) - 1
-        busy = m.first_busy(head, head + nr)
-        return f"pfns {hex(head)}-{hex(head + nr - 1)} are not all free ({busy})"
+def update_and_free_hugetlb_folio(m: Machine, i: int) -> str | None:
+    """update_and_free_hugetlb_folio(): restore the vmemmap, then give the frames to buddy."""
+    hp = m.hugetlb
+    m.budget.tick()
+    if hp.state[i] == HVO_OPTIMIZED:
+        err = hugetlb_vmemmap_restore_folio(m, i)
+        if err:
+            return err
+    hp.alive[i] = 0
+    hp.nr_alive -= 1
+    head, nr = hp.head[i], 1 << hp.order[i]
+    m.unmark_hugepage(head, nr)
+    m.release_frames(head, nr, hugetlb=True)
+    return None
 
-    def find(self, head: int) -> int:
-        """Index of the live page with this head pfn, or -1."""
-        start = 0
-        while True:
-            try:
-                i = self.head.index(head, start)
-            except ValueError:
-                return -1
-            if self.alive[i]:
-                return i
-            start = i + 1
 
-    def free(self, i: int) -> str | None:
-        """update_and_free_hugetlb_folio(): restore the vmemmap, then give the frames to buddy."""
-        m = self.m
-        m.budget.tick()
-        if self.state[i] == hvo.OPTIMIZED:
-            err = hvo.restore(m, i)
-            if err:
-                return err
-        self.alive[i] = 0
-        self.nr_alive -= 1
-        head, nr = self.head[i], 1 << self.order[i]
-        m.unmark_hugepage(head, nr)
-        m.release_frames(head, nr, hugetlb=True)
-        return None
+def dissolve_free_hugetlb_folios(m: Machine, start: int, end: int) -> str | None:
+    """dissolve_free_hugetlb_folios() for memory offlining; the first failure stops it."""
+    for i in m.hugetlb.overlapping(start, end):
+        err = update_and_free_hugetlb_folio(m, i)
+        if err:
+            return err
+    return None
 
-    def live_on(self, node: int, order: int) -> list[int]:
-        return [i for i in range(len(self.head))
-                if self.alive[i] and self.node[i] == node and self.order[i] == order]
 
-    def overlapping(self, start: int, end: int) -> list[int]:
-        return [i for i in range(len(self.head)) if self.alive[i]
-                and self.head[i] < end and self.head[i] + (1 << self.order[i]) > start]
+def live_by_head_desc(m: Machine, node: int, order: int) -> list[int]:
+    """The live pages of one size on one node, highest head first (the order free_hugepages gives
+    them back in). C version: _replay_c.live_by_head_desc (a natural merge sort of the rows)."""
+    if m.bulk is not None:
+        return m.bulk.live_by_head_desc(m.hugetlb, node, order)
+    hp = m.hugetlb
+    return sorted(hp.live_on(node, order), key=lambda i: -hp.head[i])
 
-    def dissolve_range(self, start: int, end: int) -> str | None:
-        """dissolve_free_hugetlb_folios() for memory offlining; the first failure stops it."""
-        for i in self.overlapping(start, end):
-            err = self.free(i)
-            if err:
-                return err
-        return None
+
+# ---------------------------------------------------------------- the ops
+def _order_of(m: Machine, loc: tuple, size: int) -> int:
+    a = m.arch
+    if size not in a.hugetlb_sizes:
+        raise ScenarioError(loc + ("size",), f"{a.key} offers HugeTLB sizes "
+                            f"{', '.join(format_size(s) for s in a.hugetlb_sizes)}")
+    return a.hugetlb_order(size)
+
+
+def _check_node(m: Machine, loc: tuple, node: int) -> None:
+    if not any(b.node == node for b in m.blocks.values()):
+        raise ScenarioError(loc + ("node",), f"node {node} has no memory (no /sys/devices/system/node/node{node})")
+
+
+def alloc_hugepages(m: Machine, loc: tuple, op) -> dict:
+    """The alloc_hugepages op: echo N > .../node<N>/hugepages/hugepages-<size>/nr_hugepages."""
+    order = _order_of(m, loc, op.size)
+    _check_node(m, loc, op.node)
+    room = MAX_HUGEPAGES - m.hugetlb.nr_alive
+    got, optimised = alloc_pool_huge_folios(m, op.node, order, min(op.count, room))
+    if got == room < op.count:
+        raise ScenarioError(loc + ("count",), f"the simulator holds at most {MAX_HUGEPAGES} live huge "
+                            f"pages; this op would need {m.hugetlb.nr_alive - got + op.count}")
+    msg = (f"node{op.node} hugepages-{human_size(op.size).replace(' ', '')}: asked for {op.count} more, "
+           f"allocated {got}")
+    if got:
+        msg += f" ({optimised} optimised by HVO)"
+    return m.event("ok" if got == op.count else ("partial" if got else "failed"), msg,
+                   allocated=got, optimized=optimised)
+
+
+def alloc_hugepage(m: Machine, loc: tuple, op) -> dict:
+    """The alloc_hugepage op: one huge page at a given physical address (alloc_contig_range)."""
+    order = _order_of(m, loc, op.size)
+    a = m.arch
+    if op.at % op.size:
+        raise ScenarioError(loc + ("at",), f"not aligned to the {human_size(op.size)} huge page size")
+    if op.at + op.size > a.max_phys:
+        raise ScenarioError(loc + ("at",), "beyond the physical address limit")
+    head = op.at // a.page_size
+    r = alloc_contig_hugetlb_folio(m, head, order)
+    if isinstance(r, str):
+        return m.event("refused", f"alloc_contig_range: {r}")
+    st = HVO_STATES[m.hugetlb.state[r]]
+    return m.event("ok", f"HugeTLB {format_size(op.size)} page at pfn {hex(head)}: HVO {st}: "
+                   f"{reason_text(m, r)}")
+
+
+def free_hugepage(m: Machine, loc: tuple, op) -> dict:
+    """The free_hugepage op: the page whose head is at a given address leaves the pool."""
+    head = op.at // m.arch.page_size
+    if op.at % m.arch.page_size:
+        raise ScenarioError(loc + ("at",), "not page aligned")
+    i = m.hugetlb.find(head)
+    if i < 0:
+        raise ScenarioError(loc + ("at",), f"no HugeTLB page has its head at {hex(op.at)}")
+    err = update_and_free_hugetlb_folio(m, i)
+    if err:
+        return m.event("failed", f"free huge page {hex(head)}: {err}; the page stays in the pool "
+                       "as a surplus page")
+    return m.event("ok", f"freed HugeTLB page {hex(head)} ({m.size_str(m.hugetlb.order[i])})")
+
+
+def free_hugepages(m: Machine, loc: tuple, op) -> dict:
+    """The free_hugepages op: shrink nr_hugepages of one size on one node by count."""
+    order = _order_of(m, loc, op.size)
+    _check_node(m, loc, op.node)
+    live = live_by_head_desc(m, op.node, order)
+    m.budget.check()
+    freed, errs = 0, []
+    for i in live[:op.count]:
+        err = update_and_free_hugetlb_folio(m, i)
+        if err:
+            errs.append(err)
+            break
+        freed += 1
+    msg = f"node{op.node}: freed {freed} of {min(op.count, len(live))} {format_size(op.size)} pages"
+    if errs:
+        msg += f"; {errs[0]}"
+    return m.event("ok" if not errs and freed == op.count else ("partial" if freed else "failed"),
+                   msg, freed=freed)

@@ -1,45 +1,33 @@
 """HugeTLB Vmemmap Optimization: the self-hosted check policies, optimise and restore.
 
-Models mm/hugetlb_vmemmap.c: hugetlb_vmemmap_optimize (split the vmemmap PMD, remap tail vmemmap
-pages read-only to the kept page, free the rest), hugetlb_vmemmap_restore (allocate them back),
-and the 2022 alternatives for refusing HVO where the vmemmap is self-hosted (kernel-model.md 5).
+Models mm/hugetlb_vmemmap.c: hugetlb_vmemmap_optimize_folio (split the vmemmap PMD, remap tail
+vmemmap pages read-only to the kept page, free the rest), hugetlb_vmemmap_restore_folio (allocate
+them back), the vm.hugetlb_optimize_vmemmap sysctl, and the 2022 alternatives for refusing HVO
+where the vmemmap is self-hosted (kernel-model.md 5).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from .codes import (HVO_FREED, HVO_FREED_SELF, HVO_NOT_OPTIMIZABLE, HVO_OFF, HVO_OPTIMIZED, HVO_REFUSED,
+                    MEMMAP_BOOT, MEMMAP_SELF, PAGE_TABLE, PMD, PTE, SWAPCACHE, VMEMMAP_HVO_HEAD,
+                    VMEMMAP_RESTORED, R)
+from .kernel import KERNELS
+from .machine import Machine
 
-from .roles import ROLE_CODE
-from .vmemmap import PMD, PTE
+__all__ = ["PageVmemmapSelfHosted", "vmemmap_should_optimize", "run_verdict", "page_verdict",
+           "hugetlb_vmemmap_optimize_folio",
+           "hugetlb_vmemmap_restore_folio", "freed_runs", "note_hazard", "reason_text", "vmemmap_pages",
+           "sysctl"]
 
-if TYPE_CHECKING:
-    from .machine import Machine
-
-__all__ = ["HVO_STATES", "check_hvo", "run_verdict", "page_verdict", "optimize", "restore", "freed_runs", "note_hazard", "reason_text", "R"]
-
-HVO_STATES = ("off", "optimized", "refused", "not_optimizable")
-OFF, OPTIMIZED, REFUSED, NOT_OPTIMIZABLE = range(4)
-MEMMAP_SELF = ROLE_CODE["memmap_self"]
-MEMMAP_BOOT = ROLE_CODE["memmap_boot"]
-SWAPCACHE = ROLE_CODE["swapcache"]
-HVO_FREED = ROLE_CODE["hvo_freed"]
-HVO_FREED_SELF = ROLE_CODE["hvo_freed_selfhosted"]
-PAGE_TABLE = ROLE_CODE["page_table"]
-HVO_HEAD = ROLE_CODE["vmemmap_hvo_head"]
-RESTORED = ROLE_CODE["vmemmap_restored"]
+OFF, OPTIMIZED, REFUSED, NOT_OPTIMIZABLE = HVO_OFF, HVO_OPTIMIZED, HVO_REFUSED, HVO_NOT_OPTIMIZABLE
+HVO_HEAD, RESTORED = VMEMMAP_HVO_HEAD, VMEMMAP_RESTORED
 
 
-class R:
-    """Reason codes (the text is built by reason_text from the page's facts)."""
-    NONE, OFF_PARAM, OFF_SYSCTL, ARCH, STRUCT_PAGE, SMALL = range(6)
-    SELFHOSTED, SECTION_FLAG, FIRST_MAPS_ITSELF, FIRST_PFN_FLAG, FIRST_PFN_SWAPCACHE = range(6, 11)
-    ENOMEM_SPLIT, OPTIMIZED, HAZARD, COPY_FALLBACK = range(11, 15)
-
-
-def vmemmap_pages(m: "Machine", order: int) -> int:
+def vmemmap_pages(m: Machine, order: int) -> int:
+    """Vmemmap pages holding the struct pages of one huge page of this order."""
     return (m.struct_page_size << order) // m.arch.page_size
 
 
-def _frame_selfhosted(m: "Machine", frame: int) -> bool:
+def PageVmemmapSelfHosted(m: Machine, frame: int) -> bool:
     """PageVmemmapSelfHosted(frame): set by mhp_init_memmap_on_memory() when the block goes online."""
     if frame < 0 or m.roles.get(frame) != MEMMAP_SELF:
         return False
@@ -47,16 +35,17 @@ def _frame_selfhosted(m: "Machine", frame: int) -> bool:
     return b is not None and b.state == "online"
 
 
-def check_hvo(m: "Machine", head: int, order: int) -> tuple[int, int, int]:
-    """(state, reason, detail) for a new huge page, before any page-table work."""
+def vmemmap_should_optimize(m: Machine, head: int, order: int) -> tuple[int, int, int]:
+    """vmemmap_should_optimize_folio(): (state, reason, detail) for a new huge page, before any
+    page-table work."""
     return run_verdict(m, order) or page_verdict(m, head, order)
 
 
-def run_verdict(m: "Machine", order: int) -> tuple[int, int, int] | None:
+def run_verdict(m: Machine, order: int) -> tuple[int, int, int] | None:
     """The verdict every new page of this order gets whatever its address, or None when it
     depends on where the page is (the self-hosted check of 6.0+)."""
     k, a = m.kernel, m.arch
-    if not k.hvo_available(a.name):      # before the switch: hvo_enabled is False here too
+    if not k.hvo_available(a):      # before the switch: hvo_enabled is False here too
         return NOT_OPTIMIZABLE, R.ARCH, 0
     if not m.hvo_enabled:
         return OFF, (R.OFF_SYSCTL if m.sysctl_touched else R.OFF_PARAM), 0
@@ -71,12 +60,12 @@ def run_verdict(m: "Machine", order: int) -> tuple[int, int, int] | None:
     return None
 
 
-def page_verdict(m: "Machine", head: int, order: int) -> tuple[int, int, int]:
+def page_verdict(m: Machine, head: int, order: int) -> tuple[int, int, int]:
     """The 6.0+ self-hosted check for one page, under the selected policy."""
     a = m.arch
     policy = m.params.selfhosted_check
     frame = m.backing_of_vpage(m.vpage_of(head))[0]
-    truth = _frame_selfhosted(m, frame)
+    truth = PageVmemmapSelfHosted(m, frame)
     if policy == "merged":
         if truth:
             return REFUSED, R.SELFHOSTED, frame
@@ -92,7 +81,7 @@ def page_verdict(m: "Machine", head: int, order: int) -> tuple[int, int, int]:
             if policy == "first_page_maps_to_itself":
                 if m.backing_of_vpage(m.vpage_of(first))[0] == first:
                     return REFUSED, R.FIRST_MAPS_ITSELF, first
-            elif _frame_selfhosted(m, first):
+            elif PageVmemmapSelfHosted(m, first):
                 return REFUSED, R.FIRST_PFN_FLAG, first
             elif m.roles.get(first) == SWAPCACHE:
                 return REFUSED, R.FIRST_PFN_SWAPCACHE, first
@@ -101,11 +90,11 @@ def page_verdict(m: "Machine", head: int, order: int) -> tuple[int, int, int]:
     return OPTIMIZED, R.OPTIMIZED, 0
 
 
-def _originals(m: "Machine", vh: int, n: int) -> list[int]:
+def _originals(m: Machine, vh: int, n: int) -> list[int]:
     return [m.backing_of_vpage(vh + i)[0] for i in range(n)]
 
 
-def freed_runs(m: "Machine", vh: int, n: int, nkeep: int, copied: bool) -> list[tuple[int, int]]:
+def freed_runs(m: Machine, vh: int, n: int, nkeep: int, copied: bool) -> list[tuple[int, int]]:
     """Frames whose vmemmap page was remapped away, as (pfn, nr) runs."""
     orig = _originals(m, vh, n)
     idx = ([0] if copied else []) + list(range(nkeep, n))
@@ -119,9 +108,14 @@ def freed_runs(m: "Machine", vh: int, n: int, nkeep: int, copied: bool) -> list[
     return runs
 
 
-def optimize(m: "Machine", i: int) -> None:
-    """hugetlb_vmemmap_optimize_folio(): split PMDs, remap tails RO, free the vmemmap pages."""
+def hugetlb_vmemmap_optimize_folio(m: Machine, i: int) -> bool:
+    """hugetlb_vmemmap_optimize_folio() on pool row i, after vmemmap_should_optimize(): split PMDs,
+    remap the tails read-only, free the vmemmap pages. Returns whether the page is optimised."""
     hp = m.hugetlb
+    m.budget.tick()
+    hp.state[i], hp.reason[i], hp.detail[i] = vmemmap_should_optimize(m, hp.head[i], hp.order[i])
+    if hp.state[i] != OPTIMIZED:
+        return False
     head, order, node = hp.head[i], hp.order[i], hp.node[i]
     n = vmemmap_pages(m, order)
     vh = m.vpage_of(head)
@@ -133,7 +127,7 @@ def optimize(m: "Machine", i: int) -> None:
             pt, _ = m.buddy.alloc(node, 1, align=1)
             if pt < 0:   # PTE tables already installed stay: the kernel keeps a split it made
                 hp.state[i], hp.reason[i] = REFUSED, R.ENOMEM_SPLIT
-                return
+                return False
             m.split_pmds[pmd] = pt
             m.roles.assign(pt, pt + 1, PAGE_TABLE)
             new_splits.append(pmd)
@@ -163,9 +157,10 @@ def optimize(m: "Machine", i: int) -> None:
         if role == MEMMAP_SELF:
             note_hazard(m, f, k, head)
     hp.freed[i] = freed - (1 if copy >= 0 else 0)
+    return True
 
 
-def note_hazard(m: "Machine", f: int, k: int, head: int) -> None:
+def note_hazard(m: Machine, f: int, k: int, head: int) -> None:
     """Policy none (or a check that missed): HVO handed self-hosted memmap frames to the buddy allocator."""
     b = m.block_of(f)
     if b is not None:
@@ -174,7 +169,7 @@ def note_hazard(m: "Machine", f: int, k: int, head: int) -> None:
                          f"altmap takes back frames the buddy allocator still owns")
 
 
-def restore(m: "Machine", i: int) -> str | None:
+def hugetlb_vmemmap_restore_folio(m: Machine, i: int) -> str | None:
     """hugetlb_vmemmap_restore_folio(): allocate the vmemmap back before the page leaves HugeTLB."""
     hp = m.hugetlb
     head, order, node = hp.head[i], hp.order[i], hp.node[i]
@@ -202,7 +197,12 @@ def restore(m: "Machine", i: int) -> str | None:
     return None
 
 
-def reason_text(m: "Machine", i: int) -> str:
+def _release_before(release: tuple[int, int]) -> str:
+    i = KERNELS.index("%d.%d" % release) if "%d.%d" % release in KERNELS else len(KERNELS)
+    return KERNELS[i - 1]
+
+
+def reason_text(m: Machine, i: int) -> str:
     hp, k = m.hugetlb, m.kernel
     r, d = hp.reason[i], hp.detail[i]
     size = m.size_str(hp.order[i])
@@ -212,9 +212,11 @@ def reason_text(m: "Machine", i: int) -> str:
     if r == R.OFF_SYSCTL:
         return "HVO off: vm.hugetlb_optimize_vmemmap=0 when the page was allocated"
     if r == R.ARCH:
-        return (f"{m.arch.name} does not select ARCH_WANT_HUGETLB_PAGE_OPTIMIZE_VMEMMAP in {k.version} "
-                "(arm64 had HVO only in 5.19-6.2: \"arm64: mm: hugetlb: Disable "
-                "HUGETLB_PAGE_OPTIMIZE_VMEMMAP\", 6.3)")
+        a = m.arch
+        since, until = ".".join(map(str, a.hvo_since)), a.hvo_until
+        window = f"from {since}" if until is None else f"only in {since}-{_release_before(until)}"
+        return (f"{a.name} does not select ARCH_WANT_HUGETLB_PAGE_OPTIMIZE_VMEMMAP in {k.version} "
+                f"({a.name} had HVO {window}: {a.hvo_history})")
     if r == R.STRUCT_PAGE:
         return f"sizeof(struct page) = {d} is not a power of two: hugetlb_vmemmap_optimizable_size() = 0"
     if r == R.SMALL:
@@ -247,3 +249,23 @@ def reason_text(m: "Machine", i: int) -> str:
         text += (f"; HAZARD: {why} and the vmemmap is self-hosted in "
                  f"memory{b.id if b else '?'} (pfn {hex(d)})")
     return text
+
+
+def sysctl(m: Machine, loc: tuple, op) -> dict:
+    """The sysctl op: vm.hugetlb_optimize_vmemmap (hugetlb_optimize_vmemmap_handler()), for huge
+    pages allocated from then on."""
+    k, a = m.kernel, m.arch
+    if not k.hvo_sysctl or not k.hvo_available(a):
+        return m.event("refused", "vm.hugetlb_optimize_vmemmap: no such sysctl in "
+                       f"{k.version} on {a.name} (it appeared in 5.19 where HVO is built)")
+    if k.hvo_overrides_mmo and m.params.memmap_on_memory == "on" and not m.params.hugetlb_free_vmemmap:
+        return m.event("refused", "vm.hugetlb_optimize_vmemmap is not registered when "
+                       "memmap_on_memory is enabled (5.19)")
+    S = m.struct_page_size
+    if S & (S - 1):
+        return m.event("refused", "vm.hugetlb_optimize_vmemmap is not registered: "
+                       f"sizeof(struct page) = {S} is not a power of two")
+    m.hvo_enabled = op.hugetlb_optimize_vmemmap
+    m.sysctl_touched = True
+    return m.event("ok", f"vm.hugetlb_optimize_vmemmap = {int(op.hugetlb_optimize_vmemmap)} "
+                   "(applies to huge pages allocated from now on)")

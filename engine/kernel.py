@@ -1,12 +1,21 @@
-"""Behaviour switches by kernel release, each naming the commit that introduced it.
+"""Behaviour switches by kernel release, one row each, naming the commit that introduced it.
 
-Sources: kernel-model.md sections 3-4 (history tables) and mm/{memory_hotplug,hugetlb_vmemmap}.c.
+A switch is on from its first release (and off again from `until`, where a later commit reverted
+it); off means the older behaviour. Code asks `kernel.<switch name>`. The C replay accelerator
+names the switches it implements (engine/_replay_c.pyx SWITCHES); a machine whose kernel has a
+switch on that the accelerator does not name is replayed by the Python model alone, so a new
+behaviour is correct after one row here and one change in the Python model.
+
+Sources: kernel-model.md sections 3-4 (history tables), mm/{memory_hotplug,hugetlb_vmemmap}.c, and
+for each subject and hash the mainline commit as quoted by later Fixes: tags, stable mails and the
+merge-window pull requests. Kernels before the first switch (5.13: a08a2ae34613
+"mm,memory_hotplug: allocate memmap from the added memory range") have none on.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["KERNELS", "Kernel", "kernel_for", "LATEST"]
+__all__ = ["KERNELS", "Kernel", "Switch", "SWITCHES", "kernel_for", "LATEST"]
 
 KERNELS: tuple[str, ...] = tuple(
     [f"5.{m}" for m in range(13, 20)] + [f"6.{m}" for m in range(0, 20)]
@@ -15,81 +24,91 @@ LATEST = KERNELS[-1]
 
 
 @dataclass(frozen=True)
+class Switch:
+    """One behaviour change: on in [since, until)."""
+
+    name: str
+    since: tuple[int, int]
+    commit: str                     # 12-hex abbreviated hash
+    subject: str                    # the commit's subject line, exactly
+    until: tuple[int, int] | None = None
+    reverted_by: str = ""           # "hash subject" of the commit that ended it
+
+
+SWITCHES: tuple[Switch, ...] = (
+    # ---- memory_hotplug.memmap_on_memory
+    Switch("mmo_excluded_by_hvo", (5, 14), "4bab4964a59f",
+           "mm: memory_hotplug: disable memmap_on_memory when hugetlb_free_vmemmap enabled",
+           until=(5, 19), reverted_by="6e02c46b4d97 mm: memory_hotplug: override memmap_on_memory when "
+           "hugetlb_free_vmemmap=on"),
+    Switch("hvo_overrides_mmo", (5, 19), "6e02c46b4d97",
+           "mm: memory_hotplug: override memmap_on_memory when hugetlb_free_vmemmap=on",
+           until=(6, 0), reverted_by="66361095129b mm: memory_hotplug: make hugetlb_optimize_vmemmap "
+           "compatible with memmap_on_memory"),
+    Switch("selfhosted_refusal", (6, 0), "66361095129b",
+           "mm: memory_hotplug: make hugetlb_optimize_vmemmap compatible with memmap_on_memory"),
+    Switch("mmo_force", (6, 6), "2d1f649c7c08",
+           "mm/memory_hotplug: support memmap_on_memory when memmap is not aligned to pageblocks"),
+    Switch("mmo_per_block_altmap", (6, 8), "6b8f0798b85a",
+           "mm/memory_hotplug: split memmap_on_memory requests across memblocks"),
+    Switch("memmap_pages_offline", (6, 11), "b873faaa609a",
+           "mm/memory_hotplug: initialize memmap of !ZONE_DEVICE with PageOffline() instead of PageReserved()"),
+    # ---- HVO (whether the architecture has it at all is Arch.hvo_since/hvo_until)
+    Switch("hvo_free_2nd_vmemmap_page", (5, 18), "e7d324850bfc",
+           "mm: hugetlb: free the 2nd vmemmap page associated with each HugeTLB page"),
+    Switch("hvo_sysctl", (5, 19), "78f39084b41d",
+           "mm: hugetlb_vmemmap: add hugetlb_optimize_vmemmap sysctl"),
+    Switch("hvo_head_copy", (6, 2), "11aad2631bf7",
+           "mm/hugetlb_vmemmap: remap head page to newly allocated page"),
+    Switch("hvo_alloc_fallback", (6, 7), "6a898c2757af",
+           "mm: hugetlb_vmemmap: allow alloc vmemmap pages fallback to other nodes"),
+    Switch("hvo_check_in_split", (6, 8), "be035a2acf1f",
+           "mm: hugetlb_vmemmap: move PageVmemmapSelfHosted() check to split_vmemmap_huge_pmd()"),
+)
+SWITCH_NAMES = frozenset(s.name for s in SWITCHES)
+
+
+@dataclass(frozen=True)
 class Kernel:
-    """One mainline release and the switches the simulator models."""
+    """One mainline release and the switches on in it."""
 
     version: str
     major: int
     minor: int
+    on: frozenset[str]
+
+    @property
+    def release(self) -> tuple[int, int]:
+        return self.major, self.minor
 
     def at_least(self, major: int, minor: int) -> bool:
         return (self.major, self.minor) >= (major, minor)
 
-    # --- memory_hotplug.memmap_on_memory --------------------------------------------------
-    @property
-    def mmo_force(self) -> bool:
-        """"mm/memory_hotplug: support memmap_on_memory when memmap is not aligned to pageblocks" (v6.6)."""
-        return self.at_least(6, 6)
+    def __getattr__(self, name: str) -> bool:
+        # kernel.<switch> for every row of SWITCHES (dataclass fields never reach here)
+        if name in SWITCH_NAMES:
+            return name in self.on
+        raise AttributeError(name)
 
-    @property
-    def mmo_per_block_altmap(self) -> bool:
-        """"mm: use memmap_on_memory semantics for dax/kmem": ranges split into per-block altmaps (v6.8)."""
-        return self.at_least(6, 8)
-
-    @property
-    def mmo_excluded_by_hvo(self) -> bool:
-        """"mm: memory_hotplug: disable memmap_on_memory when hugetlb_free_vmemmap enabled" (v5.14-v5.18)."""
-        return self.at_least(5, 14) and not self.at_least(5, 19)
-
-    @property
-    def hvo_overrides_mmo(self) -> bool:
-        """"mm: memory_hotplug: override memmap_on_memory when hugetlb_free_vmemmap=on" (v5.19 only)."""
-        return self.major == 5 and self.minor == 19
-
-    @property
-    def selfhosted_refusal(self) -> bool:
-        """"mm: memory_hotplug: make hugetlb_optimize_vmemmap compatible with memmap_on_memory" (v6.0, 66361095129b)."""
-        return self.at_least(6, 0)
-
-    @property
-    def memmap_pages_offline(self) -> bool:
-        """"mm: initialize memmap of !ZONE_DEVICE with PageOffline() instead of PageReserved()" (v6.11)."""
-        return self.at_least(6, 11)
-
-    # --- HVO -------------------------------------------------------------------------------
-    def hvo_available(self, arch: str) -> bool:
-        """x86_64 since v5.14; arm64 from "arm64: mm: hugetlb: enable HUGETLB_PAGE_FREE_VMEMMAP" (v5.19)
-        until "arm64: mm: hugetlb: Disable HUGETLB_PAGE_OPTIMIZE_VMEMMAP" (v6.3)."""
-        if arch == "x86_64":
-            return self.at_least(5, 14)
-        return self.at_least(5, 19) and not self.at_least(6, 3)
-
+    # ---- values derived from switches
     @property
     def hvo_reserve_pages(self) -> int:
-        """Vmemmap pages kept per huge page: 2 until "mm: hugetlb_vmemmap: free the 2nd vmemmap page
-        associated with each HugeTLB page" (v5.18), then 1."""
-        return 1 if self.at_least(5, 18) else 2
-
-    @property
-    def hvo_head_copy(self) -> bool:
-        """"mm: hugetlb_vmemmap: use a new page to replace the head vmemmap page"-style copy (v6.2, 11aad2631bf7)."""
-        return self.at_least(6, 2)
+        """Vmemmap pages kept per huge page: 2, then 1 from hvo_free_2nd_vmemmap_page."""
+        return 1 if self.hvo_free_2nd_vmemmap_page else 2
 
     @property
     def hvo_copy_thisnode(self) -> bool:
-        """The head copy was __GFP_THISNODE until "mm: hugetlb_vmemmap: allow alloc vmemmap pages fallback
-        to other nodes" (v6.7)."""
-        return not self.at_least(6, 7)
+        """The head copy (and the restore) allocate with __GFP_THISNODE until hvo_alloc_fallback."""
+        return not self.hvo_alloc_fallback
 
-    @property
-    def hvo_sysctl(self) -> bool:
-        """/proc/sys/vm/hugetlb_optimize_vmemmap exists since v5.19."""
-        return self.at_least(5, 19)
+    def hvo_available(self, arch) -> bool:
+        """Whether the architecture selects HVO in this release (Arch.hvo_since/hvo_until)."""
+        return arch.hvo_built(self.release)
 
-    @property
-    def hvo_check_in_split(self) -> bool:
-        """"mm: hugetlb_vmemmap: move PageVmemmapSelfHosted() check to split_vmemmap_huge_pmd()" (v6.8)."""
-        return self.at_least(6, 8)
+
+def switches_on(release: tuple[int, int]) -> frozenset[str]:
+    """The names of the switches on in a release."""
+    return frozenset(s.name for s in SWITCHES if s.since <= release and (s.until is None or release < s.until))
 
 
 def kernel_for(version: str) -> Kernel:
@@ -98,4 +117,4 @@ def kernel_for(version: str) -> Kernel:
         raise ValueError(f"unknown kernel version {version!r}: modelled releases are "
                          f"{KERNELS[0]} ... {LATEST}")
     major, minor = (int(x) for x in version.split("."))
-    return Kernel(version, major, minor)
+    return Kernel(version, major, minor, switches_on((major, minor)))

@@ -1,26 +1,19 @@
 """Where a memmap lives: the boot memblock buffer, buddy chunks, or the block itself (altmap).
 
-Models mm/sparse.c (sparse_buffer_init, section_map_size) and mm/sparse-vmemmap.c
-(vmemmap_populate_hugepages with its base-page fallback, altmap_alloc_block_buf).
+Models mm/sparse.c (sparse_init_nid, sparse_buffer_init, section_map_size), mm/sparse-vmemmap.c
+(vmemmap_populate_hugepages with its base-page fallback, altmap_alloc_block_buf, vmemmap_free) and
+mm/memory_hotplug.c's mhp_supports_memmap_on_memory().
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from .codes import MEMMAP_BOOT, MEMMAP_BUDDY, MEMMAP_SELF, PMD, PTE
+from .machine import Machine
 
-from .roles import ROLE_CODE
-from .vmemmap import PMD, PTE
-
-if TYPE_CHECKING:
-    from .machine import Machine
-
-__all__ = ["section_vpages", "place_boot_memmap", "populate_from_buddy", "populate_from_altmap",
-           "mmo_decision"]
-
-MEMMAP_BOOT, MEMMAP_BUDDY, MEMMAP_SELF = (ROLE_CODE[r] for r in ("memmap_boot", "memmap_buddy",
-                                                                    "memmap_self"))
+__all__ = ["section_vpages", "sparse_init_nid", "populate_section_memmap", "vmemmap_populate_altmap",
+           "vmemmap_populate_altmaps", "mhp_supports_memmap_on_memory", "vmemmap_free"]
 
 
-def section_vpages(m: "Machine", section: int) -> tuple[int, int]:
+def section_vpages(m: Machine, section: int) -> tuple[int, int]:
     """The vmemmap pages to populate for one section, rounded out to PMDs where PMD-mapped."""
     pps = m.arch.pages_per_section
     lo = m.vpage_of(section * pps)
@@ -31,8 +24,8 @@ def section_vpages(m: "Machine", section: int) -> tuple[int, int]:
     return lo, hi
 
 
-def place_boot_memmap(m: "Machine", node: int, sections: list[int],
-                      ranges: list[tuple[int, int]]) -> tuple[int, int] | None:
+def sparse_init_nid(m: Machine, node: int, sections: list[int],
+                    ranges: list[tuple[int, int]]) -> tuple[int, int] | None:
     """sparse_init_nid(): one memblock buffer per node, top-down, then populate section by section."""
     pieces: list[tuple[int, int]] = []
     runs: list[list[int]] = []                 # consecutive sections have adjacent vmemmap ranges:
@@ -83,7 +76,7 @@ def place_boot_memmap(m: "Machine", node: int, sections: list[int],
     return base, used
 
 
-def populate_from_buddy(m: "Machine", node: int, start_pfn: int, end_pfn: int) -> list[str] | None:
+def populate_section_memmap(m: Machine, node: int, start_pfn: int, end_pfn: int) -> list[str] | None:
     """__populate_section_memmap() for each section: order-9 under a PMD, else order-0 under PTEs.
 
     Returns notes on where the memmap went, or None (with nothing changed) on -ENOMEM.
@@ -115,19 +108,29 @@ def populate_from_buddy(m: "Machine", node: int, start_pfn: int, end_pfn: int) -
     return [f"{n} x {k}" for k, n in notes.items()]
 
 
-def _map(m: "Machine", v0: int, v1: int, pfn: int, mapping: int, done: list) -> None:
+def _map(m: Machine, v0: int, v1: int, pfn: int, mapping: int, done: list) -> None:
     m.vmemmap.add(v0, v1, pfn, MEMMAP_BUDDY, mapping)
     m.roles.assign(pfn, pfn + v1 - v0, MEMMAP_BUDDY)
     done.append((v0, v1, pfn))
 
 
-def _rollback(m: "Machine", done: list) -> None:
+def _rollback(m: Machine, done: list) -> None:
     for v0, v1, pfn in done:
         m.vmemmap.remove(v0, v1)
         m.release_frames(pfn, v1 - v0)
 
 
-def populate_from_altmap(m: "Machine", base_pfn: int, nr_pages: int) -> int:
+def vmemmap_populate_altmaps(m: Machine, bases: range, npages: int) -> None:
+    """vmemmap_populate_altmap() at each base pfn, for npages pages. C version:
+    _replay_c.vmemmap_populate_altmaps (the runs and roles merged into the tables in one pass)."""
+    if m.bulk is not None:
+        return m.bulk.vmemmap_populate_altmaps(m, bases, npages)
+    for base in bases:
+        m.budget.tick()
+        vmemmap_populate_altmap(m, base, npages)
+
+
+def vmemmap_populate_altmap(m: Machine, base_pfn: int, nr_pages: int) -> int:
     """vmemmap_populate() with an altmap: the struct pages of [base, base+nr) are carved from the
     start of the range itself, in order (altmap_alloc_block_buf). Returns the pages used."""
     v0 = m.vpage_of(base_pfn)
@@ -137,8 +140,8 @@ def populate_from_altmap(m: "Machine", base_pfn: int, nr_pages: int) -> int:
     return used
 
 
-def mmo_decision(m: "Machine", requested: bool, range_pages: int,
-                 shared: bool = False) -> tuple[bool, str, int, int]:
+def mhp_supports_memmap_on_memory(m: Machine, requested: bool, range_pages: int,
+                                  shared: bool = False) -> tuple[bool, str, int, int]:
     """mhp_supports_memmap_on_memory() as of the modelled release.
 
     Returns (used, reason, vmemmap pages used per altmap, pages reserved per altmap).
@@ -164,7 +167,7 @@ def mmo_decision(m: "Machine", requested: bool, range_pages: int,
                        "(\"mm: memory_hotplug: override memmap_on_memory when "
                        "hugetlb_free_vmemmap=on\", 5.19)"), 0, 0
     pmd_ok = vmemmap_size % a.pmd_size == 0
-    if not k.at_least(6, 6):
+    if not k.mmo_force:    # the 6.6 commit rewrote the whole check
         # 5.13: size == block size && IS_ALIGNED(vmemmap_size, PMD_SIZE) &&
         #       IS_ALIGNED(remaining_size, pageblock_nr_pages << PAGE_SHIFT)
         if range_pages != m.block_pages and not shared:
@@ -191,3 +194,34 @@ def mmo_decision(m: "Machine", requested: bool, range_pages: int,
         return False, (f"arch_supports_memmap_on_memory(): vmemmap size {vmemmap_size >> 10} KiB "
                        f"is not a multiple of PMD_SIZE ({a.pmd_size >> 20} MiB)"), 0, 0
     return True, "vmemmap in the block itself (altmap)", nr, reserve
+
+
+def vmemmap_free(m: Machine, s: int, e: int) -> None:
+    """vmemmap_free() from arch_remove_memory(): unmap the vmemmap of [s, e) and free what backed it."""
+    g = m.arch.ptrs_per_pte
+    lo = m.vpage_of(s)
+    hi = -(-((e - m.pfn_offset) * m.struct_page_size) // m.arch.page_size)
+    if m.arch.vmemmap_pmd:          # keep PMDs still shared with present neighbours
+        if lo % g and m.pfn_present(s - 1):
+            lo = (lo // g + 1) * g
+        if hi % g and m.pfn_present(e):
+            hi = hi // g * g
+    # vmemmap pages remapped by an HVO restore: their original frames went back to the
+    # allocator at restore time and must not be released twice
+    ov = m.overlay
+    remapped = [(max(a, lo), min(b, hi)) for a, b in zip(ov.vstart, ov.vend) if a < hi and b > lo]
+    for frame, nr, kind in ov.remove(lo, hi):
+        m.release_frames(frame, nr)
+    cuts = sorted({lo, hi} | {x for r in remapped for x in r})
+    for a, b in zip(cuts, cuts[1:]):
+        released = m.vmemmap.remove(a, b)
+        if any(ra <= a and b <= rb for ra, rb in remapped):
+            continue
+        for frame, nr, kind in released:
+            if kind == MEMMAP_SELF and s <= frame < e:
+                continue
+            m.release_frames(frame, nr)
+    for pmd in [p for p in m.split_pmds if lo <= p * g and (p + 1) * g <= hi]:
+        m.release_frames(m.split_pmds.pop(pmd), 1)
+    m.roles.clear(s, e)
+    m.hvo_freed.clear(s, e)

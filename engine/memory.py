@@ -1,70 +1,27 @@
 """Memory blocks and their life cycle: add, online, offline, remove.
 
 Models mm/memory_hotplug.c (add_memory_resource, online_pages, offline_pages, try_remove_memory)
-and drivers/base/memory.c (memory_block_online/offline), with the kernel's failure reasons.
+and drivers/base/memory.c (create_memory_block_devices, memory_block_online/offline), with the
+kernel's failure reasons. The op functions (add_memory, online, offline, remove_memory,
+swapcache_page) keep the scenario's op names.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING
-
 from .buddy import GFP_MOVABLE_ZONES
+from .codes import ALTMAP_RESERVED, MAX_BLOCKS, SWAPCACHE, UNMOVABLE
 from .errors import ScenarioError
-from .memmap import mmo_decision, populate_from_buddy
-from .roles import ROLE_CODE, UNMOVABLE
+from .hugetlb import dissolve_free_hugetlb_folios
+from .machine import Machine
+from .memmap import (mhp_supports_memmap_on_memory, populate_section_memmap, vmemmap_free,
+                     vmemmap_populate_altmaps)
+from .mm_types import Block
 from .units import human_size
 
-if TYPE_CHECKING:
-    from .machine import Machine
-
-__all__ = ["MAX_BLOCKS", "Block", "BLOCK_FIELDS", "block_fields", "add_memory", "online_one", "online_blocks", "offline_blocks",
-           "remove_memory"]
-
-ALTMAP_RESERVED = ROLE_CODE["altmap_reserved"]
-SWAPCACHE = ROLE_CODE["swapcache"]
-MAX_BLOCKS = 65_536          # memory blocks per machine: bounds memory and time per request
+__all__ = ["add_memory", "online", "offline", "remove_memory", "swapcache_page",
+           "create_memory_block_devices", "online_memory_blocks", "online_pages", "offline_pages"]
 
 
-@dataclass
-class Block:
-    """One memory block (memoryN) and where its memmap lives. (The Cython core keeps the same
-    attributes in a C struct: engine/_replay.pyx Block; make blocks with m.core.Block.)"""
-
-    id: int
-    start: int                      # first pfn
-    nr_pages: int
-    node: int
-    boot: bool
-    present: list[tuple[int, int]]  # present pfn ranges inside the block
-    state: str = "offline"
-    zone: str | None = None
-    memmap_where: str = "memblock"  # memblock | buddy | self | altmap of another block
-    mmo_used: bool = False
-    mmo_reason: str = ""
-    altmap_base: int = -1           # pfn of the altmap that holds this block's memmap
-    nr_vmemmap: int = 0             # pages reserved at this block's start (memmap + padding)
-    nr_vmemmap_used: int = 0
-    group: tuple[int, int] = (0, 0)  # pfn range of the add_memory() call
-    section_flag: bool = False      # v2: SECTION_CANNOT_OPTIMIZE_VMEMMAP on its sections
-    hazards: list[str] = field(default_factory=list)
-
-    @property
-    def end(self) -> int:
-        return self.start + self.nr_pages
-
-    def present_pages(self) -> int:
-        return sum(e - s for s, e in self.present)
-
-
-BLOCK_FIELDS = tuple(f.name for f in fields(Block))
-
-
-def block_fields(b) -> dict:
-    """A Block's attributes as a dict, whichever implementation made it."""
-    return {f: getattr(b, f) for f in BLOCK_FIELDS}
-
-
-def _range_blocks(m: "Machine", loc: tuple, start: int, size: int) -> list[Block]:
+def _range_blocks(m: Machine, loc: tuple, start: int, size: int) -> list[Block]:
     bsz = m.block_pages * m.arch.page_size
     if size == 0:
         raise ScenarioError(loc + ("size",), "must not be 0")
@@ -83,8 +40,10 @@ def _range_blocks(m: "Machine", loc: tuple, start: int, size: int) -> list[Block
     return out
 
 
-def add_memory(m: "Machine", loc: tuple, op) -> dict:
+def add_memory(m: Machine, loc: tuple, op) -> dict:
     """add_memory_driver_managed()/add_memory(): create the blocks and populate their memmap."""
+    if op.altmap_scope == "range" and not op.memmap_on_memory:
+        raise ScenarioError(loc + ("altmap_scope",), "a shared altmap needs memmap_on_memory")
     a = m.arch
     bsz = m.block_pages * a.page_size
     if op.size == 0:
@@ -100,8 +59,8 @@ def add_memory(m: "Machine", loc: tuple, op) -> dict:
         raise ScenarioError(loc + ("size",), f"range ends beyond the {a.max_physmem_bits}-bit physical "
                             f"address limit ({hex(a.max_phys)}) of {a.key}")
     s_pfn, e_pfn = op.start // a.page_size, (op.start + op.size) // a.page_size
-    if m.arch.name == "arm64" and s_pfn < m.pfn_offset:
-        raise ScenarioError(loc + ("start",), "below memstart (the arm64 linear map cannot hold it)")
+    if s_pfn < m.pfn_offset:
+        raise ScenarioError(loc + ("start",), "below memstart (the linear map cannot hold it)")
     for b in m.blocks_in(s_pfn, e_pfn):
         raise ScenarioError(loc + ("start",), f"overlaps memory{b.id} "
                             f"[{hex(b.start * a.page_size)}-{hex(b.end * a.page_size - 1)}]")
@@ -112,11 +71,11 @@ def add_memory(m: "Machine", loc: tuple, op) -> dict:
     shared = op.altmap_scope == "range"
     # before 6.8 the whole range is one altmap candidate (and must be exactly one block)
     per_altmap = e_pfn - s_pfn if shared or not m.kernel.mmo_per_block_altmap else m.block_pages
-    used, reason, nr_used, nr_res = mmo_decision(m, op.memmap_on_memory, per_altmap, shared)
+    used, reason, nr_used, nr_res = mhp_supports_memmap_on_memory(m, op.memmap_on_memory, per_altmap, shared)
     bp = m.block_pages
     if used:
         bases = range(s_pfn, s_pfn + 1) if shared else range(s_pfn, e_pfn, bp)
-        m.core.populate_altmaps(m, bases, e_pfn - s_pfn if shared else bp)
+        vmemmap_populate_altmaps(m, bases, e_pfn - s_pfn if shared else bp)
         if nr_res > nr_used:
             for base in bases:
                 m.roles.assign(base + nr_used, base + nr_res, ALTMAP_RESERVED)
@@ -126,7 +85,7 @@ def add_memory(m: "Machine", loc: tuple, op) -> dict:
         first_where = "self"
         others_where = f"memory{s_pfn // bp}" if shared else "self"
     else:
-        notes = populate_from_buddy(m, op.node, s_pfn, e_pfn)
+        notes = populate_section_memmap(m, op.node, s_pfn, e_pfn)
         if notes is None:
             return m.event("failed", f"add_memory {m.range_str(s_pfn, e_pfn)}: -ENOMEM populating the "
                            f"vmemmap (no free order-9 or order-0 pages); nothing added ({reason})")
@@ -139,18 +98,44 @@ def add_memory(m: "Machine", loc: tuple, op) -> dict:
                     altmap_base=(-1 if not used else s_pfn if shared else None),
                     nr_vmemmap=nr_res if own else 0, nr_vmemmap_used=nr_used if own else 0,
                     section_flag=used)
-    blocks = m.core.new_blocks(m, range(s_pfn, e_pfn, bp), block_attrs(True), block_attrs(False))
+    blocks = create_memory_block_devices(m, range(s_pfn, e_pfn, bp), block_attrs(True), block_attrs(False))
     m.add_blocks(blocks)
     msg = f"add_memory {m.range_str(s_pfn, e_pfn)} node {op.node}: {_names(blocks)} added; {where}"
     dflt = m.params.memhp_default_state
     if dflt != "offline":
         zone = "movable" if dflt == "online_movable" else "normal"
-        m.core.online_blocks(m, blocks, zone)
+        online_memory_blocks(m, blocks, zone)
         msg += f"; auto-onlined ({zone})"
     return m.event("ok", msg)
 
 
-def online_one(m: "Machine", b: Block, zone: str) -> None:
+def create_memory_block_devices(m: Machine, bases: range, first: dict, rest: dict) -> list[Block]:
+    """create_memory_block_devices(): the Block of each base pfn (the first block's attributes from
+    `first`, the others' from `rest`; an altmap_base of None means the block's own start).
+    C version: _replay_c.create_memory_block_devices (blocks as C structs from one template)."""
+    if m.bulk is not None:
+        return m.bulk.create_memory_block_devices(m, bases, first, rest)
+    out = []
+    for bs in bases:
+        m.budget.tick()
+        f = first if bs == bases.start else rest
+        out.append(Block(id=bs // bases.step, start=bs, present=[(bs, bs + bases.step)],
+                         **{**f, "altmap_base": bs if f["altmap_base"] is None else f["altmap_base"]}))
+    return out
+
+
+def online_memory_blocks(m: Machine, blocks: list[Block], zone: str) -> tuple[int, int]:
+    """memory_block_online() for each block; returns the (present, managed) pages they bring.
+    C version: _replay_c.online_memory_blocks (the free ranges merged per node in one pass)."""
+    if m.bulk is not None:
+        return m.bulk.online_memory_blocks(m, blocks, zone)
+    for b in blocks:
+        online_pages(m, b, zone)
+    present = sum(b.present_pages() for b in blocks)
+    return present, present - sum(b.nr_vmemmap for b in blocks)
+
+
+def online_pages(m: Machine, b: Block, zone: str) -> None:
     """online_pages() for one block: its zone, then every present frame not in use to the buddy."""
     m.budget.tick()
     b.state = "online"
@@ -175,8 +160,9 @@ def _names(blocks: list[Block]) -> str:
     return ", ".join(f"memory{i}" for i in ids)
 
 
-def online_blocks(m: "Machine", loc: tuple, op) -> dict:
-    """memory_block_online(): zone for the whole block, vmemmap pages accounted, rest to buddy."""
+def online(m: Machine, loc: tuple, op) -> dict:
+    """The online op: memory_block_online() of each block of the range (zone for the whole block,
+    vmemmap pages accounted, the rest to the buddy allocator)."""
     blocks = _range_blocks(m, loc, op.start, op.size)
     done: list[Block] = []
     refused = []
@@ -185,7 +171,7 @@ def online_blocks(m: "Machine", loc: tuple, op) -> dict:
             refused.append(f"memory{b.id} is already online (-EINVAL)")
         else:
             done.append(b)
-    present, managed = m.core.online_blocks(m, done, op.zone)
+    present, managed = online_memory_blocks(m, done, op.zone)
     if not done:
         return m.event("refused", "; ".join(refused))
     zone = "Movable" if op.zone == "movable" else "Normal"
@@ -195,7 +181,7 @@ def online_blocks(m: "Machine", loc: tuple, op) -> dict:
     return m.event("partial" if refused else "ok", msg + ("; " + "; ".join(refused) if refused else ""))
 
 
-def _offline_one(m: "Machine", b: Block) -> str | None:
+def offline_pages(m: Machine, b: Block) -> str | None:
     """offline_pages() on [start + nr_vmemmap, end); returns the failure reason or None."""
     a = m.arch
     s, e = b.start + b.nr_vmemmap, b.end
@@ -216,7 +202,7 @@ def _offline_one(m: "Machine", b: Block) -> str | None:
                 return fail + "failure to migrate pages"
             m.roles.clear(rs, re_)
             m.roles.assign(pfn, pfn + 1, SWAPCACHE)
-    err = m.hugetlb.dissolve_range(s, e)
+    err = dissolve_free_hugetlb_folios(m, s, e)
     if err:
         m.unisolate(iso)
         return fail + "failure to dissolve huge pages (" + err + ")"
@@ -225,7 +211,8 @@ def _offline_one(m: "Machine", b: Block) -> str | None:
     return None
 
 
-def offline_blocks(m: "Machine", loc: tuple, op) -> dict:
+def offline(m: Machine, loc: tuple, op) -> dict:
+    """The offline op: memory_block_offline() of each block of the range."""
     blocks = _range_blocks(m, loc, op.start, op.size)
     done, refused = [], []
     for b in blocks:
@@ -233,7 +220,7 @@ def offline_blocks(m: "Machine", loc: tuple, op) -> dict:
         if b.state != "online":
             refused.append(f"memory{b.id} is already offline (-EINVAL)")
             continue
-        why = _offline_one(m, b)
+        why = offline_pages(m, b)
         if why:
             refused.append(f"memory{b.id}: {why}")
             continue
@@ -248,7 +235,7 @@ def offline_blocks(m: "Machine", loc: tuple, op) -> dict:
     return m.event(outcome, msg)
 
 
-def remove_memory(m: "Machine", loc: tuple, op) -> dict:
+def remove_memory(m: Machine, loc: tuple, op) -> dict:
     """try_remove_memory(): every block offline, then unmap the vmemmap and drop the blocks."""
     blocks = _range_blocks(m, loc, op.start, op.size)
     a = m.arch
@@ -275,7 +262,7 @@ def remove_memory(m: "Machine", loc: tuple, op) -> dict:
         return m.event("refused", f"memory [{hex(s_pfn * a.page_size)}-{hex(e_pfn * a.page_size - 1)}] "
                        f"holds the struct pages of {users}: remove those first (-EBUSY)")
     hazards = [h for b in blocks for h in b.hazards]
-    m.unmap_memmap(s_pfn, e_pfn)
+    vmemmap_free(m, s_pfn, e_pfn)
     for b in blocks:
         m.budget.tick()
         m.drop_block(b)
@@ -283,3 +270,16 @@ def remove_memory(m: "Machine", loc: tuple, op) -> dict:
     if hazards:
         return m.event("hazard", msg + "; HAZARD: " + "; ".join(hazards))
     return m.event("ok", msg)
+
+
+def swapcache_page(m: Machine, loc: tuple, op) -> dict:
+    """The swapcache_page op: a free page becomes an anonymous page in the swap cache, whose
+    PG_swapcache is the same bit as PG_owner_priv_1 (the v4 check's false positive)."""
+    pfn = op.pfn
+    key = m.buddy.zone_of_free(pfn)
+    if key is None:
+        return m.event("refused", f"pfn {hex(pfn)} is not a free page")
+    m.buddy.lists[key].take(pfn, pfn + 1)
+    m.roles.assign(pfn, pfn + 1, SWAPCACHE)
+    return m.event("ok", f"pfn {hex(pfn)} now holds an anonymous page in the swap cache "
+                   "(PG_swapcache, an alias of PG_owner_priv_1)")

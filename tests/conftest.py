@@ -1,7 +1,8 @@
 """Shared fixtures: every engine test runs against both hot-loop implementations.
 
-`impl` is "python" (engine/_twin.py) or "cython" (engine/_core). The cython parameter is skipped
-only when engine._core cannot be imported on a developer machine; under CI=true a missing or
+`impl` is "python" (engine/_query_py.py and the Python model) or "cython" (engine/_query_c and
+engine/_replay_c). The cython parameter is skipped
+only when the extensions cannot be imported on a developer machine; under CI=true a missing or
 broken extension fails loudly instead.
 """
 from __future__ import annotations
@@ -21,9 +22,9 @@ IN_CI = os.environ.get("CI") == "true"
 
 
 def core_import_error() -> str | None:
-    """None if engine._core imports, else why not."""
+    """None if the Cython extensions import, else why not."""
     try:
-        from engine import _core  # noqa: F401
+        from engine import _query_c, _replay_c  # noqa: F401
     except ImportError as e:
         return f"{type(e).__name__}: {e}"
     return None
@@ -35,9 +36,9 @@ def impl(request) -> str:
         err = core_import_error()
         if err is not None:
             if IN_CI:
-                pytest.fail(f"engine._core must be importable under CI=true ({err}); "
+                pytest.fail(f"engine._query_c and engine._replay_c must be importable under CI=true ({err}); "
                             "build it with `make build-ext`", pytrace=False)
-            pytest.skip(f"engine._core not built ({err}); run `make build-ext`")
+            pytest.skip(f"engine._query_c not built ({err}); run `make build-ext`")
     return request.param
 
 

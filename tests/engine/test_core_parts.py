@@ -10,7 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import _twin, tables
+from types import SimpleNamespace
+
+from engine import _query_py, hugetlb
 from engine.rangemap import FreeList, RangeMap
 from engine.vmemmap import VmemmapRuns
 
@@ -21,12 +23,12 @@ SETTINGS = settings(max_examples=150, deadline=None, database=None)
 def cy():
     """The compiled modules: skipped without the extension, a failure under CI=true."""
     try:
-        from engine import _core, _replay
+        from engine import _query_c, _replay_c
     except ImportError as e:
         if os.environ.get("CI") == "true":
-            pytest.fail(f"engine._core must be importable under CI=true ({e})", pytrace=False)
-        pytest.skip(f"engine._core not built ({e})")
-    return _core, _replay
+            pytest.fail(f"engine._query_c and engine._replay_c must be importable under CI=true ({e})", pytrace=False)
+        pytest.skip(f"engine._query_c not built ({e})")
+    return _query_c, _replay_c
 
 
 def disjoint(draw, n_max: int, lo: int = 0, gap_max: int = 5, len_max: int = 6) -> list[tuple[int, int]]:
@@ -152,7 +154,7 @@ def test_merge_overlay_matches_python(cy, case, top):
     for s, e in disjoint(top.draw, 10, lo=1, gap_max=7):
         over.assign(s, e, 9)
     assert [list(x) for x in c.merge_overlay(base, over)] == \
-        [list(x) for x in tables.merge_overlay(base, over)]
+        [list(x) for x in _query_py.merge_overlay(base, over)]
 
 
 class Pool:
@@ -161,7 +163,7 @@ class Pool:
         self.node, self.order = array("q", node), array("q", [9] * len(head))
         self.nr_alive = sum(alive)
 
-    def live_on(self, node: int, order: int) -> list[int]:       # HugePages.live_on
+    def live_on(self, node: int, order: int) -> list[int]:       # HugePool.live_on
         return [i for i in range(len(self.head))
                 if self.alive[i] and self.node[i] == node and self.order[i] == order]
 
@@ -177,6 +179,7 @@ def test_live_by_head_and_gather_match_python(cy, heads, data):
     node = data.draw(st.lists(st.sampled_from([0, 1]), min_size=len(heads), max_size=len(heads)))
     pool = Pool(heads, alive, node)
     idx = c.live_by_head(pool)
-    assert list(idx) == list(tables.live_by_head(pool))
-    assert list(c.gather(pool.head, idx)) == list(tables.gather(pool.head, idx))
-    assert list(c.live_on(pool, 1, 9)) == list(_twin.live_on(pool, 1, 9))
+    assert list(idx) == list(_query_py.live_by_head(pool))
+    assert list(c.gather(pool.head, idx)) == list(_query_py.gather(pool.head, idx))
+    oracle = hugetlb.live_by_head_desc(SimpleNamespace(bulk=None, hugetlb=pool), 1, 9)
+    assert list(c.live_by_head_desc(pool, 1, 9)) == list(oracle)

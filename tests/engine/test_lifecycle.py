@@ -309,8 +309,8 @@ def test_simulator_limits_are_scenario_errors(impl):
 
 
 def test_live_hugepage_limit(impl, monkeypatch):
-    from engine import machine
-    monkeypatch.setattr(machine, "MAX_HUGEPAGES", 10)
+    from engine import hugetlb
+    monkeypatch.setattr(hugetlb, "MAX_HUGEPAGES", 10)
     ok = {"ops": [{"op": "alloc_hugepages", "size": "2M", "count": 10}]}
     assert engine.evaluate(ok, impl=impl).summary()["hugetlb_pages"] == 10 * 512
     bad = {"ops": [{"op": "alloc_hugepages", "size": "2M", "count": 6}] * 2}

@@ -1,31 +1,20 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False, cdivision=True
-"""The hot query loops in Cython: the same algorithms as _twin.py, over the same Tables columns,
-with typed memoryviews and without the GIL, so the server stays responsive; and the builders of
-those columns."""
-from array import array
+"""The hot query loops in Cython: the same algorithms as _query_py.py, over the same Tables
+columns, with typed memoryviews and without the GIL, so the server stays responsive; and the
+column builders (merge_overlay, live_by_head, gather).
 
-from engine._twin import RESOLVE_TYPES
-from engine._replay import (Block, add_hugepage_run, alloc_hugepages,   # the replay's hot loops
-                           new_blocks, online_blocks, populate_altmaps, present_columns)
+A leaf: it imports nothing from the package at run time (codes.pxd and _bisect.pxd are
+compile-time declarations); resolve_columns' typecodes come with the tables (t.codes).
+"""
+from array import array
 
 IMPLEMENTATION = "cython"
 
 ctypedef long long i64
 ctypedef const long long[::1] col_t
 
-# role codes (engine/roles.py)
-cdef enum:
-    HOLE = 0
-    USABLE = 1
-    OFFLINE = 2
-    MEMMAP_SELF = 5
-    HVO_FREED_SELF = 10
-    HEAD = 7
-    TAIL = 8
-    PMD = 1
-    PTE = 2
-
-
+from engine.codes cimport (HOLE, USABLE, OFFLINE, MEMMAP_SELF, HVO_FREED_SELF, HUGETLB_HEAD as HEAD,
+                           HUGETLB_TAIL as TAIL, PMD, PTE)
 from engine._bisect cimport bisect_right
 from libc.stdint cimport INT64_MAX
 from libc.stdlib cimport calloc, malloc, free, qsort
@@ -336,11 +325,11 @@ cdef Index index_of(t):
 
 
 def resolve_columns(t, pfns):
-    """See _twin.resolve_columns."""
+    """See _query_py.resolve_columns."""
     cdef col_t P = pfns
     cdef Index ix = index_of(t)
     cdef Py_ssize_t n = P.shape[0], k
-    out = {name: carray.clone(carray.array(code, []), n, False) for name, code in RESOLVE_TYPES.items()}
+    out = {name: carray.clone(carray.array(code, []), n, False) for name, code in t.codes.RESOLVE_TYPES.items()}
     cdef int[::1] o_present = out["present"], o_hp = out["hugepage"]
     cdef signed char[::1] o_role = out["role"], o_mapping = out["mapping"], o_self = out["self_hosted"]
     cdef i64[::1] o_backing = out["backing"]
@@ -475,7 +464,7 @@ cdef i64 next_segment(Index ix, i64 p, i64 end, i64* role) noexcept nogil:
 
 
 def window_counts(t, i64 start, i64 end, i64 bins, int nroles):
-    """See _twin.window_counts. One sweep over the pieces of [start, end); a role's column is
+    """See _query_py.window_counts. One sweep over the pieces of [start, end); a role's column is
     allocated when the role first occurs (int32 when no bin can reach 2**31 pages), and the bin
     edges start + (i+1)*W // bins advance by quotient and remainder, without a division per bin."""
     cdef Index ix = index_of(t)
@@ -538,16 +527,16 @@ def window_counts(t, i64 start, i64 end, i64 bins, int nroles):
 
 # ---------------------------------------------------------------------------- building Tables
 # (present_columns, which walks the core's Blocks, is in _replay.pyx)
-# The same builders as engine/tables.py (the twin's), over the same machine state.
+# The same builders as _query_py.py, over the same machine state.
 
 def live_by_head(hp):
-    """See tables.live_by_head: a natural merge sort of the live rows by head pfn (rows come in
+    """See _query_py.live_by_head: a natural merge sort of the live rows by head pfn (rows come in
     a few ascending runs, one per allocation)."""
     return _live_sorted(hp, -1, -1)
 
 
-def live_on(hp, i64 node, i64 order):
-    """See _twin.live_on: the live pages of one size on one node, highest head first."""
+def live_by_head_desc(hp, i64 node, i64 order):
+    """See hugetlb.live_by_head_desc: the live pages of one size on one node, highest head first."""
     idx = _live_sorted(hp, node, order)
     cdef i64* I = (<carray.array> idx).data.as_longlongs
     cdef Py_ssize_t k = len(idx), a
@@ -638,7 +627,7 @@ def gather(col, idx):
 
 
 def merge_overlay(base, top):
-    """See tables.merge_overlay: flatten two range maps, top winning where both have a value."""
+    """See _query_py.merge_overlay: flatten two range maps, top winning where both have a value."""
     if not len(top):
         return base.starts[:], base.ends[:], base.vals[:]
     cdef const i64[::1] bs = base.starts, be = base.ends, bv = base.vals

@@ -1,37 +1,22 @@
-"""The hot loops in plain Python: the readable oracle that _core.pyx mirrors line for line (the
-replay's huge-page loops are in _twin_replay.py, mirrored by _replay.pyx)."""
+"""The hot query loops in plain Python: the readable oracle that _query_c.pyx mirrors line for line.
+
+A leaf: it imports nothing from the package. The codes it needs come with the tables (`t.codes`,
+engine/codes.py), the builders' inputs are plain range maps and pool columns.
+"""
 from __future__ import annotations
 
 from array import array
 from bisect import bisect_right
+from itertools import compress
 
-from ._twin_replay import add_hugepage_run, alloc_hugepages, new_blocks, online_blocks, populate_altmaps
-from .memory import Block
-from .roles import ROLE_CODE
-from .tables import gather, live_by_head, merge_overlay, present_columns
-
-__all__ = ["resolve_columns", "window_counts", "Block", "new_blocks", "populate_altmaps", "online_blocks", "alloc_hugepages",
-           "add_hugepage_run", "present_columns", "merge_overlay", "live_by_head", "gather", "prepare",
-           "live_on", "RESOLVE_TYPES", "IMPLEMENTATION"]
+__all__ = ["resolve_columns", "window_counts", "prepare", "merge_overlay", "live_by_head", "gather",
+           "IMPLEMENTATION"]
 
 IMPLEMENTATION = "python"
-HOLE, USABLE, OFFLINE = ROLE_CODE["hole"], ROLE_CODE["usable"], ROLE_CODE["offline"]
-HEAD, TAIL = ROLE_CODE["hugetlb_head"], ROLE_CODE["hugetlb_tail"]
-MEMMAP_SELF = ROLE_CODE["memmap_self"]
-PMD, PTE = 1, 2
-OPTIMIZED = 1
 
 
-# resolve_columns' columns and their array typecodes (both implementations): as narrow as the
-# values allow, since a million pfns make 19 MB of them instead of 48
-RESOLVE_TYPES = {"present": "i", "role": "b", "backing": "q", "mapping": "b", "hugepage": "i",
-                 "self_hosted": "b"}
-
-
-def live_on(hp, node: int, order: int) -> list[int]:
-    """The live pages of one size on one node, highest head first (the order free_hugepages
-    gives them back in)."""
-    return sorted(hp.live_on(node, order), key=lambda i: -hp.head[i])
+def _q(values=()) -> array:
+    return array("q", values)
 
 
 def prepare(t) -> None:
@@ -59,18 +44,21 @@ def _base_backing(t, v: int) -> tuple[int, int]:
     if i < 0:
         return -1, 0
     mapping = t.vm_mapping[i]
-    if mapping == PMD:
+    if mapping == t.codes.PMD:
         k = bisect_right(t.sp, v // t.pmd_pages) - 1
         if k >= 0 and t.sp[k] == v // t.pmd_pages:
-            mapping = PTE
+            mapping = t.codes.PTE
     return t.vm_backing[i] + v - t.vm_vstart[i], mapping
 
 
 def resolve_columns(t, pfns) -> dict[str, array]:
     """Per pfn: present-range index, role, backing frame of its struct page, mapping, huge page
     index, whether that frame is self-hosted memmap."""
+    c = t.codes
+    HOLE, USABLE, OFFLINE, HEAD, TAIL = c.HOLE, c.USABLE, c.OFFLINE, c.HUGETLB_HEAD, c.HUGETLB_TAIL
+    PTE, OPTIMIZED, MEMMAP_SELF = c.PTE, c.HVO_OPTIMIZED, c.MEMMAP_SELF
     n = len(pfns)
-    out = {k: array(code, bytes(array(code).itemsize * n)) for k, code in RESOLVE_TYPES.items()}
+    out = {k: array(code, bytes(array(code).itemsize * n)) for k, code in c.RESOLVE_TYPES.items()}
     present, role, backing = out["present"], out["role"], out["backing"]
     mapping, hugepage, selfh = out["mapping"], out["hugepage"], out["self_hosted"]
     for k in range(n):
@@ -86,7 +74,7 @@ def resolve_columns(t, pfns) -> dict[str, array]:
             if ri >= 0:
                 r = t.rl_role[ri]
             elif pi >= 0:
-                r = USABLE if t.pr_state[pi] == 1 else OFFLINE
+                r = USABLE if t.pr_state[pi] == c.BLOCK_ONLINE else OFFLINE
             else:
                 r = HOLE
         role[k] = r
@@ -128,6 +116,8 @@ def _segments(t, start: int, end: int):
                 pts.add(starts[i] + 1)
             i += 1
     pts = sorted(pts)
+    c = t.codes
+    HOLE, USABLE, OFFLINE, HEAD, TAIL = c.HOLE, c.USABLE, c.OFFLINE, c.HUGETLB_HEAD, c.HUGETLB_TAIL
     for a, b in zip(pts, pts[1:]):
         hi = _find_hp(t, a)
         if hi >= 0:
@@ -138,7 +128,7 @@ def _segments(t, start: int, end: int):
                 r = t.rl_role[ri]
             else:
                 pi = _find(t.pr_start, t.pr_end, a)
-                r = HOLE if pi < 0 else (USABLE if t.pr_state[pi] == 1 else OFFLINE)
+                r = HOLE if pi < 0 else (USABLE if t.pr_state[pi] == c.BLOCK_ONLINE else OFFLINE)
         yield a, b, r
 
 
@@ -167,3 +157,46 @@ def window_counts(t, start: int, end: int, bins: int, nroles: int) -> tuple[dict
             if col[i] > best[i]:
                 best[i], dominant[i] = col[i], r
     return dict(sorted(counts.items())), dominant
+
+
+def live_by_head(hp) -> array:
+    """Indexes of the live huge pages, in head order."""
+    n = len(hp.head)
+    if hp.nr_alive == n and _is_sorted(hp.head):
+        return _q(range(n))
+    return _q(sorted(compress(range(n), hp.alive), key=hp.head.__getitem__))
+
+
+def gather(col: array, idx: array) -> array:
+    return _q(col[i] for i in idx)
+
+
+def _is_sorted(col: array) -> bool:
+    return all(map(int.__le__, col, col[1:])) if len(col) > 1 else True
+
+
+def merge_overlay(base, top) -> tuple[array, array, array]:
+    """Flatten two RangeMaps, `top` winning where both have a value."""
+    out_s, out_e, out_v = _q(), _q(), _q()
+    bs, be, bv = base.starts, base.ends, base.vals
+    ts, te, tv = top.starts, top.ends, top.vals
+    if not len(ts):
+        return _q(bs), _q(be), _q(bv)
+    pts = sorted(set(bs) | set(be) | set(ts) | set(te))
+    i = j = 0
+    for p, q in zip(pts, pts[1:]):
+        while i < len(bs) and be[i] <= p:
+            i += 1
+        while j < len(ts) and te[j] <= p:
+            j += 1
+        if j < len(ts) and ts[j] <= p:
+            v = tv[j]
+        elif i < len(bs) and bs[i] <= p:
+            v = bv[i]
+        else:
+            continue
+        if out_s and out_e[-1] == p and out_v[-1] == v:
+            out_e[-1] = q
+        else:
+            out_s.append(p); out_e.append(q); out_v.append(v)
+    return out_s, out_e, out_v

@@ -1,25 +1,48 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False, cdivision=True
-"""The replay's hot loops in Cython: memory blocks, huge-page allocation and HVO over many pages.
+"""C versions of the kernel functions that loop over many blocks or pages (the replay accelerator).
 
-Same results as _twin_replay.py, which does everything one block and one page at a time (a
-property test compares every table both leave). Here blocks are C structs made and onlined in one
-loop, with their vmemmap runs, frame roles and free ranges merged into the tables in one pass each;
-a run of new huge pages is cut into pieces that share one HVO verdict, every page's row is
-recorded in one go per column, and a piece HVO optimises is done in one C loop: the page-table and
-head-copy frames its pages need are taken from the allocator at once (the same frames, in the same
-order, as one allocation per page).
+Each function here implements the Python function of the same name, which is the oracle and
+dispatches here in its first line when a machine has this accelerator (m.bulk):
+
+  memory.create_memory_block_devices   blocks as C structs made from one template
+  memory.online_memory_blocks          online_pages() of many blocks, free ranges merged per node
+  memmap.vmemmap_populate_altmaps      vmemmap_populate_altmap() of many blocks, merged in one pass
+  hugetlb.alloc_pool_huge_folios       the aligned runs taken in one pass over the free ranges
+  hugetlb.prep_and_add_allocated_folios  runs cut into pieces sharing one HVO verdict (the "merged"
+                                       policy's vmemmap_should_optimize() in C, others through
+                                       hvo.page_verdict), then hvo.hugetlb_vmemmap_optimize_folio()
+                                       of a whole piece in one loop
+  hugetlb.live_by_head_desc            (from _query_c) a natural merge sort of the pool rows
+  tables.present_columns               read from the C blocks' fields
+
+It implements only the kernel behaviour switches named in SWITCHES: a machine whose kernel has
+another switch on is replayed by the Python model alone (replay.bulk_for). A property test
+compares every table the two leave on random scenarios.
 """
 from array import array
 
 cimport cython
 from engine._bisect cimport bisect_right
+from engine.codes cimport (MEMMAP_SELF, MEMMAP_BOOT, HVO_FREED, HVO_FREED_SELF, PAGE_TABLE,
+                           VMEMMAP_HVO_HEAD as HVO_HEAD, HVO_OPTIMIZED as OPTIMIZED, HVO_REFUSED as REFUSED,
+                           R_SELFHOSTED as SELFHOSTED, R_HAZARD as HAZARD, R_OPTIMIZED, PMD, PTE,
+                           ZONE_MOVABLE, BLOCK_ONLINE, BLOCK_OFFLINE)
 from cpython cimport array as carray
 from libc.stdlib cimport free, malloc
 
 from engine import hvo
 from engine.buddy import GFP_KERNEL_ZONES
-from engine.hugetlb import COLUMNS
-from engine.roles import ROLE_CODE
+from engine.codes import ZONE_CODE
+from engine.hugetlb import htlb_alloc_zones
+from engine.memory import online_pages
+from engine.mm_types import POOL_COLUMNS
+from engine._query_c import live_by_head_desc
+
+# The kernel.SWITCHES whose behaviour (on or off) these loops implement; with any other switch on,
+# the Python model replays alone. Add a name here only with its C behaviour and a property test.
+SWITCHES = ("mmo_excluded_by_hvo", "hvo_overrides_mmo", "selfhosted_refusal", "mmo_force",
+            "mmo_per_block_altmap", "memmap_pages_offline", "hvo_free_2nd_vmemmap_page", "hvo_sysctl",
+            "hvo_head_copy", "hvo_alloc_fallback", "hvo_check_in_split")
 
 ctypedef long long i64
 ctypedef const long long[::1] ccol
@@ -27,14 +50,6 @@ ctypedef long long[::1] mcol
 
 cdef carray.array Q = carray.array("q", [])     # template: carray.clone(Q, n, False) is an uninitialised array("q") of n
 
-cdef i64 PMD = 1
-cdef i64 OPTIMIZED = hvo.OPTIMIZED
-cdef i64 MEMMAP_SELF = ROLE_CODE["memmap_self"]
-cdef i64 MEMMAP_BOOT = ROLE_CODE["memmap_boot"]
-cdef i64 HVO_FREED = ROLE_CODE["hvo_freed"]
-cdef i64 HVO_FREED_SELF = ROLE_CODE["hvo_freed_selfhosted"]
-cdef i64 PAGE_TABLE = ROLE_CODE["page_table"]
-cdef i64 HVO_HEAD = ROLE_CODE["vmemmap_hvo_head"]
 cdef int CHECK_EVERY = 4096          # blocks or pieces between looks at the time budget
 cdef i64 WORK_BETWEEN_CHECKS = 1 << 16   # vmemmap pages HVO handles between looks (~1 ms)
 
@@ -96,17 +111,18 @@ cdef Runs runs_of(object runs, list keep):
     return r
 
 
-def alloc_hugepages(hp, int node, int order, i64 count):
-    """Up to count new pages on node (lowest free aligned runs, zone by zone); (allocated, optimised)."""
-    m, nr = hp.m, <i64>1 << order
+def alloc_pool_huge_folios(m, int node, int order, i64 count):
+    """hugetlb.alloc_pool_huge_folios: up to count new pages on node (lowest free aligned runs, zone
+    by zone); (allocated, optimised)."""
+    nr = <i64>1 << order
     runs = []
     cdef i64 got = 0
-    for zone in hp.zones_for(order):
+    for zone in htlb_alloc_zones(m, order):
         fl = m.buddy.lists.get((node, zone))
         if fl is None or count - got <= 0:
             continue
         got += take_aligned(fl, nr, count - got, runs)
-    return got, add_hugepage_runs(hp, runs, order, node)
+    return got, prep_and_add_allocated_folios(m, runs, order, node)
 
 
 def take_aligned(fl, i64 nr, i64 want, list runs):
@@ -181,32 +197,26 @@ cdef i64 next_boundary(const Geometry* G, const Runs* vm, const Runs* ov, i64 h)
     return h + (vb if vb > 1 else 1) * G.nr
 
 
-def add_hugepage_run(hp, heads, int order, int node):
-    """Record pages already taken from the allocator; returns how many HVO optimised."""
-    return add_hugepage_runs(hp, [heads], order, node)
-
-
-def add_hugepage_runs(hp, list runs, int order, int node):
-    """add_hugepage_run() for each run, in order.
+def prep_and_add_allocated_folios(m, list runs, int order, int node):
+    """hugetlb.prep_and_add_allocated_folios: record the pages of the runs, then HVO on them.
 
     Each run is cut into pieces that share one verdict (next_boundary); the rows of all pages are
-    appended in one go per column; then each optimised piece runs hvo.optimize in C."""
-    m = hp.m
+    appended in one go per column; then each optimised piece runs hugetlb_vmemmap_optimize_folio()
+    in C."""
+    hp = m.hugetlb
     cdef Geometry G
     G.S, G.shift, G.off, G.bp = m.struct_page_size, m.arch.page_shift, m.pfn_offset, m.block_pages
     G.nr = <i64>1 << order
     G.step_frames = G.nr * G.S // m.arch.page_size
     cdef i64 n = sum([len(r) for r in runs]), h0, h, hend, k, c, frame, rr, nseg = 0, row = 0
     cdef i64 state, reason, detail, step
-    cdef i64 REFUSED = hvo.REFUSED, SELFHOSTED = hvo.R.SELFHOSTED, HAZARD = hvo.R.HAZARD
-    cdef i64 R_OPTIMIZED = hvo.R.OPTIMIZED
     cdef list keep = []
     cdef Runs vm = runs_of(m.vmemmap, keep), ov = runs_of(m.overlay, keep)
     ends = [array("q", [r.start for r in runs]), array("q", [r.stop - r.step + G.nr for r in runs])]
     merge_ranges(m.hp_map, ends[0], ends[1], array("q", [1]) * len(runs))   # Machine.mark_hugepage
     # one row per page, written in place: the columns grow by n first
     cdef Py_ssize_t i0 = len(hp.head)
-    for name in COLUMNS:
+    for name in POOL_COLUMNS:
         carray.resize_smart(getattr(hp, name), i0 + n)
     cdef mcol H = hp.head, st = hp.state, rs = hp.reason, dt = hp.detail
     _fill(hp.order, i0, n, order)
@@ -242,7 +252,7 @@ def add_hugepage_runs(hp, list runs, int order, int node):
                 state, reason, detail = rv
             else:
                 k = (min(next_boundary(&G, &vm, &ov, h), hend) - h) // G.nr
-                if merged:                # hvo.page_verdict() for the default policy, in C
+                if merged:                # hvo.page_verdict() for the default policy (PageVmemmapSelfHosted), in C
                     frame = backing(&ov, &vm, vpage(&G, h))
                     rr = find(ro_s, ro_e, frame) if frame >= 0 else -1
                     b = blocks.get(frame // G.bp) if rr >= 0 and ro_v[rr] == MEMMAP_SELF else None
@@ -268,7 +278,7 @@ def add_hugepage_runs(hp, list runs, int order, int node):
     hp.nr_alive += n
     m.budget.tick()
     pend = Pending()
-    optimised = sum([_optimize_piece(hp, j, k, order, node, pend) for j, k in pieces])
+    optimised = sum([_optimize_piece(m, j, k, order, node, pend) for j, k in pieces])
     pend.flush(m)
     return optimised
 
@@ -328,10 +338,10 @@ cdef inline i64 backing_span(const Runs* ov, const Runs* vm, i64 v, i64 vend, i6
     return vm.b[i] + v - vm.vs[i]
 
 
-cdef i64 _optimize_piece(hp, i64 i0, i64 k, int order, int node, Pending pend) except -1:
-    """hvo.optimize() for rows i0 .. i0+k-1 (pages recorded as optimised), in order, in one loop;
-    returns how many stay optimised."""
-    m = hp.m
+cdef i64 _optimize_piece(m, i64 i0, i64 k, int order, int node, Pending pend) except -1:
+    """hvo.hugetlb_vmemmap_optimize_folio() for rows i0 .. i0+k-1 (pages recorded as optimised), in
+    order, in one loop; returns how many stay optimised."""
+    hp = m.hugetlb
     k_ = m.kernel
     cdef i64 S = m.struct_page_size, shift = m.arch.page_shift, off = m.pfn_offset
     cdef i64 g = m.arch.ptrs_per_pte, nkeep = k_.hvo_reserve_pages
@@ -365,7 +375,7 @@ cdef i64 _optimize_piece(hp, i64 i0, i64 k, int order, int node, Pending pend) e
         del heads
         pend.flush(m)
         for i in range(i0, i0 + k):
-            hp._prepare(i)
+            hvo.hugetlb_vmemmap_optimize_folio(m, i)
         return sum([1 for i in range(i0, i0 + k) if hp.state[i] == OPTIMIZED])
     F = <i64*> malloc((need + 1) * sizeof(i64))
     if F == NULL:
@@ -518,12 +528,9 @@ cdef Py_ssize_t _merge(ccol a_s, ccol a_e, ccol a_v, ccol b_s, ccol b_e, ccol b_
 
 
 # ---------------------------------------------------------------------------- memory blocks
-cdef i64 PTE = 2
-
-
-def populate_altmaps(m, bases, i64 npages):
-    """memmap.populate_from_altmap() at each base pfn: new vmemmap runs and memmap_self frames,
-    merged into the tables in one pass each."""
+def vmemmap_populate_altmaps(m, bases, i64 npages):
+    """memmap.vmemmap_populate_altmaps: vmemmap_populate_altmap() at each base pfn; the new
+    vmemmap runs and memmap_self frames merged into the tables in one pass each."""
     cdef i64 S = m.struct_page_size, shift = m.arch.page_shift, off = m.pfn_offset
     cdef i64 used = npages * S // m.arch.page_size, mapping = PMD if m.arch.vmemmap_pmd else PTE
     cdef i64 start = bases.start, step = bases.step, n = len(bases), j, base, v0
@@ -583,7 +590,7 @@ cdef Py_ssize_t _merge_runs(ccol a0, ccol a1, ccol a2, ccol a3, ccol a4, ccol b0
 
 @cython.no_gc          # holds no cycles (ints, strings, lists of tuples): tens of thousands of
 cdef class Block:      # blocks per machine stay out of every garbage-collection pass
-    """memory.Block with its attributes in a C struct: same names, same defaults, same methods.
+    """mm_types.Block with its attributes in a C struct: same names, same defaults, same methods.
     The core's replay makes and walks tens of thousands of these per request."""
     cdef public i64 id, start, nr_pages, node, altmap_base, nr_vmemmap, nr_vmemmap_used
     cdef public bint boot, mmo_used, section_flag
@@ -631,8 +638,8 @@ cdef class Block:      # blocks per machine stay out of every garbage-collection
         return f"Block(id={self.id}, start={self.start:#x}, state={self.state!r}, zone={self.zone!r})"
 
 
-def new_blocks(m, bases, dict first, dict rest):
-    """See _twin_replay.new_blocks."""
+def create_memory_block_devices(m, bases, dict first, dict rest):
+    """memory.create_memory_block_devices: the C Blocks, copied from one template."""
     cdef i64 start = bases.start, step = bases.step, bs
     cdef Py_ssize_t n = len(bases), j
     cdef Block b, proto = Block(id=0, start=0, present=[], **{**rest, "altmap_base": -1})
@@ -656,11 +663,10 @@ def new_blocks(m, bases, dict first, dict rest):
     return out
 
 
-def online_blocks(m, list blocks, str zone):
-    """memory.online_one() for each block: hot-added blocks give their free frames to one free
-    list per (node, zone), merged in one pass; boot blocks (zones by address) go one by one.
-    Returns the (present, managed) pages they bring."""
-    from engine.memory import online_one
+def online_memory_blocks(m, list blocks, str zone):
+    """memory.online_memory_blocks: memory.online_pages() for each block. Hot-added blocks give
+    their free frames to one free list per (node, zone), merged in one pass; boot blocks (zones by
+    address) go one by one. Returns the (present, managed) pages they bring."""
     zname = "Movable" if zone == "movable" else "Normal"
     per_key = {}
     cdef ccol ro_s = m.roles.starts, ro_e = m.roles.ends
@@ -676,7 +682,7 @@ def online_blocks(m, list blocks, str zone):
         if b.boot:
             for s, e in b.present:
                 present += e - s
-            online_one(m, b, zone)
+            online_pages(m, b, zone)
             continue
         b.state = "online"
         b.zone = zname
@@ -723,8 +729,7 @@ cdef void _free_range(carray.array fs, carray.array fe, ccol ro_s, ccol ro_e, i6
 
 
 def present_columns(m):
-    """See tables.present_columns."""
-    from engine.tables import ZONE_CODE
+    """tables.present_columns, from the C blocks' fields."""
     blocks = m.sorted_blocks()
     cdef Py_ssize_t cap = 3 * sum([1 if (<Block> b)._present is None else len((<Block> b)._present)
                                    for b in blocks]), no = 0, c
@@ -740,25 +745,22 @@ def present_columns(m):
         zone = ZONE_CODE.get(b.zone, 0)
         if b._present is None:          # a whole hot-added block: one piece, one zone
             O[0][no], O[1][no], O[2][no], O[3][no] = b.start, b.start + b.nr_pages, b.node, zone if online else 0
-            O[4][no], O[5][no] = 1 if online else 2, b.id
+            O[4][no], O[5][no] = BLOCK_ONLINE if online else BLOCK_OFFLINE, b.id
             no += 1
             continue
         for s, e in b._present:
             if not online or not b.boot or zone == ZONE_MOVABLE:
                 O[0][no], O[1][no], O[2][no], O[3][no] = s, e, b.node, zone if online else 0
-                O[4][no], O[5][no] = 1 if online else 2, b.id
+                O[4][no], O[5][no] = BLOCK_ONLINE if online else BLOCK_OFFLINE, b.id
                 no += 1
             else:
                 for p, q, zn in m._zone_pieces(b, s, e):
                     O[0][no], O[1][no], O[2][no], O[3][no] = p, q, b.node, ZONE_CODE.get(zn, 0)
-                    O[4][no], O[5][no] = 1, b.id
+                    O[4][no], O[5][no] = BLOCK_ONLINE, b.id
                     no += 1
     for c in range(6):
         carray.resize(cols[c], no)
     return cols
-
-
-cdef i64 ZONE_MOVABLE = 4          # tables.ZONE_NAMES
 
 
 cdef inline Py_ssize_t find_after(ccol starts, ccol ends, i64 x) noexcept:
