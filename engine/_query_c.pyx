@@ -13,7 +13,7 @@ IMPLEMENTATION = "cython"
 ctypedef long long i64
 ctypedef const long long[::1] col_t
 
-from engine.codes cimport (HOLE, USABLE, OFFLINE, MEMMAP_SELF, HVO_FREED_SELF, HUGETLB_HEAD as HEAD,
+from engine.codes cimport (HOLE, USABLE, OFFLINE, MEMMAP_SELF, HVO_FREED_SELF, BLOCK_ONLINE, HUGETLB_HEAD as HEAD,
                            HUGETLB_TAIL as TAIL, PMD, PTE)
 from engine._bisect cimport bisect_right
 from libc.stdint cimport INT64_MAX
@@ -143,6 +143,16 @@ cdef inline Py_ssize_t find(const Col* c, i64 x) noexcept nogil:
     if i >= 0 and x < c.R[(i << c.ws) + END]:
         return i
     return -1
+
+
+cdef inline const i64* run_backing(const Col* c, i64 v, i64* b) noexcept nogil:
+    """The vmemmap (or overlay) run holding page v, or NULL; b = the frame backing v there."""
+    cdef Py_ssize_t i = find(c, v)
+    if i < 0:
+        return NULL
+    cdef const i64* V = row(c, i)
+    b[0] = V[VAL] + v - V[START]
+    return V
 
 
 cdef inline bint may_be_hugepage(Index ix, i64 x) noexcept nogil:
@@ -378,7 +388,7 @@ def resolve_columns(t, pfns):
             elif val & 0xff:
                 r = (val & 0xff) - 1
             elif pi >= 0:
-                r = USABLE if val >> 8 == 1 else OFFLINE
+                r = USABLE if val >> 8 == BLOCK_ONLINE else OFFLINE
             else:
                 r = HOLE
             o_role[k] = r
@@ -392,24 +402,16 @@ def resolve_columns(t, pfns):
                     if i == 0:
                         b = H.v0
                     elif i < H.nkeep:
-                        vi = find(&ix.vm, v)
-                        if vi >= 0:
-                            V = row(&ix.vm, vi)
-                            b = V[VAL] + v - V[START]
+                        run_backing(&ix.vm, v, &b)
                     else:
                         b = H.tail
                     mp = PTE
                 else:
-                    oi = find(&ix.ov, v)
-                    if oi >= 0:
-                        V = row(&ix.ov, oi)
-                        b = V[VAL] + v - V[START]
+                    if run_backing(&ix.ov, v, &b) != NULL:
                         mp = PTE
                     else:
-                        vi = find(&ix.vm, v)
-                        if vi >= 0:
-                            V = row(&ix.vm, vi)
-                            b = V[VAL] + v - V[START]
+                        V = run_backing(&ix.vm, v, &b)
+                        if V != NULL:
                             mp = V[MAPPING] & 0xff
                             kind = V[MAPPING] >> 8
                             if mp == PMD:

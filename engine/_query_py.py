@@ -39,6 +39,19 @@ def _frame_role(t, f: int) -> int:
     return t.rl_role[i] if i >= 0 else -1
 
 
+def _role(t, pfn: int, hi: int, pi: int) -> int:
+    """The map's role of pfn, given its huge page (hi) and present range (pi) indexes."""
+    c = t.codes
+    if hi >= 0:
+        return c.HUGETLB_HEAD if pfn == t.hp_head[hi] else c.HUGETLB_TAIL
+    ri = _find(t.rl_start, t.rl_end, pfn)
+    if ri >= 0:
+        return t.rl_role[ri]
+    if pi >= 0:
+        return c.USABLE if t.pr_state[pi] == c.BLOCK_ONLINE else c.OFFLINE
+    return c.HOLE
+
+
 def _base_backing(t, v: int) -> tuple[int, int]:
     i = _find(t.vm_vstart, t.vm_vend, v)
     if i < 0:
@@ -55,7 +68,6 @@ def resolve_columns(t, pfns) -> dict[str, array]:
     """Per pfn: present-range index, role, backing frame of its struct page, mapping, huge page
     index, whether that frame is self-hosted memmap."""
     c = t.codes
-    HOLE, USABLE, OFFLINE, HEAD, TAIL = c.HOLE, c.USABLE, c.OFFLINE, c.HUGETLB_HEAD, c.HUGETLB_TAIL
     PTE, OPTIMIZED, MEMMAP_SELF = c.PTE, c.HVO_OPTIMIZED, c.MEMMAP_SELF
     n = len(pfns)
     out = {k: array(code, bytes(array(code).itemsize * n)) for k, code in c.RESOLVE_TYPES.items()}
@@ -67,17 +79,7 @@ def resolve_columns(t, pfns) -> dict[str, array]:
         present[k] = pi
         hi = _find_hp(t, pfn)
         hugepage[k] = hi
-        if hi >= 0:
-            r = HEAD if pfn == t.hp_head[hi] else TAIL
-        else:
-            ri = _find(t.rl_start, t.rl_end, pfn)
-            if ri >= 0:
-                r = t.rl_role[ri]
-            elif pi >= 0:
-                r = USABLE if t.pr_state[pi] == c.BLOCK_ONLINE else OFFLINE
-            else:
-                r = HOLE
-        role[k] = r
+        role[k] = _role(t, pfn, hi, pi)
         b, mp = -1, 0
         if pfn >= t.pfn_offset:
             v = ((pfn - t.pfn_offset) * t.struct_page_size) >> t.page_shift
@@ -116,20 +118,8 @@ def _segments(t, start: int, end: int):
                 pts.add(starts[i] + 1)
             i += 1
     pts = sorted(pts)
-    c = t.codes
-    HOLE, USABLE, OFFLINE, HEAD, TAIL = c.HOLE, c.USABLE, c.OFFLINE, c.HUGETLB_HEAD, c.HUGETLB_TAIL
     for a, b in zip(pts, pts[1:]):
-        hi = _find_hp(t, a)
-        if hi >= 0:
-            r = HEAD if a == t.hp_head[hi] else TAIL
-        else:
-            ri = _find(t.rl_start, t.rl_end, a)
-            if ri >= 0:
-                r = t.rl_role[ri]
-            else:
-                pi = _find(t.pr_start, t.pr_end, a)
-                r = HOLE if pi < 0 else (USABLE if t.pr_state[pi] == c.BLOCK_ONLINE else OFFLINE)
-        yield a, b, r
+        yield a, b, _role(t, a, _find_hp(t, a), _find(t.pr_start, t.pr_end, a))
 
 
 def window_counts(t, start: int, end: int, bins: int, nroles: int) -> tuple[dict[int, array], array]:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Arch", "ARCHES", "arch_for", "probe_memory_block_size", "zone_of_boot_pfn"]
+from .errors import ScenarioError
+
+__all__ = ["Arch", "ARCHES", "arch_for", "check_phys_range", "probe_memory_block_size", "zone_of_boot_pfn"]
 
 KiB, MiB, GiB, TiB = 1 << 10, 1 << 20, 1 << 30, 1 << 40
 
@@ -133,6 +135,16 @@ def arch_for(name: str, page_size: int, paging_levels: int) -> Arch:
     if not levels:
         raise ValueError(f"{name} paging_levels must be {' or '.join(str(a.paging_levels) for a in rows)}")
     return levels[0]
+
+
+def check_phys_range(arch: Arch, loc: tuple, start: int, size: int) -> None:
+    """ScenarioError at loc + ("start",) or ("size",) when [start, start + size) passes MAX_PHYSMEM_BITS."""
+    if start >= arch.max_phys:
+        raise ScenarioError(loc + ("start",), f"{hex(start)} is beyond the {arch.max_physmem_bits}-bit "
+                            f"physical address limit ({hex(arch.max_phys)}) of {arch.key}")
+    if start + size > arch.max_phys:
+        raise ScenarioError(loc + ("size",), f"range ends beyond the {arch.max_physmem_bits}-bit physical "
+                            f"address limit ({hex(arch.max_phys)}) of {arch.key}")
 
 
 def probe_memory_block_size(arch: Arch, boot_end: int, hypervisor: bool) -> int:

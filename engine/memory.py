@@ -7,6 +7,7 @@ swapcache_page) keep the scenario's op names.
 """
 from __future__ import annotations
 
+from .arch import check_phys_range
 from .buddy import GFP_MOVABLE_ZONES
 from .codes import ALTMAP_RESERVED, MAX_BLOCKS, SWAPCACHE, UNMOVABLE
 from .errors import ScenarioError
@@ -52,12 +53,7 @@ def add_memory(m: Machine, loc: tuple, op) -> dict:
         f = "start" if op.start % bsz else "size"
         raise ScenarioError(loc + (f,), f"not aligned to the {human_size(bsz)} memory block size "
                             f"(\"Block size [{hex(bsz)}] unaligned hotplug range\")")
-    if op.start >= a.max_phys:
-        raise ScenarioError(loc + ("start",), f"{hex(op.start)} is beyond the "
-                            f"{a.max_physmem_bits}-bit physical address limit ({hex(a.max_phys)}) of {a.key}")
-    if op.start + op.size > a.max_phys:
-        raise ScenarioError(loc + ("size",), f"range ends beyond the {a.max_physmem_bits}-bit physical "
-                            f"address limit ({hex(a.max_phys)}) of {a.key}")
+    check_phys_range(a, loc, op.start, op.size)
     s_pfn, e_pfn = op.start // a.page_size, (op.start + op.size) // a.page_size
     if s_pfn < m.pfn_offset:
         raise ScenarioError(loc + ("start",), "below memstart (the linear map cannot hold it)")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from .arch import arch_for, probe_memory_block_size, zone_of_boot_pfn
+from .arch import arch_for, check_phys_range, probe_memory_block_size, zone_of_boot_pfn
 from .budget import Budget
 from .codes import MAX_BLOCKS, MEMMAP_BOOT
 from .errors import ScenarioError
@@ -84,12 +84,7 @@ def _boot_memory(m: Machine) -> None:
         if r.start % a.page_size or r.size % a.page_size:
             raise ScenarioError(loc + ("start" if r.start % a.page_size else "size",),
                                 f"not aligned to the {human_size(a.page_size)} page size")
-        if r.start >= a.max_phys:
-            raise ScenarioError(loc + ("start",), f"{hex(r.start)} is beyond the "
-                                f"{a.max_physmem_bits}-bit physical address limit ({hex(a.max_phys)}) of {a.key}")
-        if r.start + r.size > a.max_phys:
-            raise ScenarioError(loc + ("size",), f"range ends beyond the {a.max_physmem_bits}-bit "
-                                f"physical address limit ({hex(a.max_phys)}) of {a.key}")
+        check_phys_range(a, loc, r.start, r.size)
         ranges.append((r.start // a.page_size, (r.start + r.size) // a.page_size, r.node, i))
     ranges.sort()
     for (s0, e0, _, i0), (s1, _, _, i1) in zip(ranges, ranges[1:]):
