@@ -23,7 +23,7 @@ from typing import Any, Iterable
 __all__ = ["CollectError", "collect", "snapshot", "build", "from_lsmem", "main", "SNAPSHOT_FORMAT"]
 
 SNAPSHOT_FORMAT = "vmemscope-snapshot"
-KERNEL_RANGE = ((5, 13), (6, 19))          # engine.kernel.KERNELS[0] and [-1] (a test keeps them equal)
+KERNEL_RANGE = ((5, 13), (7, 3))          # engine.kernel.KERNELS[0] and [-1] (a test keeps them equal)
 DEFAULT_KERNEL = "6.8"                     # engine.scenario.Scenario's default, for sources without uname
 GiB = 1 << 30
 # HugeTLB sizes per (arch, page size), as engine.arch.ARCHES offers them (a test keeps them equal)
@@ -326,6 +326,8 @@ def _kernel(release: str | None, notes: list[str]) -> str:
     if c != v:
         notes.append(f"kernel {release} is outside the modelled releases {lo[0]}.{lo[1]}..{hi[0]}.{hi[1]}: "
                      f"evaluating as {c[0]}.{c[1]}")
+    elif release != f"{v[0]}.{v[1]}":
+        notes.append(f"kernel {release} is modelled as mainline {v[0]}.{v[1]}")
     return f"{c[0]}.{c[1]}"
 
 

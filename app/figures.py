@@ -26,6 +26,7 @@ PALETTE: dict[str, str] = {
     "altmap_reserved": "#f0e442", "hugetlb_head": "#882255", "hugetlb_tail": "#cc79a7",
     "hvo_freed": "#009e73", "hvo_freed_selfhosted": "#d55e00", "page_table": "#332288",
     "vmemmap_hvo_head": "#117733", "vmemmap_restored": "#44aa99", "swapcache": "#999933",
+    "vmemmap_hvo_tail": "#aa4499",
 }
 ROLE_NAMES = [name for name, _ in ROLES]
 ROLE_HELP = dict(ROLES)

@@ -134,6 +134,19 @@ class HugePage(_Out):
     freed_pages: int
     pmd_splits: int
     vmemmap_vaddr: Hex
+    tail_pfn: Optional[Hex] = Field(description="Frame the tail vmemmap pages map once optimised")
+    tails_shared: bool = Field(description="7.1+: that frame is the zone's shared tail page (one per zone "
+                                           "and order, never freed), not this page's own")
+
+
+class SharedTail(_Out):
+    """One zone's shared page of tail struct pages for one huge page order (zone->vmemmap_tails[])."""
+    node: int
+    zone: str
+    order: int
+    size: str
+    pfn: Hex
+    users: int = Field(description="Live optimised huge pages whose tails map it")
 
 
 class Event(_Out):
@@ -172,6 +185,8 @@ class Totals(_Out):
     page_table_pages: int
     hvo_enabled: bool
     dmesg: list[str]
+    hvo_shared_tails: list[SharedTail]
+    hvo_shared_tail_pages: int
     role_pages: dict[str, int]
 
 

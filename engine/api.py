@@ -12,7 +12,7 @@ from . import _impl
 from .budget import Budget
 from .codes import HVO_OPTIMIZED, HVO_STATES, MAPPINGS, MAX_BINS, MAX_RESOLVE, ROLES, STATE_NAMES, ZONE_NAMES
 from .errors import ScenarioError
-from .hvo import reason_text, vmemmap_pages
+from .hvo import reason_text, shared_tail_key, vmemmap_pages
 from .machine import Machine
 from .replay import boot, replay
 from .scenario import Scenario
@@ -184,7 +184,7 @@ class EvaluatedMachine:
             s, e = head_pfn, head_pfn + (1 << m.hugetlb.order[hp_i])
             target = {"kind": "hugepage", "head_pfn": hex(head_pfn), "size": m.size_str(m.hugetlb.order[hp_i]),
                       "hvo": HVO_STATES[m.hugetlb.state[hp_i]], "reason": reason_text(m, hp_i),
-                      "freed_pages": m.hugetlb.freed[hp_i]}
+                      "freed_pages": m.hugetlb.freed[hp_i], **self._tail_target(hp_i)}
         elif block is not None:
             b = m.blocks.get(block)
             if b is None:
@@ -294,8 +294,26 @@ class EvaluatedMachine:
                         "node": hp.node[i], "hvo": HVO_STATES[hp.state[i]],
                         "reason": reason_text(m, i), "vmemmap_pages": n,
                         "freed_pages": hp.freed[i], "pmd_splits": hp.splits[i],
-                        "vmemmap_vaddr": hex(m.pfn_to_page(head))})
+                        "vmemmap_vaddr": hex(m.pfn_to_page(head)), **self._tail_target(i)})
         return out
+
+    def _tail_target(self, i: int) -> dict[str, Any]:
+        """Where an optimised page's tail vmemmap pages map: its own kept frame, or (7.1+) the
+        zone's shared tail page."""
+        m = self.m
+        if m.hugetlb.state[i] != HVO_OPTIMIZED:
+            return {"tail_pfn": None, "tails_shared": False}
+        tail = m.hugetlb.tail[i]
+        return {"tail_pfn": hex(tail), "tails_shared": shared_tail_key(m, tail) is not None}
+
+    def shared_tails(self) -> list[dict[str, Any]]:
+        """7.1+: each zone's shared page of tail struct pages per huge page order (zone->vmemmap_tails[]),
+        one page each, allocated on first use and never freed."""
+        m = self.m
+        return [{"node": node, "zone": zone, "order": order, "size": m.size_str(order), "pfn": hex(pfn),
+                 "users": sum(1 for i in self.tables.hp_idx if m.hugetlb.tail[i] == pfn
+                              and m.hugetlb.state[i] == HVO_OPTIMIZED)}
+                for (node, zone, order), pfn in sorted(m.vmemmap_tails.items())]
 
     def events(self) -> list[dict[str, Any]]:
         return list(self.m.events)
@@ -334,5 +352,6 @@ class EvaluatedMachine:
             "hvo_freed_pages": freed, "hvo_freed_bytes": freed * ps,
             "page_table_pages": role_pages["page_table"],
             "hvo_enabled": m.hvo_enabled, "dmesg": list(m.dmesg),
+            "hvo_shared_tails": self.shared_tails(), "hvo_shared_tail_pages": len(m.vmemmap_tails),
             "role_pages": role_pages,
         }

@@ -18,7 +18,8 @@ cdef enum:
     VMEMMAP_HVO_HEAD = 12
     VMEMMAP_RESTORED = 13
     SWAPCACHE = 14
-    NR_ROLES = 15
+    VMEMMAP_HVO_TAIL = 15
+    NR_ROLES = 16
 
 cdef enum:
     # vmemmap mappings (codes.MAPPINGS)
@@ -50,6 +51,8 @@ cdef enum:
     R_OPTIMIZED = 12
     R_HAZARD = 13
     R_COPY_FALLBACK = 14
+    R_ENOMEM_TAIL = 15
+    R_ENOMEM_HEAD_COPY = 16
 
 cdef enum:
     # zones (codes.ZONE_NAMES) and block states (codes.STATE_NAMES)

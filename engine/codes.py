@@ -27,13 +27,17 @@ ROLES: tuple[tuple[str, str], ...] = (
     ("vmemmap_hvo_head", "new frame holding a huge page's head vmemmap page after HVO (6.2+)"),
     ("vmemmap_restored", "vmemmap frame allocated back when an optimised huge page was freed"),
     ("swapcache", "anonymous page in the swap cache (PG_swapcache = PG_owner_priv_1)"),
+    ("vmemmap_hvo_tail", "a zone's shared read-only page of tail struct pages, mapped by every optimised "
+                         "huge page of one order (7.1+, never freed)"),
 )
 ROLE_CODE: dict[str, int] = {name: i for i, (name, _) in enumerate(ROLES)}
 (HOLE, USABLE, OFFLINE, MEMMAP_BOOT, MEMMAP_BUDDY, MEMMAP_SELF, ALTMAP_RESERVED, HUGETLB_HEAD, HUGETLB_TAIL,
- HVO_FREED, HVO_FREED_SELF, PAGE_TABLE, VMEMMAP_HVO_HEAD, VMEMMAP_RESTORED, SWAPCACHE) = range(len(ROLES))
+ HVO_FREED, HVO_FREED_SELF, PAGE_TABLE, VMEMMAP_HVO_HEAD, VMEMMAP_RESTORED, SWAPCACHE,
+ VMEMMAP_HVO_TAIL) = range(len(ROLES))
 MEMMAP_ROLES = frozenset((MEMMAP_BOOT, MEMMAP_BUDDY, MEMMAP_SELF))
 # frames the kernel cannot migrate away when offlining the block that holds them
-UNMOVABLE = frozenset((MEMMAP_BOOT, MEMMAP_BUDDY, PAGE_TABLE, VMEMMAP_HVO_HEAD, VMEMMAP_RESTORED))
+UNMOVABLE = frozenset((MEMMAP_BOOT, MEMMAP_BUDDY, PAGE_TABLE, VMEMMAP_HVO_HEAD, VMEMMAP_RESTORED,
+                       VMEMMAP_HVO_TAIL))
 
 # ---- how a vmemmap page is mapped
 MAPPINGS: tuple[str | None, ...] = (None, "pmd", "pte")
@@ -49,6 +53,7 @@ class R:
     NONE, OFF_PARAM, OFF_SYSCTL, ARCH, STRUCT_PAGE, SMALL = range(6)
     SELFHOSTED, SECTION_FLAG, FIRST_MAPS_ITSELF, FIRST_PFN_FLAG, FIRST_PFN_SWAPCACHE = range(6, 11)
     ENOMEM_SPLIT, OPTIMIZED, HAZARD, COPY_FALLBACK = range(11, 15)
+    ENOMEM_TAIL, ENOMEM_HEAD_COPY = range(15, 17)
 
 
 # ---- zones and memory block states as the query tables store them

@@ -22,8 +22,9 @@ __all__ = ["alloc_hugepages", "alloc_hugepage", "free_hugepage", "free_hugepages
 
 def htlb_alloc_zones(m: Machine, order: int) -> tuple[str, ...]:
     """The zones a new huge page may come from: hugepage_movable_supported() keeps gigantic pages
-    out of ZONE_MOVABLE."""
-    return m.buddy.zonelist(GFP_KERNEL_ZONES if order > m.arch.max_page_order else GFP_MOVABLE_ZONES)
+    out of ZONE_MOVABLE unless vm.movable_gigantic_pages (7.0+) is set."""
+    gigantic = order > m.arch.max_page_order and not m.movable_gigantic
+    return m.buddy.zonelist(GFP_KERNEL_ZONES if gigantic else GFP_MOVABLE_ZONES)
 
 
 def alloc_pool_huge_folios(m: Machine, node: int, order: int, count: int) -> tuple[int, int]:
@@ -69,7 +70,8 @@ def alloc_contig_hugetlb_folio(m: Machine, head: int, order: int) -> int | str:
     for (node, zone), fl in m.buddy.lists.items():
         if fl.is_free(head, head + nr):
             if zone not in htlb_alloc_zones(m, order):
-                why = "gigantic pages are not movable" if zone == "Movable" else "kept for DMA"
+                why = ("gigantic pages are not movable (vm.movable_gigantic_pages is 0)" if zone == "Movable"
+                       else "kept for DMA")
                 return f"pfns {hex(head)}-{hex(head + nr - 1)} are in ZONE_{zone.upper()} ({why})"
             fl.take(head, head + nr)
             prep_and_add_allocated_folios(m, [range(head, head + nr, nr)], order, node)

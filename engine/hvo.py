@@ -7,14 +7,15 @@ where the vmemmap is self-hosted (kernel-model.md 5).
 """
 from __future__ import annotations
 
+from .buddy import GFP_KERNEL_ZONES
 from .codes import (HVO_FREED, HVO_FREED_SELF, HVO_NOT_OPTIMIZABLE, HVO_OFF, HVO_OPTIMIZED, HVO_REFUSED,
                     MEMMAP_BOOT, MEMMAP_SELF, PAGE_TABLE, PMD, PTE, SWAPCACHE, VMEMMAP_HVO_HEAD,
-                    VMEMMAP_RESTORED, R)
+                    VMEMMAP_HVO_TAIL, VMEMMAP_RESTORED, R)
 from .kernel import KERNELS
 from .machine import Machine
 
 __all__ = ["PageVmemmapSelfHosted", "vmemmap_should_optimize", "run_verdict", "page_verdict",
-           "hugetlb_vmemmap_optimize_folio",
+           "hugetlb_vmemmap_optimize_folio", "vmemmap_get_tail", "shared_tail_key",
            "hugetlb_vmemmap_restore_folio", "freed_runs", "note_hazard", "reason_text", "vmemmap_pages",
            "sysctl"]
 
@@ -132,14 +133,24 @@ def hugetlb_vmemmap_optimize_folio(m: Machine, i: int) -> bool:
             m.roles.assign(pt, pt + 1, PAGE_TABLE)
             new_splits.append(pmd)
     hp.splits[i] = len(new_splits)
-    nkeep = m.kernel.hvo_reserve_pages
+    k = m.kernel
+    nkeep = k.hvo_reserve_pages
     orig0 = m.backing_of_vpage(vh)[0]
+    shared = -1
+    if k.hvo_shared_tails:
+        shared = vmemmap_get_tail(m, head, order)
+        if shared < 0:
+            hp.state[i], hp.reason[i] = REFUSED, R.ENOMEM_TAIL
+            return False
     copy = -1
-    if m.kernel.hvo_head_copy:
-        copy, _ = m.buddy.alloc(node, 1, thisnode=m.kernel.hvo_copy_thisnode, align=1)
+    if k.hvo_head_copy:
+        copy, _ = m.buddy.alloc(node, 1, thisnode=k.hvo_copy_thisnode, align=1)
+        if copy < 0 and k.hvo_head_copy_required:
+            hp.state[i], hp.reason[i] = REFUSED, R.ENOMEM_HEAD_COPY
+            return False
     if copy >= 0:
         m.roles.assign(copy, copy + 1, HVO_HEAD)
-        hp.v0[i], hp.tail[i] = copy, copy
+        hp.v0[i], hp.tail[i] = copy, (shared if shared >= 0 else copy)
     else:
         if m.kernel.hvo_head_copy:
             hp.reason[i] = R.COPY_FALLBACK
@@ -158,6 +169,21 @@ def hugetlb_vmemmap_optimize_folio(m: Machine, i: int) -> bool:
             note_hazard(m, f, k, head)
     hp.freed[i] = freed - (1 if copy >= 0 else 0)
     return True
+
+
+def vmemmap_get_tail(m: Machine, head: int, order: int) -> int:
+    """vmemmap_get_tail() (7.1+): the zone's shared page of tail struct pages for this order, made on
+    first use (GFP_KERNEL | __GFP_ZERO on the zone's node when it has room, else any node; never
+    ZONE_MOVABLE) and never freed. Returns its pfn, or -1 (-ENOMEM)."""
+    b = m.block_of(head)
+    key = (b.node, m.zone_of(b, head), order)
+    pfn = m.vmemmap_tails.get(key, -1)
+    if pfn < 0:
+        pfn, _ = m.buddy.alloc(b.node, 1, GFP_KERNEL_ZONES, align=1)
+        if pfn >= 0:
+            m.roles.assign(pfn, pfn + 1, VMEMMAP_HVO_TAIL)
+            m.vmemmap_tails[key] = pfn
+    return pfn
 
 
 def note_hazard(m: Machine, f: int, k: int, head: int) -> None:
@@ -195,6 +221,11 @@ def hugetlb_vmemmap_restore_folio(m: Machine, i: int) -> str | None:
         m.release_frames(f, k)
     hp.state[i] = OFF
     return None
+
+
+def shared_tail_key(m: Machine, pfn: int) -> tuple[int, str, int] | None:
+    """(node, zone, order) of the shared tail page at pfn, or None if pfn is not one."""
+    return next((key for key, p in m.vmemmap_tails.items() if p == pfn), None)
 
 
 def _release_before(release: tuple[int, int]) -> str:
@@ -236,9 +267,16 @@ def reason_text(m: Machine, i: int) -> str:
                 "PG_swapcache there: false positive of the v4 check")
     if r == R.ENOMEM_SPLIT:
         return "-ENOMEM allocating a PTE table to split the vmemmap PMD"
+    if r == R.ENOMEM_TAIL:
+        return "-ENOMEM allocating the zone's shared tail page (vmemmap_get_tail): not optimised"
+    if r == R.ENOMEM_HEAD_COPY:
+        return "-ENOMEM allocating the new head vmemmap page: not optimised (7.1+ has no fallback)"
     kept = "a new page" if k.hvo_head_copy and r != R.COPY_FALLBACK else "the original head vmemmap page"
+    key = shared_tail_key(m, hp.tail[i])
+    target = (f"the shared tail page {hex(hp.tail[i])} of node{key[0]} ZONE_{key[1].upper()} order {key[2]} "
+              "(one per zone and order, never freed)" if key else hex(hp.tail[i]))
     text = (f"{n} vmemmap pages: head page kept in {kept} ({hex(hp.v0[i])}), "
-            f"{n - hp.nkeep[i]} tail pages remapped read-only to {hex(hp.tail[i])}, "
+            f"{n - hp.nkeep[i]} tail pages remapped read-only to {target}, "
             f"{hp.freed[i]} pages ({(hp.freed[i] * m.arch.page_size) >> 10} KiB) freed")
     if r == R.COPY_FALLBACK:
         text += "; the head copy could not be allocated, 5.18 layout used"
@@ -252,20 +290,38 @@ def reason_text(m: Machine, i: int) -> str:
 
 
 def sysctl(m: Machine, loc: tuple, op) -> dict:
-    """The sysctl op: vm.hugetlb_optimize_vmemmap (hugetlb_optimize_vmemmap_handler()), for huge
-    pages allocated from then on."""
+    """The sysctl op: vm.hugetlb_optimize_vmemmap (hugetlb_optimize_vmemmap_handler()) and/or
+    vm.movable_gigantic_pages (7.0+), for huge pages allocated from then on."""
+    results = []
+    if op.hugetlb_optimize_vmemmap is not None:
+        results.append(_hugetlb_optimize_vmemmap(m, op.hugetlb_optimize_vmemmap))
+    if op.movable_gigantic_pages is not None:
+        results.append(_movable_gigantic_pages(m, op.movable_gigantic_pages))
+    outcome = "ok" if all(ok for ok, _ in results) else ("partial" if any(ok for ok, _ in results) else "refused")
+    return m.event(outcome, "; ".join(msg for _, msg in results))
+
+
+def _hugetlb_optimize_vmemmap(m: Machine, on: bool) -> tuple[bool, str]:
     k, a = m.kernel, m.arch
     if not k.hvo_sysctl or not k.hvo_available(a):
-        return m.event("refused", "vm.hugetlb_optimize_vmemmap: no such sysctl in "
-                       f"{k.version} on {a.name} (it appeared in 5.19 where HVO is built)")
+        return False, (f"vm.hugetlb_optimize_vmemmap: no such sysctl in {k.version} on {a.name} "
+                       "(it appeared in 5.19 where HVO is built)")
     if k.hvo_overrides_mmo and m.params.memmap_on_memory == "on" and not m.params.hugetlb_free_vmemmap:
-        return m.event("refused", "vm.hugetlb_optimize_vmemmap is not registered when "
-                       "memmap_on_memory is enabled (5.19)")
+        return False, "vm.hugetlb_optimize_vmemmap is not registered when memmap_on_memory is enabled (5.19)"
     S = m.struct_page_size
     if S & (S - 1):
-        return m.event("refused", "vm.hugetlb_optimize_vmemmap is not registered: "
-                       f"sizeof(struct page) = {S} is not a power of two")
-    m.hvo_enabled = op.hugetlb_optimize_vmemmap
+        return False, (f"vm.hugetlb_optimize_vmemmap is not registered: sizeof(struct page) = {S} is not "
+                       "a power of two")
+    m.hvo_enabled = on
     m.sysctl_touched = True
-    return m.event("ok", f"vm.hugetlb_optimize_vmemmap = {int(op.hugetlb_optimize_vmemmap)} "
-                   "(applies to huge pages allocated from now on)")
+    return True, f"vm.hugetlb_optimize_vmemmap = {int(on)} (applies to huge pages allocated from now on)"
+
+
+def _movable_gigantic_pages(m: Machine, on: bool) -> tuple[bool, str]:
+    k = m.kernel
+    if not k.movable_gigantic_pages_sysctl:
+        return False, (f"vm.movable_gigantic_pages: no such sysctl in {k.version} (\"mm, hugetlb: implement "
+                       "movable_gigantic_pages sysctl\", 7.0)")
+    m.movable_gigantic = on
+    return True, (f"vm.movable_gigantic_pages = {int(on)} (gigantic pages "
+                  f"{'may' if on else 'may not'} come from ZONE_MOVABLE from now on)")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 __all__ = ["KERNELS", "Kernel", "Switch", "SWITCHES", "kernel_for", "LATEST"]
 
 KERNELS: tuple[str, ...] = tuple(
-    [f"5.{m}" for m in range(13, 20)] + [f"6.{m}" for m in range(0, 20)]
+    [f"5.{m}" for m in range(13, 20)] + [f"6.{m}" for m in range(0, 20)] + [f"7.{m}" for m in range(0, 4)]
 )
 LATEST = KERNELS[-1]
 
@@ -30,9 +30,10 @@ class Switch:
     name: str
     since: tuple[int, int]
     commit: str                     # 12-hex abbreviated hash
-    subject: str                    # the commit's subject line, exactly
+    subject: str                    # the commit's subject line, exactly ("" where only measured)
     until: tuple[int, int] | None = None
     reverted_by: str = ""           # "hash subject" of the commit that ended it
+    measured: str = ""              # where no commit is known: the measurement the switch follows
 
 
 SWITCHES: tuple[Switch, ...] = (
@@ -64,6 +65,15 @@ SWITCHES: tuple[Switch, ...] = (
            "mm: hugetlb_vmemmap: allow alloc vmemmap pages fallback to other nodes"),
     Switch("hvo_check_in_split", (6, 8), "be035a2acf1f",
            "mm: hugetlb_vmemmap: move PageVmemmapSelfHosted() check to split_vmemmap_huge_pmd()"),
+    # ---- Linux 7.x
+    Switch("movable_gigantic_pages_sysctl", (7, 0), "9e80e66ddaf7",
+           "mm, hugetlb: implement movable_gigantic_pages sysctl"),
+    Switch("hvo_shared_tails", (7, 1), "622026e87c40", "mm/hugetlb: remove fake head pages"),
+    Switch("hvo_head_copy_required", (7, 1), "c0b495b91a47", "mm/hugetlb: refactor code around vmemmap_walk"),
+    Switch("boot_memmap_per_section", (7, 2), "", "",
+           measured="kernel-gt/7.3 vmemmap_leaves_0_boot.csv (Debian 7.3.4; 7.2.13 the same): each "
+           "section's memmap is its own top-down memblock allocation, sparse_buffer is gone (from Muchun "
+           "Song's \"mm/sparse: remove sparse_buffer\", posted 2026-04-07, after the 7.1 merge window)"),
 )
 SWITCH_NAMES = frozenset(s.name for s in SWITCHES)
 

@@ -61,6 +61,9 @@ class Machine:
         self.boot_memmap_freed = 0       # ... except what HVO freed of it (free_bootmem_page)
         self.hvo_enabled = False
         self.sysctl_touched = False
+        self.movable_gigantic = False    # vm.movable_gigantic_pages (7.0+)
+        # 7.1+: each zone's shared page of tail struct pages per huge page order (zone->vmemmap_tails[])
+        self.vmemmap_tails: dict[tuple[int, str, int], int] = {}
 
     # ---------------------------------------------------------------- helpers
     def vpage_of(self, pfn: int) -> int:

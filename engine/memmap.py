@@ -45,6 +45,8 @@ def sparse_init_nid(m: Machine, node: int, sections: list[int],
     used = sum(hi - lo for lo, hi in pieces)
     if used == 0:
         return None
+    if m.kernel.boot_memmap_per_section:
+        return _populate_top_down(m, pieces, ranges)
     map_size_pages = -(-m.arch.pages_per_section * m.struct_page_size // m.arch.pmd_size) \
         * m.arch.ptrs_per_pte   # section_map_size() in pages
     size = map_size_pages * len(sections)
@@ -74,6 +76,34 @@ def sparse_init_nid(m: Machine, node: int, sections: list[int],
         b += hi - lo
     m.roles.assign(base, base + used, MEMMAP_BOOT)
     return base, used
+
+
+def _populate_top_down(m: Machine, pieces: list[tuple[int, int]],
+                       ranges: list[tuple[int, int]]) -> tuple[int, int] | None:
+    """7.2+ (no sparse_buffer): each PMD of memmap (a page where the vmemmap has no PMD leaves) is its
+    own memblock allocation, top-down, so section k of a node lands below section k - 1."""
+    g = m.arch.ptrs_per_pte if m.arch.vmemmap_pmd else 1
+    mapping = PMD if m.arch.vmemmap_pmd else PTE
+    spans = sorted(ranges, key=lambda r: -r[1])
+    r, cursor = 0, spans[0][1]
+    chunks = []
+    for lo, hi in pieces:
+        for v in range(lo, hi, g):
+            n = min(g, hi - v)
+            while r < len(spans):
+                a = (min(cursor, spans[r][1]) - n) // g * g
+                if a >= spans[r][0]:
+                    break
+                r += 1
+                cursor = spans[r][1] if r < len(spans) else 0
+            else:
+                return None              # memblock_alloc() failed: sparse_init would panic
+            chunks.append((v, n, a))
+            cursor = a
+    for v, n, a in chunks:
+        m.vmemmap.add(v, v + n, a, MEMMAP_BOOT, mapping)
+        m.roles.assign(a, a + n, MEMMAP_BOOT)
+    return cursor, sum(n for _, n, _ in chunks)
 
 
 def populate_section_memmap(m: Machine, node: int, start_pfn: int, end_pfn: int) -> list[str] | None:

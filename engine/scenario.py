@@ -5,9 +5,9 @@ The engine owns this schema; the app re-exports it. Sizes and addresses are acce
 """
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal, Optional, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
 from .units import ADDR_PATTERN, MAX_CHARS, SIZE_PATTERN, U64_MAX, parse_addr, parse_size
 
@@ -115,8 +115,17 @@ class FreeHugepages(_Strict):
 
 
 class Sysctl(_Strict):
+    """Write /proc/sys/vm/hugetlb_optimize_vmemmap and/or vm.movable_gigantic_pages (7.0+); each
+    applies to huge pages allocated from then on."""
     op: Literal["sysctl"]
-    hugetlb_optimize_vmemmap: bool
+    hugetlb_optimize_vmemmap: Optional[bool] = None
+    movable_gigantic_pages: Optional[bool] = None
+
+    @model_validator(mode="after")
+    def _one_at_least(self) -> "Sysctl":
+        if self.hugetlb_optimize_vmemmap is None and self.movable_gigantic_pages is None:
+            raise ValueError("set hugetlb_optimize_vmemmap or movable_gigantic_pages")
+        return self
 
 
 class SwapcachePage(_Strict):

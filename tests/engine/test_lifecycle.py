@@ -241,7 +241,7 @@ def err(scenario: dict) -> engine.ScenarioError:
      ("boot_memory", 1, "start"), ["overlaps boot_memory[0]"]),
     ({"boot_memory": [{"start": "0x1800", "size": "1G"}]}, ("boot_memory", 0, "start"), ["page size"]),
     ({"kernel": "5.10"}, ("kernel",), ["unknown kernel", "5.10"]),
-    ({"kernel": "7.0"}, ("kernel",), ["unknown kernel"]),
+    ({"kernel": "7.4"}, ("kernel",), ["unknown kernel"]),
     (scen({"op": "alloc_hugepages", "size": "4M", "count": 1}), ("ops", 0, "size"), ["2M, 1G"]),
     (scen({"op": "alloc_hugepage", "size": "64K", "at": "0x40000000"}), ("ops", 0, "size"), ["HugeTLB sizes"]),
     (scen({"op": "alloc_hugepage", "size": "2M", "at": "0x40100000"}), ("ops", 0, "at"), ["not aligned"]),

@@ -12,10 +12,12 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RUNS = [("6.1", "B_mmo0_hvo_on"), ("6.1", "C_mmo1_hvo_off"), ("6.12", "B_mmo0_hvo_on"),
-        ("6.12", "C_mmo1_hvo_off"), ("6.12", "F_mmo0_hvo_on_movable")]
+        ("6.12", "C_mmo1_hvo_off"), ("6.12", "F_mmo0_hvo_on_movable"), ("7.3", "B_mmo0_hvo_on"),
+        ("7.3", "C_mmo1_hvo_off"), ("7.3", "F_mmo0_hvo_on_movable"), ("7.3", "G_mmo0_hvo_on_movable_gigantic")]
 STEPS = ["0_boot", "1_after_d1", "2_after_d2", "9_after_hugetlb", "10_after_free"]
 HP_COLS = ["head_pfn", "order", "region", "memory_block", "vmemmap_pages", "mapping_sizes", "page0_backing_pfn",
-           "tails_remapped_to_page0", "tails_total", "tails_readonly", "hvo", "page0_new_frame"]
+           "tails_remapped_to_page0", "tails_total", "tails_readonly", "hvo", "page0_new_frame",
+           "page0_backing_region", "tail_target_pfn", "tail_target_region"]
 
 
 def extract(src: Path, kernel: str, name: str) -> dict:
@@ -38,6 +40,7 @@ def extract(src: Path, kernel: str, name: str) -> dict:
         "owner_private": {k: {b: v["owner_private_summary"] for b, v in r[k].items()}
                           for k in ("d1_kpageflags", "d2_kpageflags")},
         "vmemmap_leaves": leaves, "hugepages": hps,
+        "pre_hugetlb": (r.get("pre_hugetlb") or {}).get("cmd", ""),
     }
 
 

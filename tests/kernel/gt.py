@@ -9,9 +9,11 @@ from pathlib import Path
 FIXTURES = Path(__file__).resolve().parent / "fixtures"      # from extract_fixtures.py
 GT = FIXTURES
 RUNS = [("6.1", "B_mmo0_hvo_on"), ("6.1", "C_mmo1_hvo_off"), ("6.12", "B_mmo0_hvo_on"),
-        ("6.12", "C_mmo1_hvo_off"), ("6.12", "F_mmo0_hvo_on_movable")]
+        ("6.12", "C_mmo1_hvo_off"), ("6.12", "F_mmo0_hvo_on_movable"), ("7.3", "B_mmo0_hvo_on"),
+        ("7.3", "C_mmo1_hvo_off"), ("7.3", "F_mmo0_hvo_on_movable"), ("7.3", "G_mmo0_hvo_on_movable_gigantic")]
 D1, D2 = 0x100000, 0x140000                 # pfns of the two DIMMs (128 MiB, 1 GiB), node 1
 STEPS = {"1_after_d1": 1, "2_after_d2": 2, "9_after_hugetlb": 5, "10_after_free": 7}   # ops applied
+HUGETLB_OPS = 2                             # the HugeTLB steps start after the two add_memory ops
 
 
 @lru_cache(maxsize=None)
@@ -26,7 +28,8 @@ def results(kernel: str, name: str) -> dict:
             "hugetlb_alloc": d["hugetlb_alloc"], "hvo_summary": d["hvo_summary"],
             "meminfo_table": {s: {"MemTotal": v} for s, v in d["memtotal_kb"].items()},
             "d1_kpageflags": {b: {"owner_private_summary": v} for b, v in d["owner_private"]["d1_kpageflags"].items()},
-            "d2_kpageflags": {b: {"owner_private_summary": v} for b, v in d["owner_private"]["d2_kpageflags"].items()}}
+            "d2_kpageflags": {b: {"owner_private_summary": v} for b, v in d["owner_private"]["d2_kpageflags"].items()},
+            "pre_hugetlb": d.get("pre_hugetlb", "")}
 
 
 def leaves(kernel: str, name: str, step: str) -> list[dict]:
@@ -62,6 +65,22 @@ def scenario(kernel: str, name: str) -> dict:
             {"op": "free_hugepages", "size": "1G", "count": 1, "node": 1},
             {"op": "free_hugepages", "size": "2M", "count": 32, "node": 0},
         ]}
+
+
+def scenario_ops(kernel: str, name: str) -> dict:
+    """scenario() with the sysctls the run wrote before its HugeTLB steps (G: movable_gigantic_pages)."""
+    doc = scenario(kernel, name)
+    if "movable_gigantic_pages" in results(kernel, name)["pre_hugetlb"]:
+        ops = doc["ops"]
+        doc["ops"] = ops[:HUGETLB_OPS] + [{"op": "sysctl", "movable_gigantic_pages": True}] + ops[HUGETLB_OPS:]
+    return doc
+
+
+def ops_at(kernel: str, name: str, step: str) -> int:
+    """How many of scenario_ops()'s ops the recorded step had applied."""
+    n = STEPS.get(step, 0)
+    extra = len(scenario_ops(kernel, name)["ops"]) - len(scenario(kernel, name)["ops"])
+    return n + extra if n > HUGETLB_OPS else n
 
 
 def prefix(doc: dict, ops: int) -> dict:

@@ -1,5 +1,5 @@
-"""The engine against real kernels: every recorded run in ../shared/reference/kernel-gt (Linux 6.1 and
-6.12 under QEMU, page tables read from the host) replayed as a scenario, fact by fact.
+"""The engine against real kernels: every recorded run in ../shared/reference/kernel-gt (Linux 6.1,
+6.12 and 7.3 under QEMU, page tables read from the host) replayed as a scenario, fact by fact.
 
 Exact where the kernel is deterministic (mapping sizes, self-hosted memmaps and their fixed points,
 which memmap kind a block gets, HVO verdicts and layouts, MemTotal deltas, what fits); by kind where
@@ -30,7 +30,12 @@ def node_of(pfn: int) -> int:
 
 
 def machine(k, n, step):
-    return engine.evaluate(gt.prefix(gt.scenario(k, n), gt.STEPS[step] if step in gt.STEPS else 0))
+    return engine.evaluate(gt.prefix(gt.scenario_ops(k, n), gt.ops_at(k, n, step)))
+
+
+def shared_tails(k: str) -> bool:
+    """7.1+: the tails of an optimised page map the zone's shared tail page, not the head's frame."""
+    return tuple(map(int, k.split("."))) >= (7, 1)
 
 
 def leaf_of(leaves, pfn):
@@ -46,10 +51,12 @@ def test_boot_memmap_is_one_pmd_mapped_memblock_buffer_at_the_top_of_node_0(k, n
     got = m.resolve_columns(firsts)
     assert [x == 1 for x in got["mapping"]] == [True] * 8                       # PMD leaves
     eng = list(got["backing"])
-    # one contiguous buffer (consecutive 2 MiB frames) in the top 16 MiB + slack of node 0, like memblock
+    # one contiguous buffer (consecutive 2 MiB frames) in the top 16 MiB + slack of node 0, like memblock;
+    # from 7.2 one top-down memblock allocation per section: section k below section k - 1
+    step = -0x200 if tuple(map(int, k.split("."))) >= (7, 2) else 0x200
     for backing in ([l["backing_pfn"] for l in real], eng):
-        assert backing == [backing[0] + 0x200 * i for i in range(8)]
-        assert BOOT_END - 0x2000 <= backing[0] and backing[-1] + 0x200 <= BOOT_END
+        assert backing == [backing[0] + step * i for i in range(8)]
+        assert BOOT_END - 0x2000 <= min(backing) and max(backing) + 0x200 <= BOOT_END
     assert all(m.resolve([p])[0]["role"] == "memmap_boot" for p in eng)
 
 
@@ -95,11 +102,13 @@ def test_self_hosted_pages_match_kpageflags_bit_37(k, n):
 @pytest.mark.parametrize("k,n", RUNS)
 def test_memtotal_moves_like_the_kernels(k, n):
     real = {s: v["MemTotal"] for s, v in gt.results(k, n)["meminfo_table"].items()}
-    doc = gt.scenario(k, n)
+    doc = gt.scenario_ops(k, n)
     eng = [engine.evaluate(gt.prefix(doc, i)).summary()["mem_total_kb"] for i in range(len(doc["ops"]) + 1)]
-    # ops: 0 boot | 1 d1 | 2 d2 | 3 1G node1 | 4 2M node0 | 5 2M node1 | 6 free 1G | 7 free 2M
+    # ops: 0 boot | 1 d1 | 2 d2 | 3 1G node1 | 4 2M node0 | 5 2M node1 | 6 free 1G | 7 free 2M (G: a sysctl
+    # before the HugeTLB steps shifts those by one)
+    extra = len(doc["ops"]) - len(gt.scenario(k, n)["ops"])
     pairs = [("0_boot", "1_after_d1", 0, 1), ("1_after_d1", "2_after_d2", 1, 2),
-             ("2_after_d2", "hp_2M_node0", 2, 4), ("hp_2M_node0", "free_2M_node0", 4, 7)]
+             ("2_after_d2", "hp_2M_node0", 2, 4 + extra), ("hp_2M_node0", "free_2M_node0", 4 + extra, 7 + extra)]
     for a, b, i, j in pairs:
         assert real[b] - real[a] == eng[j] - eng[i], (a, b, real[b] - real[a], eng[j] - eng[i])
 
@@ -129,7 +138,7 @@ def test_hugetlb_counts_and_hvo_verdicts(k, n):
         pages = [h for h in hps if region(int(h["head_pfn"], 16)) == reg
                  and h["size"] == ("1G" if order == "order18" else "2M")]
         assert pages, key
-        want = "optimized" if verdict == "APPLIED" else "off"
+        want = "optimized" if verdict.startswith("APPLIED") else "off"
         assert {h["hvo"] for h in pages} == {want}, key
         if reg == "boot" or order == "order18":       # 2 MiB pages on node 1 split by allocator state
             assert len(pages) == count, key
@@ -143,15 +152,21 @@ def test_hvo_layout_of_every_optimised_page(k, n):
     for h in m.hugepages(0, None):
         head = int(h["head_pfn"], 16)
         want = real.get(head)
-        if want is None or want["hvo"] != "APPLIED":
+        if want is None or not want["hvo"].startswith("APPLIED"):
             continue
         vm = m.vmemmap(head_pfn=head)
         pages = vm["pages"]
         assert len(pages) == int(want["vmemmap_pages"])
         assert {p["mapping"] for p in pages} == {"pte"} and want["mapping_sizes"] == "4096"
         page0 = pages[0]["backing_pfn"]
-        assert all(p["backing_pfn"] == page0 for p in pages[1:])                # tails -> page 0's frame
-        assert int(want["tails_remapped_to_page0"]) == len(pages) - 1
+        tails = {p["backing_pfn"] for p in pages[1:]}
+        if shared_tails(k):                       # tails -> one shared frame of the zone, not page 0's
+            assert want["hvo"] == "APPLIED-SHARED-TAIL" and int(want["tails_remapped_to_page0"]) == 0
+            assert len(tails) == 1 and page0 not in tails and vm["target"]["tails_shared"]
+            assert h["tail_pfn"] in tails
+        else:
+            assert tails == {page0}                                             # tails -> page 0's frame
+            assert int(want["tails_remapped_to_page0"]) == len(pages) - 1
         copied = pages[0]["state"] == "head_copied"
         assert copied == (k != "6.1")                                           # 6.2+: a new head page
         if "page0_new_frame" in want:
@@ -166,10 +181,31 @@ def test_vmemmap_stays_pte_mapped_after_the_pages_are_freed(k, n):
     pfns held the pages depends on the allocator, so each side is checked on its own pages."""
     real = gt.leaves(k, n, "10_after_free")
     freed_real = [int(h["head_pfn"], 16) for h in gt.hugepages(k, n)
-                  if h["hvo"] == "APPLIED" and region(int(h["head_pfn"], 16)) == "boot"]
+                  if h["hvo"].startswith("APPLIED") and region(int(h["head_pfn"], 16)) == "boot"]
     assert len(freed_real) == 32 and all(leaf_of(real, p)["page_size"] == 4096 for p in freed_real)
     before = machine(k, n, "9_after_hugetlb")
     freed_eng = [int(h["head_pfn"], 16) for h in before.hugepages(0, None) if h["node"] == 0]
     after = machine(k, n, "10_after_free")
     assert len(freed_eng) == 32 and {after.resolve([p])[0]["mapping"] for p in freed_eng} == {"pte"}
     assert all(after.resolve([p])[0]["hugepage"] is None for p in freed_eng)
+
+
+@pytest.mark.parametrize("k,n", [p for p in RUNS if "hvo_on" in p.id and shared_tails(p.values[0])])
+def test_one_shared_tail_page_per_zone_and_order_never_movable_never_freed(k, n):
+    """7.1+: as many distinct tail frames as the kernel used (one per zone and order in use), none in
+    ZONE_MOVABLE, and still allocated after every huge page using them is freed."""
+    real = [h for h in gt.hugepages(k, n) if h["hvo"].startswith("APPLIED")]
+    m = machine(k, n, "9_after_hugetlb")
+    eng = [h for h in m.hugepages(0, None) if h["hvo"] == "optimized"]
+    assert len({h["tail_target_pfn"] for h in real}) == len({h["tail_pfn"] for h in eng})
+    shared = m.summary()["hvo_shared_tails"]
+    assert sorted(s["pfn"] for s in shared) == sorted({h["tail_pfn"] for h in eng})
+    for s in shared:
+        frame = m.resolve([int(s["pfn"], 16)])[0]
+        assert frame["role"] == "vmemmap_hvo_tail" and frame["zone"] != "Movable"
+    assert all(region(int(h["tail_target_pfn"], 16)) != "d2" or "movable" not in n for h in real)
+    after = machine(k, n, "10_after_free")
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "users"} for r in rows]  # noqa: E731
+    assert strip(after.summary()["hvo_shared_tails"]) == strip(shared)
+    assert sum(r["users"] for r in after.summary()["hvo_shared_tails"]) < sum(r["users"] for r in shared)
+    assert all(after.resolve([int(s["pfn"], 16)])[0]["role"] == "vmemmap_hvo_tail" for s in shared)
