@@ -10,7 +10,7 @@ from typing import Any, Iterable, NamedTuple
 
 from . import _impl
 from .budget import Budget
-from .codes import HVO_OPTIMIZED, HVO_STATES, MAPPINGS, MAX_BINS, MAX_RESOLVE, ROLES, STATE_NAMES, ZONE_NAMES
+from .codes import HVO_OPTIMIZED, HVO_STATES, MAPPINGS, PMD, MAX_BINS, MAX_RESOLVE, ROLES, STATE_NAMES, ZONE_NAMES
 from .errors import ScenarioError
 from .hvo import reason_text, shared_tail_key, vmemmap_pages
 from .machine import Machine
@@ -262,24 +262,32 @@ class EvaluatedMachine:
         m = self.m
         if where == "self" and altmap_base is not None:
             used = b.nr_vmemmap_used or (b.nr_pages * m.struct_page_size >> m.arch.page_shift)
-            return {"where": "self", "start_pfn": hex(altmap_base), "nr_pages": used,
-                    "reserved_pages": b.nr_vmemmap, "mapping": "pmd" if m.arch.vmemmap_pmd else "pte",
-                    "holder_block": altmap_base // m.block_pages}
         v0 = m.vpage_of(b.start)
         v1 = -(-((b.end - m.pfn_offset) * m.struct_page_size) // m.arch.page_size)
         frames, maps, start = 0, set(), None
+        g = m.arch.ptrs_per_pte
         v = v0
         while v < v1:
             f, _, mp = m.backing_of_vpage(v)
             i = m.vmemmap.find(v)
-            nxt = m.vmemmap.vend[i] if i >= 0 else v + 1
+            nxt = min(m.vmemmap.vend[i] if i >= 0 else v + 1, v1)
             if f >= 0:
                 start = f if start is None else start
-                maps.add(MAPPINGS[mp])
-            frames += min(nxt, v1) - v
+                if mp == PMD:          # a PMD that HVO split is mapped by PTEs now
+                    pmds = range(v // g, (nxt - 1) // g + 1)
+                    split = sum(1 for p in pmds if p in m.split_pmds)
+                    maps.update(["pte"] * bool(split) + ["pmd"] * (split < len(pmds)))
+                else:
+                    maps.add(MAPPINGS[mp])
+            frames += nxt - v
             v = nxt
-        return {"where": where, "start_pfn": hexs(start), "nr_pages": frames,
-                "mapping": "/".join(sorted(x for x in maps if x)) or None}
+        mapping = "/".join(sorted(x for x in maps if x)) or None
+        if where == "self" and altmap_base is not None:
+            used = b.nr_vmemmap_used or (b.nr_pages * m.struct_page_size >> m.arch.page_shift)
+            return {"where": "self", "start_pfn": hex(altmap_base), "nr_pages": used,
+                    "reserved_pages": b.nr_vmemmap, "mapping": mapping,
+                    "holder_block": altmap_base // m.block_pages}
+        return {"where": where, "start_pfn": hexs(start), "nr_pages": frames, "mapping": mapping}
 
     def hugepages(self, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         m, hp = self.m, self.m.hugetlb

@@ -192,6 +192,6 @@ def free_hugepages(m: Machine, loc: tuple, op) -> dict:
         freed += 1
     msg = f"node{op.node}: freed {freed} of {min(op.count, len(live))} {format_size(op.size)} pages"
     if errs:
-        msg += f"; {errs[0]}"
+        msg += f"; {errs[0]}; that page stays in the pool as a surplus page"
     return m.event("ok" if not errs and freed == op.count else ("partial" if freed else "failed"),
                    msg, freed=freed)

@@ -204,9 +204,13 @@ def hugetlb_vmemmap_restore_folio(m: Machine, i: int) -> str | None:
     nkeep = hp.nkeep[i]
     copied = m.kernel.hvo_head_copy and hp.reason[i] != R.COPY_FALLBACK
     runs_freed = freed_runs(m, vh, n, nkeep, copied)
-    new = m.buddy.alloc_pages(node, n - nkeep)
+    # __GFP_THISNODE until "mm: hugetlb_vmemmap: allow alloc vmemmap pages fallback to other nodes"
+    # and its restore-path companion 2eaa6c2abb9d (6.7)
+    thisnode = m.kernel.hvo_copy_thisnode
+    new = m.buddy.alloc_pages(node, n - nkeep, thisnode=thisnode)
     if new is None:
-        return (f"could not allocate {n - nkeep} vmemmap pages for huge page {hex(head)} "
+        where = f"on node {node} (__GFP_THISNODE before 6.7)" if thisnode else "on any node"
+        return (f"could not allocate {n - nkeep} vmemmap pages {where} for huge page {hex(head)} "
                 f"(-ENOMEM in alloc_vmemmap_page_list)")
     m.overlay.remove(vh, vh + n)
     if copied:

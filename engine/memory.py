@@ -245,6 +245,9 @@ def remove_memory(m: Machine, loc: tuple, op) -> dict:
                            f"[{hex(b.start * a.page_size)}-{hex(b.end * a.page_size - 1)}] is onlined "
                            f"(memory{b.id}, -EBUSY)")
     s_pfn, e_pfn = blocks[0].start, blocks[-1].end
+    why = _altmap_granularity(m, blocks)
+    if why:
+        return m.event("refused", why)
     for b in blocks:
         m.budget.tick()
         if b.altmap_base >= 0 and not (s_pfn <= b.altmap_base < e_pfn):
@@ -266,6 +269,26 @@ def remove_memory(m: Machine, loc: tuple, op) -> dict:
     if hazards:
         return m.event("hazard", msg + "; HAZARD: " + "; ".join(hazards))
     return m.event("ok", msg)
+
+
+def _altmap_granularity(m: Machine, blocks: list[Block]) -> str | None:
+    """try_remove_memory()'s altmap rule while memmap_on_memory is on: before 6.8 a range holding an
+    altmap must be exactly one block; from 6.8 memory_blocks_have_altmaps() wants every block of the
+    range to have one, or none. (A hypothetical range-wide altmap is checked by its own rules.)"""
+    if m.params.memmap_on_memory == "off" or any(0 <= b.altmap_base != b.start for b in blocks):
+        return None
+    own = sum(1 for b in blocks if b.altmap_base == b.start and b.nr_vmemmap)
+    ps = m.arch.page_size
+    start, end = blocks[0].start * ps, blocks[-1].end * ps
+    if not m.kernel.mmo_per_block_altmap:
+        if own and len(blocks) > 1:
+            return (f"Refuse to remove {start:#x} - {end:#x},wrong granularity (-EINVAL): memory "
+                    "with its memmap on itself is removed one memory block at a time before 6.8")
+    elif own and own != len(blocks):
+        return (f"memory_blocks_have_altmaps(): {own} of the {len(blocks)} memory blocks in "
+                f"[{start:#x}-{end - 1:#x}] have an altmap (WARN_ON_ONCE, -EINVAL): remove ranges "
+                "whose blocks all have one, or none")
+    return None
 
 
 def swapcache_page(m: Machine, loc: tuple, op) -> dict:
