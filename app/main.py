@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from . import errors
 from .cache import MachineCache
-from .routers import imports, meta, model, pages, scenarios, walkthroughs
+from .routers import imports, meta, model, pages, scenarios, sections, walkthroughs
 from .security import SecurityHeaders
 from .settings import Settings
 from .store import Store
@@ -46,7 +46,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.store = store
     app.state.cache = MachineCache(settings.cache_entries, settings.cache_weight, settings.eval_budget_s)
     errors.install(app)
-    for r in (meta.router, model.router, scenarios.router, imports.router, walkthroughs.router, pages.router):
+    for r in (meta.router, model.router, sections.router, scenarios.router, imports.router, walkthroughs.router,
+              pages.router):
         app.include_router(r)
     app.mount("/static", StaticFiles(directory=str(pages.STATIC)), name="static")
     app.add_middleware(errors.BodyLimit, limit=settings.max_body_bytes)

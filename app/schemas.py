@@ -14,7 +14,7 @@ from engine import ROLES
 from engine import Addr, Scenario
 
 __all__ = ["ScenarioId", "EvaluateRequest", "ResolveRequest", "WindowRequest", "VmemmapRequest",
-           "ChainRequest", "VmemmapResponse", "ChainResponse", "EvaluateResponse",
+           "ChainRequest", "SectionsRequest", "SectionsResponse", "VmemmapResponse", "ChainResponse", "EvaluateResponse",
            "ResolveResponse", "WindowResponse", "SavedScenario", "ScenarioList", "Presets", "Health",
            "MAX_RESOLVE_PFNS"]
 
@@ -81,6 +81,12 @@ class VmemmapRequest(ScenarioRef):
     block: Optional[Annotated[int, Field(ge=0, le=1 << 40)]] = None
     head_pfn: Optional[Pfn] = None
     figure: bool = False
+
+
+class SectionsRequest(ScenarioRef):
+    """Present memory sections in pfn order, a page of them."""
+    offset: Annotated[int, Field(ge=0, le=1 << 40)] = 0
+    limit: Annotated[int, Field(ge=1, le=4096)] = 256
 
 
 class ChainRequest(ScenarioRef):
@@ -228,6 +234,10 @@ class Page(_Out):
     role: RoleName
     self_hosted: bool
     maps_to_itself: bool
+    kpageflags: Hex = Field(description="What /proc/kpageflags would say of the pfn (KPF_* bits the model "
+                                        "knows: NOPAGE, BUDDY, COMPOUND_HEAD/TAIL, HUGE, RESERVED, "
+                                        "OWNER_PRIVATE, SWAPCACHE)")
+    kpageflags_names: list[str]
     hugepage: Optional[PageHugepage]
 
 
@@ -266,6 +276,27 @@ class VmemmapResponse(_Out):
     target: dict[str, Any]
     pages: list[VmemmapPage]
     figure: Optional[dict[str, Any]] = None
+
+
+class Section(_Out):
+    """One struct mem_section, as crash's kmem -n lists it."""
+    section: int
+    start_pfn: Hex
+    end_pfn: Hex
+    mem_map: Optional[Hex] = Field(description="Address of the section's first struct page")
+    block: int
+    node: int
+    flags: list[str] = Field(description="SECTION_MARKED_PRESENT, SECTION_HAS_MEM_MAP, SECTION_IS_ONLINE, "
+                                         "SECTION_IS_EARLY; SECTION_CANNOT_OPTIMIZE_VMEMMAP under the "
+                                         "section_flag policy (the 2022 v2 proposal, never merged)")
+    flag_bits: Hex = Field(description="The kernel's section_mem_map flag bits of those flags")
+
+
+class SectionsResponse(_Out):
+    scenario_id: Optional[ScenarioId]
+    total: int
+    offset: int
+    sections: list[Section]
 
 
 class ChainLink(_Out):

@@ -13,9 +13,11 @@ from .budget import Budget
 from .codes import HVO_OPTIMIZED, HVO_STATES, MAPPINGS, PMD, MAX_BINS, MAX_RESOLVE, ROLES, STATE_NAMES, ZONE_NAMES
 from .errors import ScenarioError
 from .hvo import reason_text, shared_tail_key, vmemmap_pages
+from .kpageflags import kpf_names, stable_page_flags
 from .machine import Machine
 from .replay import boot, replay
 from .scenario import Scenario
+from .sections import for_each_present_section, nr_present_sections
 from .tables import Tables
 from .units import format_size, hexs
 
@@ -153,9 +155,23 @@ class EvaluatedMachine:
                 "role": ROLES[cols["role"][k]][0],
                 "self_hosted": bool(cols["self_hosted"][k]),
                 "maps_to_itself": b == pfn,
+                **self._kpageflags(pfn, cols["role"][k]),
                 "hugepage": hp,
             })
         return out
+
+    def _kpageflags(self, pfn: int, role: int) -> dict[str, Any]:
+        flags = stable_page_flags(self.m, pfn, role)
+        return {"kpageflags": hex(flags), "kpageflags_names": kpf_names(flags)}
+
+    def sections(self, offset: int = 0, limit: int | None = None) -> dict[str, Any]:
+        """Present memory sections in pfn order (crash's kmem -n): number, pfn range, mem_map address,
+        memory block, node and section_mem_map flags; with their total, for paging."""
+        rows = [{**r, "start_pfn": hex(r["start_pfn"]), "end_pfn": hex(r["end_pfn"]),
+                 "mem_map": hexs(r["mem_map"]) if r["mem_map"] is not None else None,
+                 "flag_bits": hex(r["flag_bits"])}
+                for r in for_each_present_section(self.m, offset, limit)]
+        return {"total": nr_present_sections(self.m), "offset": offset, "sections": rows}
 
     def chain(self, pfn: int, limit: int = 16) -> list[dict[str, Any]]:
         """pfn -> struct page -> backing pfn -> its struct page ... until a fixed point or no memmap."""

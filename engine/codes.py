@@ -7,7 +7,7 @@ codes.pxd repeats the numbers for the Cython modules; tests/engine/test_layers.p
 from __future__ import annotations
 
 __all__ = ["ROLES", "ROLE_CODE", "MEMMAP_ROLES", "UNMOVABLE", "MAPPINGS", "HVO_STATES", "R",
-           "ZONE_NAMES", "ZONE_CODE", "STATE_NAMES", "RESOLVE_TYPES",
+           "ZONE_NAMES", "ZONE_CODE", "STATE_NAMES", "RESOLVE_TYPES", "KPF", "SECTION_FLAGS",
            "MAX_BLOCKS", "MAX_HUGEPAGES", "MAX_BINS", "MAX_RESOLVE"]
 
 # ---- what a physical page frame is used for, as the map colours it
@@ -67,6 +67,20 @@ BLOCK_ONLINE, BLOCK_OFFLINE = 1, 2
 # values allow, since a million pfns make 19 MB of them instead of 48
 RESOLVE_TYPES = {"present": "i", "role": "b", "backing": "q", "mapping": "b", "hugepage": "i",
                  "self_hosted": "b"}
+
+# ---- /proc/kpageflags bits (include/uapi/linux/kernel-page-flags.h; an ABI: they never move)
+KPF: dict[str, int] = {name: 1 << bit for name, bit in (
+    ("LOCKED", 0), ("ERROR", 1), ("REFERENCED", 2), ("UPTODATE", 3), ("DIRTY", 4), ("LRU", 5),
+    ("ACTIVE", 6), ("SLAB", 7), ("WRITEBACK", 8), ("RECLAIM", 9), ("BUDDY", 10), ("MMAP", 11),
+    ("ANON", 12), ("SWAPCACHE", 13), ("SWAPBACKED", 14), ("COMPOUND_HEAD", 15), ("COMPOUND_TAIL", 16),
+    ("HUGE", 17), ("UNEVICTABLE", 18), ("HWPOISON", 19), ("NOPAGE", 20), ("KSM", 21), ("THP", 22),
+    ("OFFLINE", 23), ("ZERO_PAGE", 24), ("IDLE", 25), ("PGTABLE", 26),
+    ("RESERVED", 32), ("MLOCKED", 33), ("MAPPEDTODISK", 34), ("PRIVATE", 35), ("PRIVATE_2", 36),
+    ("OWNER_PRIVATE", 37), ("ARCH", 38), ("UNCACHED", 39), ("SOFTDIRTY", 40), ("ARCH_2", 41))}
+
+# ---- mem_section flags (include/linux/mmzone.h: section_mem_map's low bits), as crash's kmem -n shows them
+SECTION_FLAGS: dict[str, int] = {"SECTION_MARKED_PRESENT": 1 << 0, "SECTION_HAS_MEM_MAP": 1 << 1,
+                                 "SECTION_IS_ONLINE": 1 << 2, "SECTION_IS_EARLY": 1 << 3}
 
 # ---- the simulator's limits: they bound memory and time per request
 MAX_BLOCKS = 65_536          # memory blocks per machine

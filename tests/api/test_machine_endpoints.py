@@ -62,7 +62,8 @@ def test_tv1_tv2_resolve_pages(client):
     assert p0 == {"pfn": "0x100000", "phys_addr": "0x100000000", "node": 0, "zone": "Movable", "block": 32,
                   "section": 32, "state": "online", "struct_page_vaddr": "0xffffea0004000000",
                   "backing_pfn": "0x100000", "mapping": "pmd", "role": "memmap_self", "self_hosted": True,
-                  "maps_to_itself": True, "hugepage": None}
+                  "maps_to_itself": True, "hugepage": None,
+                  "kpageflags": "0x2100000000", "kpageflags_names": ["RESERVED", "OWNER_PRIVATE"]}
     assert (last["struct_page_vaddr"], last["backing_pfn"]) == ("0xffffea00041fffc0", "0x1001ff")
     # TV-2 chain: 0x100200 -> 0x100008 -> 0x100000
     assert p200["backing_pfn"] == "0x100008" and p200["role"] == "hugetlb_head"

@@ -39,6 +39,10 @@ def extract(src: Path, kernel: str, name: str) -> dict:
         "memtotal_kb": {s: v["MemTotal"] for s, v in r["meminfo_table"].items()},
         "owner_private": {k: {b: v["owner_private_summary"] for b, v in r[k].items()}
                           for k in ("d1_kpageflags", "d2_kpageflags")},
+        # kpageflags of each block's first four pfns and of pfns 510..514 (around a memmap's end)
+        "kpageflags": {hex(pfn): flags for k in ("d1_kpageflags", "d2_kpageflags") for v in r[k].values()
+                       for pfn, flags in ([(v["first_pfn"] + i, f[0]) for i, f in enumerate(v["flags_first4"])]
+                                          + [(p, f) for p, f, _ in v["flags_510_to_514"]])},
         "vmemmap_leaves": leaves, "hugepages": hps,
         "pre_hugetlb": (r.get("pre_hugetlb") or {}).get("cmd", ""),
     }

@@ -32,6 +32,11 @@ def results(kernel: str, name: str) -> dict:
             "pre_hugetlb": d.get("pre_hugetlb", "")}
 
 
+def kpageflags(kernel: str, name: str) -> dict[int, int]:
+    """pfn -> /proc/kpageflags after d2 was added, for each hot-added block's first pages."""
+    return {int(p, 16): int(f, 16) for p, f in _load(kernel, name)["kpageflags"].items()}
+
+
 def leaves(kernel: str, name: str, step: str) -> list[dict]:
     return [{k: (int(v, 16) if v.startswith("0x") else int(v)) for k, v in r.items()}
             for r in _load(kernel, name)["vmemmap_leaves"][step]]

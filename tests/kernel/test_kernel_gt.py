@@ -209,3 +209,20 @@ def test_one_shared_tail_page_per_zone_and_order_never_movable_never_freed(k, n)
     assert strip(after.summary()["hvo_shared_tails"]) == strip(shared)
     assert sum(r["users"] for r in after.summary()["hvo_shared_tails"]) < sum(r["users"] for r in shared)
     assert all(after.resolve([int(s["pfn"], 16)])[0]["role"] == "vmemmap_hvo_tail" for s in shared)
+
+
+@pytest.mark.parametrize("k,n", RUNS)
+def test_kpageflags_of_self_hosted_memmap_pages_match_the_kernels(k, n):
+    """Bit 37 (PageVmemmapSelfHosted) exactly where the kernel has it, with PG_reserved (bit 32) as well
+    before 6.11 and not from 6.11 on; free pages of a hot-added block are BUDDY where the engine says so."""
+    real = gt.kpageflags(k, n)
+    m = machine(k, n, "2_after_d2")
+    pfns = sorted(real)
+    got = {r["pfn"]: r for r in m.resolve(pfns)}
+    owner = 1 << 37
+    for pfn in pfns:
+        r = got[hex(pfn)]
+        mine = int(r["kpageflags"], 16)
+        if real[pfn] & owner or r["role"] == "memmap_self":
+            assert mine == real[pfn], (hex(pfn), hex(mine), hex(real[pfn]))
+    assert any(real[p] & owner for p in pfns) == ("mmo1" in n)
