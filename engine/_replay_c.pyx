@@ -42,7 +42,8 @@ from engine._query_c import live_by_head_desc
 # the Python model replays alone. Add a name here only with its C behaviour and a property test.
 SWITCHES = ("mmo_excluded_by_hvo", "hvo_overrides_mmo", "selfhosted_refusal", "mmo_force",
             "mmo_per_block_altmap", "memmap_pages_offline", "hvo_free_2nd_vmemmap_page", "hvo_sysctl",
-            "hvo_head_copy", "hvo_alloc_fallback", "hvo_check_in_split")
+            "hvo_head_copy", "hvo_alloc_fallback", "hvo_check_in_split", "arm64_vmemmap_below_1g",
+            "arm64_52bit_small_pages", "movable_gigantic_pages_sysctl")
 
 ctypedef long long i64
 ctypedef const long long[::1] ccol

@@ -51,6 +51,10 @@ class Arch:
                         '(f41f2ed43ca5), v5.14')
     # memory_block_size_bytes(): "x86" = probe_memory_block_size() by boot RAM; "section" = one section
     memory_block_probe: str = "section"
+    # where the vmemmap region lies: "constant" = vmemmap_start/vmemmap_size as given (x86's
+    # VMEMMAP_START per paging mode); "arm64" = computed from VA_BITS and PAGE_SHIFT (vmemmap_region)
+    vmemmap_formula: str = "constant"
+    va_bits: tuple[int, ...] = (48,)        # VA sizes offered; the first is the default
 
     @property
     def page_shift(self) -> int:
@@ -89,12 +93,29 @@ class Arch:
         """x86: vmemmap_base is a variable (KASLR); arm64: VMEMMAP_START is a constant."""
         return not self.memstart_align
 
+    def vmemmap_region(self, va_bits: int, below_1g: bool) -> tuple[int, int]:
+        """(VMEMMAP_START, size) of the vmemmap region. arm64 (asm/memory.h): before 6.9
+        VMEMMAP_START = -(1 << (VA_BITS - VMEMMAP_SHIFT)), VMEMMAP_SHIFT = PAGE_SHIFT - 6; from 6.9
+        (below_1g) the region ends at -1 GiB and holds 64 bytes per page of the linear map below
+        _PAGE_END(VA_BITS_MIN)."""
+        if self.vmemmap_formula == "constant":
+            return self.vmemmap_start, self.vmemmap_size
+        top = 1 << 64
+        va_min = va_bits if va_bits <= 48 else (47 if self.page_size == 16 * KiB else 48)   # VA_BITS_MIN
+        linear = (1 << va_bits) - (1 << (va_min - 1))          # _PAGE_END(VA_BITS_MIN) - PAGE_OFFSET
+        if below_1g:
+            size = (linear >> self.page_shift) * 64
+            return top - GiB - size, size
+        shift = self.page_shift - 6
+        return top - (1 << (va_bits - shift)), linear >> shift
+
     def hvo_built(self, release: tuple[int, int]) -> bool:
         """Whether this architecture selects HVO in that release."""
         return self.hvo_since <= release and (self.hvo_until is None or release < self.hvo_until)
 
 
 _ARM64 = dict(dma_zones=(("DMA", 4 * GiB),), dma_fallback=True, hvo_since=(5, 19), hvo_until=(6, 3),
+              vmemmap_formula="arm64", va_bits=(48, 52),
               hvo_history=('"arm64: mm: hugetlb: enable HUGETLB_PAGE_FREE_VMEMMAP for arm64" (1e63ac088f20, '
                            'v5.19) until "arm64: mm: hugetlb: Disable HUGETLB_PAGE_OPTIMIZE_VMEMMAP" '
                            '(060a2c92d1b6, v6.3)'))

@@ -65,6 +65,11 @@ SWITCHES: tuple[Switch, ...] = (
            "mm: hugetlb_vmemmap: allow alloc vmemmap pages fallback to other nodes"),
     Switch("hvo_check_in_split", (6, 8), "be035a2acf1f",
            "mm: hugetlb_vmemmap: move PageVmemmapSelfHosted() check to split_vmemmap_huge_pmd()"),
+    # ---- arm64's VA layout (the architecture's own formula reads these: Arch.vmemmap_region)
+    Switch("arm64_vmemmap_below_1g", (6, 9), "32697ff38287",
+           "arm64: vmemmap: Avoid base2 order of struct page size to dimension region"),
+    Switch("arm64_52bit_small_pages", (6, 9), "352b0395b505",
+           "arm64: Enable 52-bit virtual addressing for 4k and 16k granule configs"),
     # ---- Linux 7.x
     Switch("movable_gigantic_pages_sysctl", (7, 0), "9e80e66ddaf7",
            "mm, hugetlb: implement movable_gigantic_pages sysctl"),

@@ -8,9 +8,10 @@ switches it names (kernel.SWITCHES); otherwise the Python model replays alone.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from types import ModuleType
 
-from .arch import arch_for, check_phys_range, probe_memory_block_size, zone_of_boot_pfn
+from .arch import Arch, arch_for, check_phys_range, probe_memory_block_size, zone_of_boot_pfn
 from .budget import Budget
 from .codes import MAX_BLOCKS, MEMMAP_BOOT
 from .errors import ScenarioError
@@ -51,6 +52,7 @@ def boot(scenario: Scenario, budget: Budget | None = None, bulk: ModuleType | No
         kernel = kernel_for(scenario.kernel)
     except ValueError as e:
         raise ScenarioError(("kernel",), str(e)) from None
+    arch = _with_va_bits(arch, kernel, ms.va_bits)
     m = Machine(scenario, arch, kernel, budget or Budget(), bulk_for(kernel, bulk))
     _boot_memory(m)
     m.boot_memmap_pages = sum(e - s for s, e, r in zip(m.roles.starts, m.roles.ends, m.roles.vals)
@@ -58,6 +60,23 @@ def boot(scenario: Scenario, budget: Budget | None = None, bulk: ModuleType | No
     m.hvo_enabled = bool(m.params.hugetlb_free_vmemmap and kernel.hvo_available(arch))
     _boot_messages(m)
     return m
+
+
+def _with_va_bits(arch: Arch, kernel: Kernel, va_bits: int | None) -> Arch:
+    """The configuration for this VA size and release: the vmemmap region (VMEMMAP_START moved below
+    -1 GiB in 6.9 on arm64) and the physical address limit (52-bit VA comes with 52-bit PA)."""
+    va = va_bits or arch.va_bits[0]
+    if va not in arch.va_bits:
+        raise ScenarioError(("machine", "va_bits"), f"{arch.key} offers VA_BITS {' or '.join(map(str, arch.va_bits))}"
+                            + (" (x86_64 chooses with paging_levels)" if arch.vmemmap_formula == "constant" else ""))
+    if va == 52 and arch.page_size < 64 << 10 and not kernel.arm64_52bit_small_pages:
+        raise ScenarioError(("machine", "va_bits"), f"52-bit VA with {arch.page_size >> 10}K pages came in 6.9 "
+                            "(\"arm64: Enable 52-bit virtual addressing for 4k and 16k granule configs\")")
+    start, size = arch.vmemmap_region(va, kernel.arm64_vmemmap_below_1g)
+    if (start, size, va) == (arch.vmemmap_start, arch.vmemmap_size, arch.va_bits[0]):
+        return arch
+    return replace(arch, key=arch.key + (f"-VA{va}" if va != arch.va_bits[0] else ""), vmemmap_start=start,
+                   vmemmap_size=size, max_physmem_bits=max(arch.max_physmem_bits, va if va > 48 else 0))
 
 
 def replay(m: Machine) -> Machine:

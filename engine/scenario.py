@@ -42,6 +42,9 @@ class MachineSpec(_Strict):
     vmemmap_base: Addr | None = None
     memstart: Addr | None = None
     hypervisor: bool = False
+    va_bits: Optional[Literal[48, 52]] = Field(default=None, description=(
+        "arm64 CONFIG_ARM64_VA_BITS on hardware that has it (52: LPA/LPA2; a 52-bit kernel on 48-bit "
+        "hardware lays the vmemmap out like a 48-bit one). Default 48"))
 
 
 class Params(_Strict):

@@ -118,7 +118,8 @@ def scenarios(draw) -> dict:
         elif kind == "swap":
             ops.append({"op": "swapcache_page", "pfn": draw(st.integers(boot // ps, area_end // ps - 1))})
         else:
-            ops.append({"op": "sysctl", "hugetlb_optimize_vmemmap": draw(st.booleans())})
+            ops.append({"op": "sysctl", draw(st.sampled_from(["hugetlb_optimize_vmemmap", "movable_gigantic_pages"])):
+                        draw(st.booleans())})
     return {
         "name": name,
         "kernel": draw(st.sampled_from(KERNELS)),
