@@ -201,6 +201,14 @@ class PfnRanges(_Out):
     hotplug: Optional[list[Hex]] = Field(description="The same over hot-added blocks, if any")
 
 
+class FixedPoint(_Out):
+    """A pfn whose struct page lies in the page it describes."""
+    pfn: Hex
+    node: Optional[int]
+    block: Optional[int]
+    memmap: str = Field(description="Whose memmap: boot (memblock buffer), self_hosted (altmap), or the role")
+
+
 class EvaluateResponse(_Out):
     scenario_id: Optional[ScenarioId]
     implementation: Literal["cython", "python"]
@@ -210,6 +218,8 @@ class EvaluateResponse(_Out):
     hugepages: list[HugePage]
     hugepages_total: int
     totals: Totals
+    fixed_points: list[FixedPoint] = Field(description="Those in the listed blocks")
+    fixed_point_notes: dict[str, str] = Field(description="Why each kind of fixed point matters, or not")
     events: list[Event]
 
 

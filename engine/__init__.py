@@ -11,8 +11,8 @@ from .scenario import Addr, Scenario
 from .units import ADDR_PATTERN, format_size, parse_addr, parse_size
 from .codes import MAPPINGS, ROLES
 from .presets import DEFAULT_SCENARIO, presets
-from .api import MAX_BINS, MAX_RESOLVE, EvaluatedMachine, evaluate, implementation
+from .api import FIXED_POINT_WHY, MAX_BINS, MAX_RESOLVE, EvaluatedMachine, evaluate, implementation
 
 __all__ = ["evaluate", "EvaluatedMachine", "Scenario", "ScenarioError", "implementation", "Addr",
            "ADDR_PATTERN", "parse_addr", "parse_size", "format_size", "ROLES", "MAPPINGS",
-           "DEFAULT_SCENARIO", "presets", "MAX_BINS", "MAX_RESOLVE"]
+           "DEFAULT_SCENARIO", "presets", "MAX_BINS", "MAX_RESOLVE", "FIXED_POINT_WHY"]

@@ -21,7 +21,17 @@ from .sections import for_each_present_section, nr_present_sections
 from .tables import Tables
 from .units import format_size, hexs
 
-__all__ = ["evaluate", "EvaluatedMachine", "BlockSpan", "implementation", "MAX_BINS", "MAX_RESOLVE"]
+__all__ = ["evaluate", "EvaluatedMachine", "BlockSpan", "FIXED_POINT_WHY", "implementation", "MAX_BINS", "MAX_RESOLVE"]
+
+
+FIXED_POINT_WHY = {
+    "boot": ("harmless: the boot memmap lives in memblock-reserved memory that is never hot-removed, "
+             "never given to the buddy allocator and never part of a huge page, so nothing can free the "
+             "page that describes itself"),
+    "self_hosted": ("the reason HVO must refuse here (PageVmemmapSelfHosted): the block's memmap lives in "
+                    "the block (altmap), so freeing vmemmap pages of huge pages inside it would hand the "
+                    "block's own memmap frames to the buddy allocator"),
+}
 
 
 def implementation(name: str | None = None) -> str:
@@ -172,6 +182,51 @@ class EvaluatedMachine:
                  "flag_bits": hex(r["flag_bits"])}
                 for r in for_each_present_section(self.m, offset, limit)]
         return {"total": nr_present_sections(self.m), "offset": offset, "sections": rows}
+
+    def fixed_points(self, start_pfn: int = 0, end_pfn: int | None = None) -> list[dict[str, Any]]:
+        """Every pfn whose struct page lies in the page it describes (pfn_to_page(pfn) backed by pfn), in
+        pfn order, with the memory block and node, and whose memmap it is (boot memblock buffer,
+        self-hosted altmap, buddy); FIXED_POINT_WHY says why each kind matters or not. Only those in
+        [start_pfn, end_pfn) when given (a large machine has one per self-hosted block)."""
+        m = self.m
+        S, shift, off, ps = m.struct_page_size, m.arch.page_shift, m.pfn_offset, m.arch.page_size
+
+        def gap(p: int) -> int:                   # p - vpage(p): never decreases as p grows
+            return p - (((p - off) * S) >> shift)
+
+        def solve(lo: int, hi: int, want: int) -> list[int]:
+            """The p in [lo, hi) with gap(p) == want."""
+            if ps % S == 0 and ps > S:            # x - x // q == w, x = p - off: at most two x
+                q, w = ps // S, want - off
+                xs = [q * t + w - (q - 1) * t for t in (w // (q - 1), w // (q - 1) - 1)]
+                return [x + off for x in xs if 0 <= x - q * (x // q) < q and lo <= x + off < hi
+                        and gap(x + off) == want]
+            a, z = lo, hi
+            while a < z:
+                mid = (a + z) // 2
+                a, z = (mid + 1, z) if gap(mid) < want else (a, mid)
+            return [p for p in range(a, min(a + 2 + ps // S, hi)) if gap(p) == want]
+
+        end = self.max_pfn if end_pfn is None else end_pfn
+        cands = set()
+        for runs in (m.vmemmap, m.overlay):
+            for vs, ve, b in zip(runs.vstart, runs.vend, runs.backing):
+                lo, hi = off + -(-(vs << shift) // S), off + -(-(ve << shift) // S)
+                lo, hi = max(lo, b, start_pfn), min(hi, b + ve - vs, end)
+                if lo < hi:                           # its frames lie among the pfns it describes
+                    cands.update(solve(lo, hi, b - vs))   # backing(v) == p
+        pfns = sorted(cands)
+        cols = self.resolve_columns(pfns)
+        out = []
+        for k, p in enumerate(pfns):
+            if cols["backing"][k] != p:
+                continue
+            b = m.block_of(p)
+            role = ROLES[cols["role"][k]][0]
+            kind = {"memmap_boot": "boot", "memmap_self": "self_hosted"}.get(role, role)
+            out.append({"pfn": hex(p), "node": b.node if b else None, "block": b.id if b else None,
+                        "memmap": kind})
+        return out
 
     def chain(self, pfn: int, limit: int = 16) -> list[dict[str, Any]]:
         """pfn -> struct page -> backing pfn -> its struct page ... until a fixed point or no memmap."""

@@ -9,7 +9,7 @@ import orjson
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from engine import EvaluatedMachine, ScenarioError
+from engine import FIXED_POINT_WHY, EvaluatedMachine, ScenarioError
 
 from ..deps import CacheDep, StoreDep, machine_async, run_engine
 from ..figures import MAX_FIGURE_BINS, map_figure, vmemmap_figure
@@ -45,11 +45,15 @@ def _pfn_ranges(m: EvaluatedMachine) -> dict:
 
 
 def _evaluate(m: EvaluatedMachine, req: EvaluateRequest) -> dict:
+    blocks = m.blocks(req.blocks_offset, req.blocks_limit)
+    span = (int(blocks[0]["start_pfn"], 16), int(blocks[-1]["end_pfn"], 16)) if blocks else (0, 0)
     return {"scenario_id": req.scenario_id, "implementation": m.implementation,
-            "blocks": m.blocks(req.blocks_offset, req.blocks_limit), "blocks_total": m.nr_blocks,
+            "blocks": blocks, "blocks_total": m.nr_blocks,
             "pfn_ranges": _pfn_ranges(m),
             "hugepages": m.hugepages(req.hugepages_offset, req.hugepages_limit),
-            "hugepages_total": m.nr_hugepages, "totals": m.summary(), "events": m.events()}
+            "hugepages_total": m.nr_hugepages, "totals": m.summary(),
+            "fixed_points": m.fixed_points(*span),
+            "fixed_point_notes": FIXED_POINT_WHY, "events": m.events()}
 
 
 @router.post("/evaluate", response_model=EvaluateResponse, responses=BAD_BODY)

@@ -48,3 +48,17 @@ def test_resolve_reports_kpageflags(client, default):
     assert [p["kpageflags_names"] for p in pages] == [["RESERVED", "OWNER_PRIVATE"], ["COMPOUND_HEAD", "HUGE"],
                                                       ["COMPOUND_TAIL", "HUGE"]]
     assert pages[0]["kpageflags"] == hex(1 << 32 | 1 << 37)     # 6.8: PG_reserved too (6.11 dropped it)
+
+
+def test_evaluate_lists_the_fixed_points_of_the_listed_blocks(client, default):
+    doc = client.post("/api/v1/evaluate", json={"scenario": default}).json()
+    fps = {f["pfn"]: f for f in doc["fixed_points"]}
+    assert fps["0x100000"]["memmap"] == "self_hosted" and fps["0x100000"]["block"] == 32
+    boot = [f for f in doc["fixed_points"] if f["memmap"] == "boot"]
+    assert len(boot) == 1 and boot[0]["node"] == 0
+    # the boot one is where resolve says a struct page lives in itself
+    (page,) = client.post("/api/v1/resolve", json={"scenario": default, "pfns": [boot[0]["pfn"]]}).json()["pages"]
+    assert page["maps_to_itself"] and page["role"] == "memmap_boot"
+    assert "harmless" in doc["fixed_point_notes"]["boot"]
+    only = client.post("/api/v1/evaluate", json={"scenario": default, "blocks_offset": 32, "blocks_limit": 1}).json()
+    assert [f["pfn"] for f in only["fixed_points"]] == ["0x100000"]

@@ -226,3 +226,32 @@ def test_kpageflags_of_self_hosted_memmap_pages_match_the_kernels(k, n):
         if real[pfn] & owner or r["role"] == "memmap_self":
             assert mine == real[pfn], (hex(pfn), hex(mine), hex(real[pfn]))
     assert any(real[p] & owner for p in pfns) == ("mmo1" in n)
+
+
+def real_fixed_points(leaves) -> set[int]:
+    """pfns whose struct page lies in themselves, from the recorded vmemmap leaves (64 B struct pages)."""
+    out = set()
+    for l in leaves:
+        f, b, n = l["first_pfn_described"], l["backing_pfn"], l["page_size"] >> 12
+        # frame of pfn p's struct page: b + (p - f) * 64 // 4096, for p in [f, last]
+        out.update(p for p in range(max(f, b), min(l["last_pfn_described"], b + n) + 1)
+                   if b + (p - f) * 64 // 4096 == p)
+    return out
+
+
+@pytest.mark.parametrize("k,n", RUNS)
+def test_fixed_points_like_the_kernels(k, n):
+    """Self-hosted blocks: exactly the kernel's pfns. Boot memory: one fixed point on node 0, in the same
+    memory block as the kernel's (where memblock put the buffer depends on what it allocated first)."""
+    real = real_fixed_points(gt.leaves(k, n, "2_after_d2"))
+    m = machine(k, n, "2_after_d2")
+    fps = m.fixed_points()
+    mine = {int(f["pfn"], 16) for f in fps}
+    assert {p for p in mine if p >= BOOT_END} == {p for p in real if p >= BOOT_END}
+    assert all(f["memmap"] == "self_hosted" for f in fps if int(f["pfn"], 16) >= BOOT_END)
+    boot_real = sorted(p for p in real if p < BOOT_END)
+    boot_mine = [f for f in fps if int(f["pfn"], 16) < BOOT_END]
+    assert len(boot_real) == len(boot_mine) == 1
+    assert boot_mine[0]["memmap"] == "boot" and boot_mine[0]["node"] == 0
+    assert "harmless" in engine.FIXED_POINT_WHY["boot"]
+    assert boot_mine[0]["block"] == boot_real[0] // 0x8000
