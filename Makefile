@@ -85,7 +85,8 @@ bench: venv
 	$(VPY) bench/bench_api.py
 	$(VPY) bench/bench_browser.py
 
-# QEMU, a Debian kernel and busybox for the live kernel validation (root: apt-get)
+# QEMU, Debian's kernels (6.1 installed; 6.12 and 7.3 fetched into ~/.cache/vmemscope/kernels) and
+# busybox for the live kernel validation (root: apt-get)
 kernel-deps:
 	@if ! command -v qemu-system-x86_64 >/dev/null || ! ls /boot/vmlinuz-* >/dev/null 2>&1 || [ ! -x /bin/busybox ]; then \
 	  if [ "$$(id -u)" -eq 0 ]; then \
@@ -96,6 +97,8 @@ kernel-deps:
 	    echo "ERROR: install qemu-system-x86 linux-image-amd64 busybox-static (as root)"; exit 1; \
 	  fi; \
 	fi
+	@# the 6.12 (bookworm-backports) and 7.3 (trixie-backports) kernels, downloaded once as plain vmlinuz files
+	$(PYTHON) -m validate.kernels fetch
 
 # SCENARIO=validate/scenarios/B_mmo0_hvo_on.json KERNEL=/boot/vmlinuz-... make validate-kernel
 validate-kernel: venv kernel-deps

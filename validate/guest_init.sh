@@ -1,7 +1,8 @@
 #!/bin/busybox sh
 # vmemscope kernel validation: the guest's /init. Reports what the kernel did, one "VMS <step> <json>"
 # line per step on ttyS0, and takes its orders ("step NAME FIRST_BLOCK NBLOCKS", "hugetlb NODE KB COUNT",
-# "done") from ttyS1, written by validate/harness.py on the host.
+# "sysctl NAME VALUE", "heads FIRST_PFN NPFNS", "done") from ttyS1, written by validate/harness.py on
+# the host.
 /bin/busybox --install -s /bin
 mount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t devtmpfs dev /dev
 exec </dev/ttyS1
@@ -29,6 +30,17 @@ selfhosted_json() {
     END { printf "{\"count\":%d,\"first\":%d,\"last\":%d}", n, (n ? base + f : -1), (n ? base + l : -1) }'
 }
 
+# HugeTLB heads (kpageflags COMPOUND_HEAD, bit 15, and HUGE, bit 17) among NPFNS pfns from FIRST_PFN;
+# heads are 2 MiB aligned, so one kpageflags word in 512 is looked at (od -w4096: a line per 512 pfns)
+heads_json() {
+  dd if=/proc/kpageflags bs=4096 skip=$(($1 / 512)) count=$(($2 / 512)) 2>/dev/null | od -An -v -tx8 -w4096 |
+  awk -v base=$1 '
+    BEGIN { printf "[" }
+    { w = $1; h = index("0123456789abcdef", substr(w, 13, 1)) - 1; g = index("0123456789abcdef", substr(w, 12, 1)) - 1;
+      if (h >= 8 && int(g / 2) % 2 == 1) { printf "%s%d", sep, base + k * 512; sep = "," } k++ }
+    END { printf "]" }'
+}
+
 report() {  # report NAME JSON-EXTRA
   echo "VMS $1 {\"memtotal_kb\":$(memtotal),\"blocks\":$(blocks_json)$2}"
 }
@@ -52,6 +64,11 @@ while read -r cmd a b c; do
       f=/sys/devices/system/node/node$a/hugepages/hugepages-${b}kB/nr_hugepages
       echo $c > $f 2>/dev/null
       report "hugetlb:$a:$b" ",\"nr_hugepages\":$(cat $f)" ;;
+    sysctl)
+      echo $b > /proc/sys/vm/$a 2>/dev/null
+      report "sysctl:$a" ",\"value\":\"$(cat /proc/sys/vm/$a 2>/dev/null)\"" ;;
+    heads)
+      echo "VMS heads {\"heads\":$(heads_json $a $b)}" ;;
     done)
       echo "VMS done {}"; poweroff -f ;;
   esac

@@ -33,6 +33,7 @@ import engine
 
 HERE = Path(__file__).resolve().parent
 TOLERANCE_2M = 32          # 2 MiB pages the kernel's own node allocations may take (64 MiB)
+VMEMMAP_BASE = 0xffffea0000000000   # x86_64 4-level, nokaslr
 
 DEFAULT = {   # the recorded scenario C of kernel-gt: memmap_on_memory=1, HVO off, DIMMs on memoryless node 1
     "name": "kernel-gt C: memmap_on_memory=1, HVO off",
@@ -131,6 +132,11 @@ class Qemu:
             raise HarnessError(f"QMP {cmd}: {r['error'].get('desc')}")
         return r
 
+    def frame(self, vaddr: int) -> int | None:
+        """The pfn backing a kernel virtual address (QEMU's gva2gpa through the guest page tables)."""
+        out = self.qmp_cmd("human-monitor-command", **{"command-line": f"gva2gpa {vaddr:#x}"})["return"]
+        return int(out.split("gpa:")[1].strip(), 16) >> 12 if "gpa:" in out else None
+
     def order(self, line: str) -> None:
         self.ctl.sendall(line.encode() + b"\n")
 
@@ -162,6 +168,8 @@ def run_kernel(sc: dict[str, Any], kernel: str, work: Path, timeout: float = 300
     facts: dict[str, Any] = {}
     try:
         facts["boot"] = q.report("boot")
+        # the boot memmap's first two PMDs, before anything (HVO) remaps them
+        boot_frames = [q.frame(VMEMMAP_BASE + p * 64) for p in (0, 0x8000)]
         bsz = facts["boot"]["block_size"]
         for d in sc["dimms"]:
             addr, size = int(d["addr"], 16), d["size_mib"] << 20
@@ -170,9 +178,19 @@ def run_kernel(sc: dict[str, Any], kernel: str, work: Path, timeout: float = 300
             first = addr // bsz
             q.order(f"step {d['id']} {first} {size // bsz}")
             facts[d["id"]] = q.report(f"{d['id']}:{first}")
+        for name, value in sc.get("sysctl", {}).items():
+            q.order(f"sysctl {name} {value}")
+            facts[f"sysctl:{name}"] = q.report(f"sysctl:{name}")
         for h in sc["hugetlb"]:
             q.order(f"hugetlb {h['node']} {h['size_kb']} {h['count']}")
             facts[f"hugetlb:{h['node']}:{h['size_kb']}"] = q.report(f"hugetlb:{h['node']}:{h['size_kb']}")
+        end = max(int(d["addr"], 16) + (d["size_mib"] << 20) for d in sc["dimms"]) >> 12
+        q.order(f"heads 0 {end}")
+        heads = q.report("heads")["heads"]
+        # the frames behind struct pages, read through the guest's page tables (nokaslr: vmemmap_base
+        # 0xffffea0000000000): vmemmap pages 0, 1 and 2 of each huge page
+        facts["vmemmap"] = {"heads": {str(h): [q.frame(VMEMMAP_BASE + h * 64 + i * 4096) for i in range(3)]
+                                      for h in heads}, "boot": boot_frames}
         q.order("done")
         q.report("done")
     finally:
@@ -188,6 +206,7 @@ def engine_scenario(sc: dict[str, Any], kernel_release: str) -> dict[str, Any]:
     major, minor = kernel_release.split(".")[:2]
     ops: list[dict] = [{"op": "add_memory", "start": d["addr"], "size": f"{d['size_mib']}M", "node": d["node"],
                         "memmap_on_memory": True} for d in sc["dimms"]]
+    ops += [{"op": "sysctl", name: bool(int(value))} for name, value in sc.get("sysctl", {}).items()]
     ops += [{"op": "alloc_hugepages", "size": f"{h['size_kb']}K", "count": h["count"], "node": h["node"]}
             for h in sc["hugetlb"]]
     return {"name": sc["name"], "kernel": f"{major}.{minor.split('-')[0]}",
@@ -202,7 +221,8 @@ def compare(sc: dict[str, Any], facts: dict[str, Any]) -> dict[str, Any]:
     doc = engine_scenario(sc, release)
     mismatches: list[str] = []
     steps = []
-    names = ["boot"] + [d["id"] for d in sc["dimms"]] + [f"hugetlb:{h['node']}:{h['size_kb']}" for h in sc["hugetlb"]]
+    names = (["boot"] + [d["id"] for d in sc["dimms"]] + [f"sysctl:{n}" for n in sc.get("sysctl", {})]
+             + [f"hugetlb:{h['node']}:{h['size_kb']}" for h in sc["hugetlb"]])
     machines = [engine.evaluate({**doc, "ops": doc["ops"][:i]}) for i in range(len(names))]
     for i, name in enumerate(names):
         k, m = facts[name], machines[i]
@@ -239,8 +259,56 @@ def compare(sc: dict[str, Any], facts: dict[str, Any]) -> dict[str, Any]:
             ok = want <= got <= want + TOLERANCE_2M if size == "2M" and node != 0 else want == got
             if not ok:
                 mismatches.append(f"{name}: nr_hugepages kernel {want}, engine {got}")
+        if name.startswith("sysctl:"):
+            step["kernel"]["value"] = k["value"]
+            step["engine"]["outcome"] = m.events()[-1]["outcome"]
+            if step["engine"]["outcome"] != "ok" or k["value"] != str(sc["sysctl"][name[7:]]):
+                mismatches.append(f"{name}: kernel reads {k['value']!r}, the engine's sysctl was "
+                                  f"{step['engine']['outcome']}")
         steps.append(step)
+    if "vmemmap" in facts:
+        steps.append(compare_vmemmap(facts["vmemmap"], machines[0], machines[-1], mismatches))
     return {"kernel": release, "scenario": sc, "engine_scenario": doc, "steps": steps, "mismatches": mismatches}
+
+
+def hvo_layout(p0: int | None, p1: int | None, p2: int | None) -> str:
+    """How a huge page's vmemmap pages 0..2 are mapped: "none" (not optimised: each page its own
+    frame), "own" (the tails map the page's head frame: 5.18-7.0) or "shared" (the tails map another,
+    common frame: 7.1+'s per-zone tail page)."""
+    if None in (p0, p1, p2) or p1 != p2:
+        return "none"
+    return "own" if p1 == p0 else "shared"
+
+
+def compare_vmemmap(vm: dict[str, Any], booted, m, mismatches: list[str]) -> dict[str, Any]:
+    """HVO layouts and shared tail frames after the HugeTLB steps (m), and the order of the boot
+    memmap's PMDs as booted."""
+    kernel_layouts = {hvo_layout(*v) for v in vm["heads"].values()}
+    kernel_shared = {v[1] for v in vm["heads"].values() if hvo_layout(*v) == "shared"}
+    eng_layouts, eng_shared = set(), set()
+    for h in m.hugepages(0, None):
+        if h["hvo"] != "optimized":
+            eng_layouts.add("none")
+        elif h["tails_shared"]:
+            eng_layouts.add("shared")
+            eng_shared.add(h["tail_pfn"])
+        else:
+            eng_layouts.add("own")
+    b0, b1 = vm["boot"]
+    e0, e1 = (int(r["backing_pfn"], 16) for r in booted.resolve([0, 0x8000]))
+    kdir, edir = ("up" if b1 > b0 else "down"), ("up" if e1 > e0 else "down")
+    step = {"step": "vmemmap", "kernel": {"hvo_layouts": sorted(kernel_layouts), "shared_tail_frames": len(kernel_shared),
+                                          "heads": len(vm["heads"]), "boot_memmap_order": kdir},
+            "engine": {"hvo_layouts": sorted(eng_layouts), "shared_tail_frames": len(eng_shared),
+                       "heads": m.nr_hugepages, "boot_memmap_order": edir}}
+    if kernel_layouts != eng_layouts:
+        mismatches.append(f"vmemmap: HVO layouts kernel {sorted(kernel_layouts)}, engine {sorted(eng_layouts)}")
+    if len(kernel_shared) != len(eng_shared):
+        mismatches.append(f"vmemmap: {len(kernel_shared)} shared tail frames in the kernel, {len(eng_shared)} in "
+                          "the engine")
+    if kdir != edir:
+        mismatches.append(f"vmemmap: the boot memmap's PMDs go {kdir} in the kernel, {edir} in the engine")
+    return step
 
 
 def default_kernel() -> str:
