@@ -98,7 +98,7 @@ def cmd_evaluate(a) -> None:
 
 
 def cmd_resolve(a) -> None:
-    from engine import parse_addr
+    from engine import ScenarioError, parse_addr
     m = _evaluate(_load(a.scenario))
     try:
         pfns = [parse_addr(p) for p in a.pfns]
@@ -106,7 +106,7 @@ def cmd_resolve(a) -> None:
         raise CliError(f"pfn: {e}") from None
     try:
         m.check_pfns(pfns)
-    except engine.ScenarioError as e:
+    except ScenarioError as e:
         raise CliError(e.msg) from None
     pages = m.resolve(pfns)
     if a.json:

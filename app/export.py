@@ -70,7 +70,7 @@ def build_view(m: EvaluatedMachine, view: View, block: int | None = None,
         if block is None:
             hot = [b for b in blocks if not b["boot"]] or blocks
             block = hot[0]["id"]
-        return vmemmap_figure(m.vmemmap(block=block), title=title)
+        return vmemmap_figure(m.vmemmap(block=block), m, title=title)
     if view == "hvo":
         if hugepage is None:
             if block is not None:
@@ -79,5 +79,5 @@ def build_view(m: EvaluatedMachine, view: View, block: int | None = None,
             else:
                 lo, hi = pfn_range or (0, 1 << 62)
             hugepage = _first_hugepage(m, lo, hi)
-        return vmemmap_figure(m.vmemmap(head_pfn=hugepage), title=title)
+        return vmemmap_figure(m.vmemmap(head_pfn=hugepage), m, title=title)
     raise ScenarioError(("view",), "must be map, memmap or hvo")

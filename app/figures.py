@@ -16,6 +16,9 @@ from typing import Any
 from engine import EvaluatedMachine
 from engine import ROLES
 
+from .hvo_diagram import hvo_diagram
+from .memmap_diagram import MAX_SIDE_BY_SIDE, memmap_diagram
+
 __all__ = ["PALETTE", "map_figure", "vmemmap_figure", "role_legend", "MAX_FIGURE_BINS"]
 
 MAX_FIGURE_BINS = 4096
@@ -149,56 +152,32 @@ def map_figure(m: EvaluatedMachine, start_pfn: int, end_pfn: int, bins: int, tit
     return {"data": data, "layout": layout}
 
 
-STATE_COLOUR = {"mapped": "#0072b2", "unmapped": "#bbbbbb", "head": "#882255", "head_copied": "#117733",
-                "kept": "#882255", "remapped_ro": "#cc79a7"}
+def _altmap_neighbours(m: EvaluatedMachine, block: int) -> tuple[list[int], int]:
+    """The block and its contiguous neighbours that hold their own altmap (6.8+ per-block altmaps of one
+    range), at most MAX_SIDE_BY_SIDE of them, and how many more there are."""
+    bp = m.block_pages
+    spans = m.block_spans(max(0, (block - 64) * bp), (block + 65) * bp)
+    me = next((i for i, b in enumerate(spans) if b.id == block), None)
+    if me is None or not spans[me].holds_altmap:
+        return [block], 0
+    lo = hi = me
+    while lo > 0 and spans[lo - 1].holds_altmap and spans[lo - 1].end == spans[lo].start:
+        lo -= 1
+    while hi + 1 < len(spans) and spans[hi + 1].holds_altmap and spans[hi + 1].start == spans[hi].end:
+        hi += 1
+    first = min(me, max(lo, hi + 1 - MAX_SIDE_BY_SIDE))
+    ids = [b.id for b in spans[first: min(hi + 1, first + MAX_SIDE_BY_SIDE)]]
+    return ids, hi - lo + 1 - len(ids)
 
 
-def vmemmap_figure(vm: dict[str, Any], title: str = "", height: int = 360) -> dict[str, Any]:
-    """Vmemmap page index against the frame backing it (and, for HVO, the frame it had before)."""
-    pages = vm["pages"]
+def vmemmap_figure(vm: dict[str, Any], m: EvaluatedMachine, title: str = "") -> dict[str, Any]:
+    """The diagram of a vmemmap() answer: HVO of a huge page, or the memmap of a block (with its
+    per-block-altmap neighbours side by side)."""
     t = vm["target"]
-    idx = [p["index"] for p in pages]
-    now = [int(p["backing_pfn"], 16) if p["backing_pfn"] else None for p in pages]
-    hover = [escape(f"vmemmap page {p['index']} at {p['vaddr']}: struct pages of pfns {p['first_pfn']}-"
-                    f"{p['last_pfn']}", quote=False) + "<br>" + escape(
-                    f"backed by pfn {p['backing_pfn']} ({p['mapping']}), {p['state']}"
-                    + (" (self-hosted)" if p["self_hosted"] else "")
-                    + (f"; original frame {p['original_pfn']} freed" if p["freed"] else ""), quote=False)
-             for p in pages]
-    data: list[dict[str, Any]] = []
-    if any(p["freed"] for p in pages):
-        data.append({"type": "scatter", "mode": "markers", "name": "original frame (freed by HVO)",
-                     "x": idx, "y": [int(p["original_pfn"], 16) if p["original_pfn"] else None for p in pages],
-                     "marker": {"color": PALETTE["hvo_freed"], "symbol": "x", "size": 9},
-                     "hoverinfo": "skip"})
-    states = sorted({p["state"] for p in pages})
-    for st in states:
-        sel = [k for k, p in enumerate(pages) if p["state"] == st]
-        data.append({"type": "scatter", "mode": "markers+lines" if len(sel) > 1 else "markers",
-                     "name": {"mapped": "backing frame", "remapped_ro": "tail remapped read-only",
-                              "head_copied": "head copied to a new page", "kept": "kept", "head": "head",
-                              "unmapped": "unmapped"}.get(st, st),
-                     "x": [idx[k] for k in sel], "y": [now[k] for k in sel], "text": [hover[k] for k in sel],
-                     "hovertemplate": "%{text}<extra></extra>",
-                     "marker": {"color": STATE_COLOUR.get(st, "#000"), "size": 8},
-                     "line": {"color": STATE_COLOUR.get(st, "#000"), "width": 1}})
-    vals = [v for v in now if v is not None] + [int(p["original_pfn"], 16) for p in pages
-                                                 if p["freed"] and p["original_pfn"]]
-    lo, hi = (min(vals), max(vals)) if vals else (0, 1)
-    step = max(1, (hi - lo) // 5 or 1)
-    ticks = sorted(set(list(range(lo, hi + 1, step))[:6] + [hi])) if hi > lo else [lo]
+    kib = m.arch.page_size >> 10
     if t["kind"] == "hugepage":
-        sub = f"{t['size']} huge page {t['head_pfn']}: HVO {t['hvo']}, {t['freed_pages']} pages freed"
-    else:
-        sub = f"{t['name']} ({t['start_pfn']}-{t['end_pfn']}), memmap {t['memmap_where']}"
-    layout = {
-        "title": {"text": escape(title or sub), "x": 0.01, "font": {"size": 16}},
-        "height": height, "margin": {"l": 110, "r": 20, "t": 48, "b": 60}, "font": FONT,
-        "paper_bgcolor": "#ffffff", "plot_bgcolor": "#ffffff",
-        "xaxis": {"title": {"text": "vmemmap page (index in the range)"}, "gridcolor": "#eee"},
-        "yaxis": {"title": {"text": "backing pfn"}, "tickvals": ticks, "ticktext": [hex(v) for v in ticks],
-                  "gridcolor": "#eee"},
-        "legend": {"orientation": "h", "y": -0.25},
-        "meta": {"target": t},
-    }
-    return {"data": data, "layout": layout}
+        head = int(t["head_pfn"], 16)
+        return hvo_diagram([(vm, m.hugepage(head))], m.kernel, m.arch.key, title=title, page_kib=kib)
+    ids, more = _altmap_neighbours(m, t["block"])
+    vms = [vm if b == t["block"] else m.vmemmap(block=b) for b in ids]
+    return memmap_diagram(vms, m.kernel, m.arch.key, title=title, more=more, page_kib=kib)

@@ -8,8 +8,12 @@ export async function renderVmemmap(res) {
     ? `of ${t.name} (${t.start_pfn}-${t.end_pfn})` : `of the ${t.size} huge page ${t.head_pfn}`;
   $("#vmemmap-reason").textContent = t.kind === "hugepage" ? `HVO ${t.hvo}: ${t.reason}` : `memmap: ${t.memmap_where}`;
   await plotlyReady;
-  await window.Plotly.react($("#vmemmap-plot"), res.figure.data, res.figure.layout,
-    { responsive: true, displaylogo: false });
+  // The figure is a box-and-arrow diagram drawn at a fixed width (app/hvo_diagram.py, memmap_diagram.py):
+  // scroll it sideways in a narrow panel rather than squash its boxes under their labels.
+  const plot = $("#vmemmap-plot");
+  plot.style.overflowX = "auto";
+  await window.Plotly.react(plot, res.figure.data, res.figure.layout,
+    { responsive: false, displaylogo: false, staticPlot: false, modeBarButtonsToRemove: ["toImage"] });
   const head = el("tr", {}, ["#", "vmemmap address", "struct pages of pfns", "backing pfn", "mapping", "state"]
     .map((h) => el("th", {}, h)));
   const rows = res.pages.slice(0, 256).map((p) => el("tr", {},

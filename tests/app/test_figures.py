@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import engine
-from app.figures import PALETTE, map_figure, vmemmap_figure
+from app.figures import PALETTE, map_figure
 from engine.presets import DEFAULT_SCENARIO
 
 TV9 = {"machine": {"memory_block_size": "2G"}, "boot_memory": [{"start": "0x0", "size": "4G"}],
@@ -42,17 +42,6 @@ def test_sections_inside_2g_blocks_are_dotted_lines():
     dotted = [round(s["x0"] + 0.5) for s in f["layout"]["shapes"] if s["line"].get("dash") == "dot"]
     assert dotted == [0x1000000 + k * 0x8000 for k in range(1, 16)]
     assert f["layout"]["meta"]["self_mapping_pfns"] == ["0x1000000"]
-
-
-def test_vmemmap_figure_of_an_optimised_page_shows_the_fan_in():
-    m = engine.evaluate(DEFAULT_SCENARIO)
-    vm = m.vmemmap(head_pfn=0x108200)
-    f = vmemmap_figure(vm)
-    tails = next(d for d in f["data"] if d["name"] == "tail remapped read-only")
-    assert tails["x"] == list(range(1, 8)) and len(set(tails["y"])) == 1           # 7 tails -> one frame
-    freed = next(d for d in f["data"] if d["name"].startswith("original frame"))
-    assert len(freed["x"]) == 8
-    assert "HVO optimized, 7 pages freed" in f["layout"]["title"]["text"]
 
 
 def test_titles_are_escaped():
