@@ -7,7 +7,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+import engine
 from app import walkthroughs as W
+from app.export import build_view
 from app.cli import main
 from engine.presets import DEFAULT_SCENARIO
 
@@ -52,7 +54,11 @@ def test_render_map_svg_has_the_mark_and_the_block_edge(scenario_file, tmp_path,
     root = ET.parse(out).getroot()
     shapes = [g for g in root.iter(SVG + "g") if "shapelayer" in (g.get("class") or "")]
     paths = [p for g in shapes for p in g.iter(SVG + "path")]
-    assert len(paths) == 1                                # memory32 | memory33
+    m = engine.evaluate(DEFAULT_SCENARIO)
+    fig = build_view(m, "map", pfn_range=(0x100000, 0x110000))
+    assert len(paths) == len(fig["layout"]["shapes"])      # every band and the memory32 | memory33 edge
+    assert [s["name"] for s in fig["layout"]["shapes"]].count("block-edge:0x108000") == 1
+    assert not list(root.iter(SVG + "image"))              # vector only
     assert "wrote" in capsys.readouterr().out
 
 
