@@ -139,3 +139,47 @@ def test_svg_title_is_text_not_markup(scenario_file, tmp_path):
     root = ET.parse(out).getroot()
     assert not [e for e in root.iter() if e.tag.split("}")[-1] in ("script", "img", "foreignObject")]
     assert evil in svg_texts(out)
+
+
+def test_png_defaults_to_2x_of_the_figures_own_size(scenario_file, tmp_path):
+    png = tmp_path / "hvo.png"
+    assert main(["render", scenario_file, "--view", "hvo", "--hugepage", "0x108200", "--out", str(png)]) == 0
+    m = engine.evaluate(DEFAULT_SCENARIO)
+    lay = build_view(m, "hvo", hugepage=0x108200)["layout"]
+    assert png_size(png) == (2 * lay["width"], 2 * lay["height"])
+    assert main(["render", scenario_file, "--view", "hvo", "--hugepage", "0x108200", "--out", str(png),
+                 "--scale", "1"]) == 0
+    assert png_size(png) == (lay["width"], lay["height"])
+
+
+def test_render_refuses_an_oversized_export_naming_the_cap(scenario_file, tmp_path, capsys):
+    assert main(["render", scenario_file, "--out", str(tmp_path / "x.png"), "--width", "4000", "--height",
+                 "4000", "--scale", "4"]) == 2
+    assert "--scale: width x height x scale^2" in capsys.readouterr().err
+
+
+def test_render_walkthrough_all_writes_relative_links(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "docs" / "walkthroughs"                       # absolute on the command line
+    assert main(["render-walkthrough", "--all", "--out", str(out)]) == 0
+    top = (out / "index.md").read_text()
+    assert str(tmp_path) not in top and "--out docs/walkthroughs`" in top
+    for slug in W.slugs():
+        assert f"]({slug}/index.md)" in top
+        index = (out / slug / "index.md").read_text()
+        assert str(tmp_path) not in index and f"--out docs/walkthroughs/{slug}`" in index
+        assert "](step-01.svg)" in index
+    assert f"wrote {sum(len(W.load(s)['steps']) for s in W.slugs())} figures" in capsys.readouterr().out
+
+
+def test_screenshot_needs_no_httpx(tmp_path, scenario_file):
+    """A README-way install has no test extras: the screenshot command must work without httpx."""
+    import subprocess
+    import sys
+    out = tmp_path / "shot.png"
+    code = ("import sys; sys.modules['httpx'] = None\n"           # any `import httpx` now fails
+            "from app.cli import main\n"
+            f"sys.exit(main(['screenshot', '--scenario', {scenario_file!r}, '--out', {str(out)!r}]))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)
+    assert r.returncode == 0, r.stderr
+    assert png_size(out) == (1280, 720)
