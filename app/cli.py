@@ -142,8 +142,11 @@ def cmd_render(a) -> None:
         fig = build_view(m, a.view, block=a.block, pfn_range=_range(a.range), hugepage=hp, title=a.title or "")
     except engine.ScenarioError as e:
         raise CliError(f"--{e.loc[0]}: {e.msg}") from None
-    fmt = _write(fig, a.out, a.format, a.width, a.height, a.scale)
-    print(f"wrote {a.out} ({fmt}, view {a.view})")
+    if a.format and len(a.out) > 1:
+        raise CliError("--format: give it with one --out only (several --out files take their suffixes)")
+    for out in a.out:                      # one figure, several files, one Chromium
+        fmt = _write(fig, out, a.format, a.width, a.height, a.scale)
+        print(f"wrote {out} ({fmt}, view {a.view})")
 
 
 def _progress(i: int, n: int, width: int = 20) -> str:
@@ -265,7 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--range", help="pfn range START-END, e.g. 0x100000-0x108000")
     rd.add_argument("--hugepage", help="head pfn of the huge page (view hvo)")
     rd.add_argument("--format", choices=("svg", "png", "pdf"), help="default: from --out's suffix")
-    rd.add_argument("--out", required=True)
+    rd.add_argument("--out", required=True, action="append", help="output file; repeat for several formats")
     rd.add_argument("--title")
     rd.add_argument("--width", type=int, help="CSS pixels (default: the figure's own width, else 1200)")
     rd.add_argument("--height", type=int, help="CSS pixels (default: the figure's own height)")

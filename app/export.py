@@ -10,6 +10,7 @@ machine) is refused by look-ups that cost O(log n), before any listing or drawin
 from __future__ import annotations
 
 import atexit
+import re
 import threading
 import warnings
 from contextlib import contextmanager, nullcontext
@@ -97,7 +98,22 @@ def to_image(fig: dict[str, Any], fmt: str, width: int | None = None, height: in
         # plotly passes kaleido options a server ignores; say nothing about it
         warnings.filterwarnings("ignore", message="The kopts argument is ignored")
         _ensure_server()
-        return pio.to_image(fig, format=fmt, width=width, height=height, scale=scale)
+        data = pio.to_image(fig, format=fmt, width=width, height=height, scale=scale)
+    return _stable_ids(data) if fmt == "svg" else data
+
+
+_UID = re.compile(rb'id="defs-([0-9a-f]+)"')
+
+
+def _stable_ids(svg: bytes) -> bytes:
+    """plotly.js names its clip paths and defs after a random per-plot uid; give them a fixed one so the
+    same figure exports to the same bytes (the id is only ever referenced inside the file)."""
+    m = _UID.search(svg)
+    if not m:
+        return svg
+    uid = m.group(1)
+    return re.sub(rb'(id="(?:top)?defs-|id="clip|id="legend|url\(#clip|url\(#legend)' + uid,
+                  lambda x: x.group(1) + b"vmemscope", svg)
 
 
 def _block_exists(m: EvaluatedMachine, block: int) -> bool:

@@ -9,6 +9,7 @@ every vmemmap page, of every huge page drawn, that maps it. A refused page keeps
 """
 from __future__ import annotations
 
+import textwrap
 from typing import Any, Sequence
 
 from .diagram_kit import INK, Canvas, esc
@@ -172,8 +173,9 @@ def hvo_diagram(items: Sequence[tuple[dict[str, Any], dict[str, Any] | None]], k
         cv.text(C[1] + 6, y + 4, f"<span style='color:{RO}'>→ RO</span>: tail remapped read-only;  → RW: head",
                 anchor="left", size=10, name="key")
     else:
-        cv.box(C[0], 112, E[1], 112 + 3 * ROW, "refused", "refused",
-               ["HVO refused: the PMD stays intact", "no PTE table, no remap, no frame freed"])
+        why = [vm["target"].get("reason", "") for vm, _ in items][0]
+        cv.box(C[0], 112, E[1], 112 + 4 * ROW, "refused", "refused",
+               ["HVO refused: the PMD stays intact", *textwrap.wrap(why, 80), "no PTE table, no remap, no frame freed"])
     for k, line in enumerate(footer):
         cv.text(A[0], y + 24 + 18 * k, esc(line), anchor="left", size=11, name="footer")
     y += 24 + 18 * len(footer) + 10

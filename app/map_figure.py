@@ -135,14 +135,14 @@ def map_figure(m: EvaluatedMachine, start_pfn: int, end_pfn: int, bins: int, tit
                     + ", ".join(f"{r} {c}" for c, r in parts[:4]) + "<br>") if n > 1 else ""
             text.append(head + _page_text(firsts[i]))
         data.append({
-            "type": "heatmap", "name": "frames", "x": [(edges[i] + edges[i + 1] - 1) / 2 for i in range(nb)],
+            "type": "heatmap", "name": "frames", "uid": "frames", "x": [(edges[i] + edges[i + 1] - 1) / 2 for i in range(nb)],
             "y": [0], "z": [dominant], "text": [text], "customdata": [[hex(edges[i]) for i in range(nb)]],
             "hovertemplate": "%{text}<extra></extra>", "colorscale": _colorscale(), "zmin": 0,
             "zmax": len(ROLE_NAMES), "showscale": False, "xgap": 0, "ygap": 0, "hoverongaps": False,
             "opacity": 0})
     # legend: one empty trace per role present in the window
     for r in [r for r in ROLE_NAMES if r in counts]:
-        data.append({"type": "scatter", "x": [None], "y": [None], "mode": "markers", "name": r,
+        data.append({"type": "scatter", "x": [None], "y": [None], "mode": "markers", "name": r, "uid": f"role-{r}",
                      "marker": {"color": PALETTE[r], "size": 12, "symbol": "square",
                                 "line": {"color": "#555", "width": 1}},
                      "hoverinfo": "skip", "showlegend": True})
