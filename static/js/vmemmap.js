@@ -9,11 +9,12 @@ export async function renderVmemmap(res) {
   $("#vmemmap-reason").textContent = t.kind === "hugepage" ? `HVO ${t.hvo}: ${t.reason}` : `memmap: ${t.memmap_where}`;
   await plotlyReady;
   // The figure is a box-and-arrow diagram drawn at a fixed width (app/hvo_diagram.py, memmap_diagram.py):
-  // scroll it sideways in a narrow panel rather than squash its boxes under their labels.
+  // shrink it as a whole to the panel (CSS zoom) rather than squash its boxes under their labels.
   const plot = $("#vmemmap-plot");
-  plot.style.overflowX = "auto";
+  const avail = plot.parentElement.clientWidth - 8;
+  plot.style.zoom = String(Math.min(1, avail / (res.figure.layout.width || avail)));
   await window.Plotly.react(plot, res.figure.data, res.figure.layout,
-    { responsive: false, displaylogo: false, staticPlot: false, modeBarButtonsToRemove: ["toImage"] });
+    { responsive: false, displaylogo: false, displayModeBar: false });
   const head = el("tr", {}, ["#", "vmemmap address", "struct pages of pfns", "backing pfn", "mapping", "state"]
     .map((h) => el("th", {}, h)));
   const rows = res.pages.slice(0, 256).map((p) => el("tr", {},
