@@ -37,6 +37,32 @@ def _altmap_neighbours(m: EvaluatedMachine, block: int) -> tuple[list[int], int]
     return ids, hi - lo + 1 - len(ids)
 
 
+SHARING_SHOWN = 2      # huge pages drawn beside one whose tails map a frame shared with others
+
+
+def _foreign(vm: dict[str, Any]) -> set[str]:
+    """Frames the page's vmemmap maps that are none of its own frames nor its head copy (7.x: the
+    zone's shared tail page)."""
+    own = {p["original_pfn"] for p in vm["pages"]}
+    return {p["backing_pfn"] for p in vm["pages"]
+            if p["backing_pfn"] and p["backing_pfn"] not in own and p["state"] != "head_copied"}
+
+
+def _sharing(m: EvaluatedMachine, vm: dict[str, Any], head: int) -> list[tuple[dict[str, Any], Any]]:
+    """The next live huge pages that map one of this page's foreign frames, to draw the sharing."""
+    shared = _foreign(vm)
+    if not shared:
+        return []
+    out = []
+    for h in m.hugepage_heads(head + 1, m.max_pfn, 8):
+        other = m.vmemmap(head_pfn=h)
+        if _foreign(other) & shared:
+            out.append((other, m.hugepage(h)))
+            if len(out) == SHARING_SHOWN:
+                break
+    return out
+
+
 def vmemmap_figure(vm: dict[str, Any], m: EvaluatedMachine, title: str = "") -> dict[str, Any]:
     """The diagram of a vmemmap() answer: HVO of a huge page, or the memmap of a block (with its
     per-block-altmap neighbours side by side)."""
@@ -44,7 +70,8 @@ def vmemmap_figure(vm: dict[str, Any], m: EvaluatedMachine, title: str = "") -> 
     kib = m.arch.page_size >> 10
     if t["kind"] == "hugepage":
         head = int(t["head_pfn"], 16)
-        return hvo_diagram([(vm, m.hugepage(head))], m.kernel, m.arch.key, title=title, page_kib=kib)
+        items = [(vm, m.hugepage(head))] + _sharing(m, vm, head)
+        return hvo_diagram(items, m.kernel, m.arch.key, title=title, page_kib=kib)
     ids, more = _altmap_neighbours(m, t["block"])
     vms = [vm if b == t["block"] else m.vmemmap(block=b) for b in ids]
     return memmap_diagram(vms, m.kernel, m.arch.key, title=title, more=more, page_kib=kib)

@@ -93,7 +93,7 @@ def hvo_diagram(items: Sequence[tuple[dict[str, Any], dict[str, Any] | None]], k
         optimised = t["hvo"] == "optimized"
         refused_any |= not optimised
         if len(items) > 1:
-            cv.text(A[0], y + 6, f"<b>huge page {t['head_pfn']} ({t['size']})</b>", anchor="left",
+            cv.text(A[0], y + 6, f"<b>huge page {t['head_pfn']} ({_size(t['size'])})</b>", anchor="left",
                     name=f"hugepage:{t['head_pfn']}")
             y += 24
         for row in _rows(pages):
@@ -129,13 +129,14 @@ def hvo_diagram(items: Sequence[tuple[dict[str, Any], dict[str, Any] | None]], k
                 "each maps 2 MiB of vmemmap, no PTE table" if was_pmd else "the PMD was split earlier"])
         if optimised:
             cv.box(C[0], y, C[1], y + BOX, "table", f"pte-table:{t['head_pfn']}:{splits}",
-                   [f"PTE table: +{splits} page ({page_kib * splits} KiB)" if splits else "PTE table: +0 pages",
-                    "allocated to split the PMD" if splits else "the PMD was split by a neighbour"],
+                   [f"PTE table: +{_pages(splits)} ({page_kib * splits} KiB)" if splits else "PTE table: +0 pages",
+                    f"allocated to split {'the PMD' if splits == 1 else f'{splits} PMDs'}" if splits
+                    else "the PMD was split by a neighbour"],
                    dash=not splits)
         y += ROW
         if optimised:
             freed = t.get("freed_pages", 0)
-            table = (f"PMD split: +{splits} PTE table page ({page_kib * splits} KiB)" if splits else
+            table = (f"PMD split: +{_pages(splits)} of PTE table ({page_kib * splits} KiB)" if splits else
                      "PMD already split (PTE table shared with a neighbour): +0 pages")
             footer.append(f"{t['head_pfn']}: {freed} vmemmap frames freed ({page_kib * freed} KiB); {table}; "
                           f"net {freed - splits} pages returned")
@@ -151,8 +152,9 @@ def hvo_diagram(items: Sequence[tuple[dict[str, Any], dict[str, Any] | None]], k
         extra = f"mapped by {npages} vmemmap page{'s' if npages > 1 else ''}" + \
             (f" of {len(users[key])} huge pages" if shared else "")
         cv.box(D[0], y0, D[1], y0 + BOX, kind, f"frame:{pfn}:{kind}", [f"pfn {pfn}", label])
-        cv.text(D[0] + 2, y0 + BOX + 1, esc(extra), anchor="left", valign="top", size=9,
-                name=f"frame-users:{pfn}")
+        if npages > 1:
+            cv.text(D[0] + 2, y0 + BOX + 1, esc(extra), anchor="left", valign="top", size=9,
+                    name=f"frame-users:{pfn}")
         frames_meta[pfn] = kind
         n = len(ys)
         for k, (ya, ro, _) in enumerate(ys):
@@ -184,6 +186,10 @@ def hvo_diagram(items: Sequence[tuple[dict[str, Any], dict[str, Any] | None]], k
                      else f"HVO of {len(items)} huge pages")
     sub = f"Linux {kernel}, {arch}: " + _version_story(states, originals, refused_any and not into)
     return cv.figure(y, head, sub, meta={"frames": frames_meta, "kernel": kernel, "arch": arch})
+
+
+def _pages(n: int) -> str:
+    return f"{n} page" + ("s" if n != 1 else "")
 
 
 def _size(short: str) -> str:

@@ -180,3 +180,42 @@ def test_diagrams_are_text_labelled_not_colour_only(kernel):
     labelled = {a["name"][:-len(":label")] for a in f["layout"]["annotations"] if a["name"].endswith(":label")}
     boxes = [s["name"] for s in f["layout"]["shapes"] if s["type"] == "rect"]
     assert boxes and all(b in labelled for b in boxes)                                   # every box says what it is
+
+
+class SyntheticMachine:
+    """The public methods vmemmap_figure reads, over synthetic huge pages (the 7.x layout the engine does
+    not model yet): every page's 7 tails map the zone's shared tail page 0x7000."""
+
+    kernel = "7.3"
+
+    class arch:  # noqa: N801 - mirrors EvaluatedMachine.arch
+        key, page_size = "x86_64-4K-L4", 4096
+
+    max_pfn = 1 << 40
+
+    def __init__(self, heads: list[int]) -> None:
+        self.pages = {h: synthetic(h, 0x7000, 0x1000 + 16 * k) for k, h in enumerate(heads)}
+
+    def vmemmap(self, head_pfn: int) -> dict:
+        return self.pages[head_pfn]
+
+    def hugepage(self, head: int) -> dict:
+        return {"pmd_splits": 0}
+
+    def hugepage_heads(self, lo: int, hi: int, limit: int) -> list[int]:
+        return [h for h in sorted(self.pages) if lo <= h < hi][:limit]
+
+
+def test_a_page_whose_tails_map_a_shared_frame_is_drawn_with_the_pages_sharing_it():
+    m = SyntheticMachine([0x40000, 0x40200, 0x40400, 0x40600])
+    f = vmemmap_figure(m.vmemmap(0x40000), m)
+    assert names(f, "hugepage:") == ["hugepage:0x40000", "hugepage:0x40200", "hugepage:0x40400"]  # 1 + 2 sharing
+    assert names(f, "frame:0x7000") == ["frame:0x7000:shared"]
+    assert len(arrows_into(f, "0x7000")) == 21
+
+
+@pytest.mark.parametrize("kernel", ["5.17", "6.1", "6.12"])
+def test_up_to_6_x_no_frame_is_shared_between_huge_pages(kernel):
+    _, f = hvo_of(boot_2m(kernel), 0x40000)
+    assert names(f, "hugepage:") == [] and names(f, "frame:") != []
+    assert not any(n.endswith(":shared") for n in names(f, "frame:"))
