@@ -83,5 +83,42 @@ def main() -> None:
     print(f"HVO figure of one of them built in         {th * 1e3:.1f} ms")
 
 
+def storm(n: int = 6) -> None:
+    """n clients ask for the largest PNG allowed at once, through a real server on 127.0.0.1, while
+    one asks for a tiny evaluate: how many exports run or get 503, and the evaluate's latency."""
+    import threading
+    import urllib.error
+    import urllib.request
+    from app.export import MAX_EXPORT_PIXELS
+    from app.screenshot import live_server
+    with live_server() as base:
+        def post(path: str, doc: dict) -> dict:
+            req = urllib.request.Request(base + path, data=json.dumps(doc).encode(), method="POST",
+                                         headers={"content-type": "application/json"})
+            with urllib.request.urlopen(req, timeout=120) as r:
+                return json.load(r)
+        sid = post("/api/v1/scenarios", json.loads((SC / "default.json").read_text()))["id"]
+        big = f"{base}/api/v1/scenarios/{sid}/figure.png?view=hvo&hugepage=0x108200&width=2000&height=2000&scale=2"
+        codes: list[int] = []
+
+        def export() -> None:
+            try:
+                with urllib.request.urlopen(big, timeout=120) as r:
+                    r.read()
+                    codes.append(r.status)
+            except urllib.error.HTTPError as e:
+                codes.append(e.code)
+        threads = [threading.Thread(target=export) for _ in range(n)]
+        for t in threads:
+            t.start()
+        tiny = {"scenario": {"boot_memory": [{"start": "0x0", "size": "1G"}]}}
+        _, te = timed(lambda: post("/api/v1/evaluate", tiny))
+        for t in threads:
+            t.join()
+    print(f"{n} concurrent {2000 * 2000 * 4 / 1e6:.0f} Mpx PNG exports (cap {MAX_EXPORT_PIXELS / 1e6:.0f} Mpx): "
+          f"{codes.count(200)} x 200, {codes.count(503)} x 503; a tiny evaluate meanwhile: {te * 1e3:.0f} ms")
+
+
 if __name__ == "__main__":
     main()
+    storm()

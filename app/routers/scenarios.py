@@ -84,14 +84,14 @@ def list_scenarios(request: Request, store: StoreDep,
     return Response(body, media_type="application/json", headers=headers)
 
 
-FIGURE_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
+FIGURE_TYPES = {"svg": "image/svg+xml", "png": "image/png", "pdf": "application/pdf"}
 
 
 @router.get("/{scenario_id}/figure.{fmt}", response_class=Response,
-            responses={200: {"content": {"image/svg+xml": {}, "image/png": {}}, "description": "The figure"},
+            responses={200: {"content": {t: {} for t in FIGURE_TYPES.values()}, "description": "The figure"},
                        404: {"description": "Unknown id"},
                        503: {"description": "Every figure export slot is busy (Retry-After)"}})
-async def scenario_figure(scenario_id: Annotated[ScenarioId, Path()], fmt: Annotated[Literal["svg", "png"], Path()],
+async def scenario_figure(scenario_id: Annotated[ScenarioId, Path()], fmt: Annotated[Literal["svg", "png", "pdf"], Path()],
                           store: StoreDep, cache: CacheDep,
                           view: Literal["map", "memmap", "hvo"] = "map",
                           block: Annotated[Optional[int], Query(ge=0, le=1 << 40)] = None,

@@ -91,3 +91,10 @@ def test_an_empty_range_of_a_machine_full_of_huge_pages_is_refused_by_bisection(
     fig = build_view(m, "hvo", pfn_range=(heads[1], heads[1] + 1))
     assert fig["layout"]["meta"]["frames"]
     assert m.hugepage(heads[1])["head_pfn"] == hex(heads[1]) and m.hugepage(heads[1] + 1) is None
+
+
+def test_the_api_exports_pdf(saved):
+    c, url = saved
+    r = c.get(f"{url}/figure.pdf?view=hvo&hugepage=0x108200")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    assert r.content[:5] == b"%PDF-"
