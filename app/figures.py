@@ -71,7 +71,7 @@ def vmemmap_figure(vm: dict[str, Any], m: EvaluatedMachine, title: str = "") -> 
     if t["kind"] == "hugepage":
         head = int(t["head_pfn"], 16)
         items = [(vm, m.hugepage(head))] + _sharing(m, vm, head)
-        return hvo_diagram(items, m.kernel, m.arch.key, title=title, page_kib=kib)
+        return hvo_diagram(items, m.kernel, m.arch.key, title=title, page_kib=kib, vmemmap_pmd=m.arch.vmemmap_pmd)
     ids, more = _altmap_neighbours(m, t["block"])
     vms = [vm if b == t["block"] else m.vmemmap(block=b) for b in ids]
     return memmap_diagram(vms, m.kernel, m.arch.key, title=title, more=more, page_kib=kib)

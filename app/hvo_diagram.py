@@ -72,9 +72,10 @@ def _frame_kind(states: set[str], is_original: bool) -> tuple[str, str]:
 
 
 def hvo_diagram(items: Sequence[tuple[dict[str, Any], dict[str, Any] | None]], kernel: str, arch: str,
-                title: str = "", page_kib: int = 4) -> dict[str, Any]:
+                title: str = "", page_kib: int = 4, vmemmap_pmd: bool = True) -> dict[str, Any]:
     """items: (vmemmap(head_pfn=...) output, hugepage() dict or None) per huge page, drawn stacked;
-    a frame several of them map is one box with every arrow into it."""
+    a frame several of them map is one box with every arrow into it. vmemmap_pmd: the architecture
+    maps the vmemmap with PMD leaves (x86_64, arm64 4K), else with PTEs from the start."""
     cv = Canvas(WIDTH)
     y = 112
     first_row: dict[tuple[int, int], float] = {}           # backing frame range -> y of its box
@@ -126,18 +127,20 @@ def hvo_diagram(items: Sequence[tuple[dict[str, Any], dict[str, Any] | None]], k
         pmd_before |= was_pmd
         cv.box(A[0], y, A[1], y + BOX, "table", f"pmd:{t['head_pfn']}",
                ["page table: PMD leaf entries" if was_pmd else "page table: PTEs",
-                "each maps 2 MiB of vmemmap, no PTE table" if was_pmd else "the PMD was split earlier"])
+                "each maps 2 MiB of vmemmap, no PTE table" if was_pmd else
+                ("the PMD was split earlier" if vmemmap_pmd else "vmemmap PTE-mapped from the start")])
         if optimised:
             cv.box(C[0], y, C[1], y + BOX, "table", f"pte-table:{t['head_pfn']}:{splits}",
                    [f"PTE table: +{_pages(splits)} ({page_kib * splits} KiB)" if splits else "PTE table: +0 pages",
                     f"allocated to split {'the PMD' if splits == 1 else f'{splits} PMDs'}" if splits
-                    else "the PMD was split by a neighbour"],
+                    else ("the PMD was split by a neighbour" if vmemmap_pmd else "no PMD to split")],
                    dash=not splits)
         y += ROW
         if optimised:
             freed = t.get("freed_pages", 0)
             table = (f"PMD split: +{_pages(splits)} of PTE table ({page_kib * splits} KiB)" if splits else
-                     "PMD already split (PTE table shared with a neighbour): +0 pages")
+                     "PMD already split (PTE table shared with a neighbour): +0 pages" if vmemmap_pmd else
+                     "vmemmap PTE-mapped from the start: no split, +0 pages")
             footer.append(f"{t['head_pfn']}: {freed} vmemmap frames freed ({page_kib * freed} KiB); {table}; "
                           f"net {freed - splits} pages returned")
         else:

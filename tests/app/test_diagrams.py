@@ -189,7 +189,7 @@ class SyntheticMachine:
     kernel = "7.3"
 
     class arch:  # noqa: N801 - mirrors EvaluatedMachine.arch
-        key, page_size = "x86_64-4K-L4", 4096
+        key, page_size, vmemmap_pmd = "x86_64-4K-L4", 4096, True
 
     max_pfn = 1 << 40
 
@@ -219,3 +219,17 @@ def test_up_to_6_x_no_frame_is_shared_between_huge_pages(kernel):
     _, f = hvo_of(boot_2m(kernel), 0x40000)
     assert names(f, "hugepage:") == [] and names(f, "frame:") != []
     assert not any(n.endswith(":shared") for n in names(f, "frame:"))
+
+
+def test_arm64_16k_vmemmap_is_pte_mapped_from_the_start():
+    """arm64 16K/64K map the vmemmap with PTEs only (A64-MMU): nothing to split, no PMD in the picture."""
+    m = engine.evaluate({"kernel": "6.1", "machine": {"arch": "arm64", "page_size": "16K"},
+                         "params": {"hugetlb_free_vmemmap": True},
+                         "boot_memory": [{"start": "0x40000000", "size": "8G"}],
+                         "ops": [{"op": "alloc_hugepages", "size": "32M", "count": 1}]})
+    head = m.hugepage_heads(0, m.max_pfn, 1)[0]
+    vm, f = hvo_of(m, head)
+    assert names(f, "pte-table:") == [f"pte-table:{head:#x}:0"]
+    texts = " ".join(a["text"] for a in f["layout"]["annotations"])
+    assert "PTE-mapped from the start" in texts and "split by a neighbour" not in texts
+    assert "7 vmemmap frames freed (112 KiB)" in texts                    # TV-16: 16K, 32M -> 7
