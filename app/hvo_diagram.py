@@ -175,8 +175,8 @@ def hvo_diagram(items: Sequence[tuple[dict[str, Any], dict[str, Any] | None]], k
         cv.text(C[0] + 4, 96, "vmemmap pages (virtual)", anchor="left", size=11)
         cv.text(D[0] + 4, 96, "frames now", anchor="left", size=11)
         cv.text(E[0] + 4, 96, "frames freed", anchor="left", size=11)
-        cv.text(C[1] + 6, y + 4, f"<span style='color:{RO}'>→ RO</span>: tail remapped read-only;  → RW: head",
-                anchor="left", size=10, name="key")
+        cv.text(C[1] + 6, y + 4, f"<span style='color:{RO}'>→ RO</span>: tail remapped read-only;  "
+                "→ RW: a kept mapping", anchor="left", size=10, name="key")
     else:
         why = [vm["target"].get("reason", "") for vm, _ in items][0]
         cv.box(C[0], 112, E[1], 112 + 4 * ROW, "refused", "refused",
