@@ -20,7 +20,8 @@ with live_server() as base, sync_playwright() as pw:
     p.goto(base + "/")
     p.wait_for_selector("body[data-ready=true]", timeout=60000)
     p.locator("#hugepages tr[data-head='0x108200']").get_by_role("button", name="vmemmap").click()
-    p.wait_for_function("document.querySelector('#vmemmap-plot .shapelayer path') !== null", timeout=30000)
+    p.locator("#vmemmap-plot .annotation-text", has_text="HVO of the 2 MiB huge page at pfn 0x108200").wait_for(
+        state="attached", timeout=30000)
     drawn = p.evaluate("Array.from(document.querySelectorAll('#vmemmap-plot .shapelayer path')).length")
     shapes = p.evaluate("document.getElementById('vmemmap-plot').layout.shapes.map(s => s.name)")
     texts = p.evaluate("Array.from(document.querySelectorAll('#vmemmap-plot .annotation-text')).map(t => t.textContent)")
