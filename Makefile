@@ -106,6 +106,9 @@ load: venv
 
 # Every picture in docs/ comes from these commands (the same figure builder as the dashboard); the
 # figure commands share one Chromium per command. tests/app/test_docs_figures.py reads this recipe.
+# 7.x (tails -> the zone's shared tail page): once the engine models it, add docs/scenarios/hvo-7.3.json
+# (hvo-6.12.json with "kernel": "7.3") and a render line like hvo-6.12's; the README's HVO table gains
+# a third column. The diagram already draws a frame shared by several huge pages once, with every arrow.
 DOCS_SC := docs/scenarios
 DOCS_FIG := docs/figures
 docs: venv chromium
