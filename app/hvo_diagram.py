@@ -79,20 +79,18 @@ def hvo_diagram(items: Sequence[tuple[dict[str, Any], dict[str, Any] | None]], k
     cv = Canvas(WIDTH)
     y = 112
     first_row: dict[tuple[int, int], float] = {}           # backing frame range -> y of its box
-    into: dict[tuple[int, int], list[tuple[float, bool]]] = {}
+    into: dict[tuple[int, int], list[tuple[float, bool, int]]] = {}   # -> (y, read-only, pages) per arrow
     users: dict[tuple[int, int], set[str]] = {}
     states: dict[tuple[int, int], set[str]] = {}
     originals: set[int] = set()
     frames_meta: dict[str, str] = {}
     footer: list[str] = []
-    refused_any = False
     pmd_before = False
     for vm, hp in items:
         t = vm["target"]
         pages = vm["pages"]
         originals |= {_n(p["original_pfn"]) for p in pages}
         optimised = t["hvo"] == "optimized"
-        refused_any |= not optimised
         if len(items) > 1:
             cv.text(A[0], y + 6, f"<b>huge page {t['head_pfn']} ({_size(t['size'])})</b>", anchor="left",
                     name=f"hugepage:{t['head_pfn']}")
@@ -144,7 +142,8 @@ def hvo_diagram(items: Sequence[tuple[dict[str, Any], dict[str, Any] | None]], k
             footer.append(f"{t['head_pfn']}: {freed} vmemmap frames freed ({page_kib * freed} KiB); {table}; "
                           f"net {freed - splits} pages returned")
         else:
-            footer.append(f"{t['head_pfn']}: HVO {t['hvo']}: {t.get('reason', '')}. PMD intact, nothing freed")
+            footer.append(f"{t['head_pfn']}: {t.get('reason', '')}. "
+                          + ("PMD intact, " if was_pmd else "") + "nothing freed")
         y += 12
     for key, ys in into.items():
         y0 = first_row[key]
@@ -170,24 +169,26 @@ def hvo_diagram(items: Sequence[tuple[dict[str, Any], dict[str, Any] | None]], k
     cv.text(A[0] + 4, 96, "vmemmap pages (virtual)", anchor="left", size=11)
     cv.text(B[0] + 4, 96, "frames (physical)", anchor="left", size=11)
     if into:
-        cv.text((C[0] + E[1]) / 2, 72, "<b>after HVO</b>: the PMD split into a PTE table, one 4 KiB entry per "
-                "vmemmap page", size=12, name="panel-after")
+        cv.text((C[0] + E[1]) / 2, 72, "<b>after HVO</b>: " + ("the PMD split into a PTE table, " if pmd_before
+                else "") + f"one {page_kib} KiB PTE per vmemmap page", size=12, name="panel-after")
         cv.text(C[0] + 4, 96, "vmemmap pages (virtual)", anchor="left", size=11)
         cv.text(D[0] + 4, 96, "frames now", anchor="left", size=11)
         cv.text(E[0] + 4, 96, "frames freed", anchor="left", size=11)
         cv.text(C[1] + 6, y + 4, f"<span style='color:{RO}'>→ RO</span>: tail remapped read-only;  "
                 "→ RW: a kept mapping", anchor="left", size=10, name="key")
     else:
-        why = [vm["target"].get("reason", "") for vm, _ in items][0]
+        t0 = items[0][0]["target"]
         cv.box(C[0], 112, E[1], 112 + 4 * ROW, "refused", "refused",
-               ["HVO refused: the PMD stays intact", *textwrap.wrap(why, 80), "no PTE table, no remap, no frame freed"])
+               [f"HVO {t0['hvo']}: the vmemmap stays as it is", *textwrap.wrap(t0.get("reason", ""), 80),
+                "no PTE table, no remap, no frame freed"])
     for k, line in enumerate(footer):
         cv.text(A[0], y + 24 + 18 * k, esc(line), anchor="left", size=11, name="footer")
     y += 24 + 18 * len(footer) + 10
     vm0 = items[0][0]["target"]
     head = title or (f"HVO of the {_size(vm0['size'])} huge page at pfn {vm0['head_pfn']}" if len(items) == 1
                      else f"HVO of {len(items)} huge pages")
-    sub = f"Linux {kernel}, {arch}: " + _version_story(states, originals, refused_any and not into)
+    sub = f"Linux {kernel}, {arch}: " + (f"HVO {vm0['hvo']}, the vmemmap stays as it was" if not into
+                                          else _version_story(states, originals))
     return cv.figure(y, head, sub, meta={"frames": frames_meta, "kernel": kernel, "arch": arch})
 
 
@@ -199,10 +200,8 @@ def _size(short: str) -> str:
     return short[:-1] + " " + {"K": "KiB", "M": "MiB", "G": "GiB"}.get(short[-1], short[-1])
 
 
-def _version_story(states: dict[tuple[int, int], set[str]], originals: set[int], refused: bool) -> str:
+def _version_story(states: dict[tuple[int, int], set[str]], originals: set[int]) -> str:
     """The layout in words, from the data (which release did it is in the title)."""
-    if refused:
-        return "HVO refused, the vmemmap stays as it was"
     every = set().union(*states.values()) if states else set()
     if any(k[0] not in originals and "head_copied" not in s for k, s in states.items()):
         return "tail vmemmap pages remapped read-only to a shared tail page"
