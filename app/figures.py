@@ -43,9 +43,9 @@ SHARING_SHOWN = 2      # huge pages drawn beside one whose tails map a frame sha
 def _foreign(vm: dict[str, Any]) -> set[str]:
     """Frames the page's vmemmap maps that are none of its own frames nor its head copy (7.x: the
     zone's shared tail page)."""
-    own = {p["original_pfn"] for p in vm["pages"]}
-    return {p["backing_pfn"] for p in vm["pages"]
-            if p["backing_pfn"] and p["backing_pfn"] not in own and p["state"] != "head_copied"}
+    pages = vm["pages"]
+    own = {p["original_pfn"] for p in pages} | {p["backing_pfn"] for p in pages if p["state"] == "head_copied"}
+    return {p["backing_pfn"] for p in pages if p["backing_pfn"] and p["backing_pfn"] not in own}
 
 
 def _sharing(m: EvaluatedMachine, vm: dict[str, Any], head: int) -> list[tuple[dict[str, Any], Any]]:

@@ -233,3 +233,11 @@ def test_arm64_16k_vmemmap_is_pte_mapped_from_the_start():
     texts = " ".join(a["text"] for a in f["layout"]["annotations"])
     assert "PTE-mapped from the start" in texts and "split by a neighbour" not in texts
     assert "7 vmemmap frames freed (112 KiB)" in texts                    # TV-16: 16K, 32M -> 7
+
+
+@pytest.mark.parametrize("kernel", ["5.17", "6.1", "6.12"])
+def test_no_frame_is_foreign_up_to_6_x(kernel):
+    """Only a frame none of the page's own (originals or head copy) sends the figure looking for sharers."""
+    from app.figures import _foreign
+    m = boot_2m(kernel)
+    assert _foreign(m.vmemmap(head_pfn=0x40000)) == set()
