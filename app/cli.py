@@ -117,13 +117,19 @@ def cmd_resolve(a) -> None:
               f"({r['mapping']}, {r['role']}{', maps to itself' if r['maps_to_itself'] else ''})")
 
 
-def _write(fig: dict, out: str, fmt: str | None, width: int, height: int | None, scale: float) -> str:
+def _write(fig: dict, out: str, fmt: str | None, width: int | None, height: int | None,
+           scale: float | None) -> str:
     from app.export import FORMATS, to_image
+    from engine import ScenarioError
     fmt = fmt or Path(out).suffix.lstrip(".").lower()
     if fmt not in FORMATS:
         raise CliError(f"--format: give one of {', '.join(FORMATS)} (or an --out file ending in one)")
+    try:
+        data = to_image(fig, fmt, width=width, height=height, scale=scale)
+    except ScenarioError as e:
+        raise CliError(f"--{e.loc[0]}: {e.msg}") from None
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    Path(out).write_bytes(to_image(fig, fmt, width=width, height=height, scale=scale))
+    Path(out).write_bytes(data)
     return fmt
 
 
@@ -136,8 +142,11 @@ def cmd_render(a) -> None:
         fig = build_view(m, a.view, block=a.block, pfn_range=_range(a.range), hugepage=hp, title=a.title or "")
     except engine.ScenarioError as e:
         raise CliError(f"--{e.loc[0]}: {e.msg}") from None
-    fmt = _write(fig, a.out, a.format, a.width, a.height, a.scale)
-    print(f"wrote {a.out} ({fmt}, view {a.view})")
+    if a.format and len(a.out) > 1:
+        raise CliError("--format: give it with one --out only (several --out files take their suffixes)")
+    for out in a.out:                      # one figure, several files, one Chromium
+        fmt = _write(fig, out, a.format, a.width, a.height, a.scale)
+        print(f"wrote {out} ({fmt}, view {a.view})")
 
 
 def _progress(i: int, n: int, width: int = 20) -> str:
@@ -145,40 +154,72 @@ def _progress(i: int, n: int, width: int = 20) -> str:
     return "[" + "#" * done + "." * (width - done) + f"] {i}/{n}"
 
 
-def cmd_render_walkthrough(a) -> None:
-    from app import walkthroughs as W
+def _step_figure(wt: dict, i: int, m) -> dict:
+    """The figure of walkthrough step i: the panel the step shows (map, a huge page's HVO, a block's memmap)."""
     from app.export import build_view
+    step = wt["steps"][i]
+    v = step["view"]
+    sel = v.get("select", {})
+    title = f"{i + 1}. {step['title']}"
+    if v["panel"] == "vmemmap" and "head_pfn" in sel:
+        return build_view(m, "hvo", hugepage=int(sel["head_pfn"], 16), title=title)
+    if v["panel"] == "vmemmap":
+        return build_view(m, "memmap", block=sel.get("block"), title=title)
+    lo, hi = (int(x, 16) for x in v["range"])
+    return build_view(m, "map", pfn_range=(lo, hi), title=title)
+
+
+def _shown(path: Path) -> str:
+    """A path as the user should retype it: relative to the working directory when inside it."""
     try:
-        wt = W.load(a.slug)
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _render_walkthrough(W, slug: str, out: Path, a) -> int:
+    try:
+        wt = W.load(slug)
     except W.WalkthroughError as e:
         raise CliError(str(e)) from None
-    out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     n = len(wt["steps"])
     lines = [f"# {wt['title']}", "", f"*{wt['audience']}*", "",
-             f"Regenerate with `vmemscope render-walkthrough {wt['slug']} --out {a.out}`.", ""]
+             f"Regenerate with `vmemscope render-walkthrough {wt['slug']} --out {_shown(out)}`.", ""]
     for i, step in enumerate(wt["steps"]):
         m = _evaluate(W.step_scenario(wt, i))
-        v = step["view"]
-        lo, hi = (int(x, 16) for x in v["range"])
-        sel = v.get("select", {})
-        if v["panel"] == "vmemmap" and "head_pfn" in sel:
-            fig = build_view(m, "hvo", hugepage=int(sel["head_pfn"], 16), title=f"{i + 1}. {step['title']}")
-        elif v["panel"] == "vmemmap":
-            fig = build_view(m, "memmap", block=sel.get("block"), title=f"{i + 1}. {step['title']}")
-        else:
-            fig = build_view(m, "map", pfn_range=(lo, hi), title=f"{i + 1}. {step['title']}")
         name = f"step-{i + 1:02d}.{a.format}"
-        _write(fig, str(out / name), a.format, a.width, None, a.scale)
+        _write(_step_figure(wt, i, m), str(out / name), a.format, a.width, None, a.scale)
         bar = "▰" * (i + 1) + "▱" * (n - i - 1)
         lines += [f"## Step {i + 1} of {n}: {step['title']}", "", f"`{bar}` {i + 1}/{n}", "",
                   f"![{step['title']}]({name})", "", step["narrative"], "", "Claims (checked against the engine):", ""]
         lines += [f"- {r['claim']}: {'holds' if r['holds'] else 'DOES NOT HOLD'}" for r in W.check_step(wt, i, m)]
         lines.append("")
-        print(f"\r{_progress(i + 1, n)} {name}", end="", file=sys.stderr, flush=True)
+        print(f"\r{_progress(i + 1, n)} {slug}/{name}", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
     (out / "index.md").write_text("\n".join(lines), encoding="utf-8")
-    print(f"wrote {n} figures and {out / 'index.md'}")
+    return n
+
+
+def cmd_render_walkthrough(a) -> None:
+    """One walkthrough, or --all of them (into OUT/<slug>/, with an index): one Chromium for the batch."""
+    from app import walkthroughs as W
+    if a.all == bool(a.slug):
+        raise CliError("give a walkthrough slug or --all, not both or neither")
+    out = Path(a.out)
+    if not a.all:
+        n = _render_walkthrough(W, a.slug, out, a)
+        print(f"wrote {n} figures and {out / 'index.md'}")
+        return
+    total, index = 0, ["# Walkthroughs", "", "Regenerate with `vmemscope render-walkthrough --all --out "
+                       f"{_shown(out)}`.", ""]
+    for slug in W.slugs():
+        n = _render_walkthrough(W, slug, out / slug, a)
+        total += n
+        index.append(f"- [{W.load(slug)['title']}]({slug}/index.md): {n} steps")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "index.md").write_text("\n".join(index) + "\n", encoding="utf-8")
+    print(f"wrote {total} figures in {len(W.slugs())} walkthroughs and {out / 'index.md'}")
 
 
 def cmd_screenshot(a) -> None:
@@ -227,18 +268,19 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--range", help="pfn range START-END, e.g. 0x100000-0x108000")
     rd.add_argument("--hugepage", help="head pfn of the huge page (view hvo)")
     rd.add_argument("--format", choices=("svg", "png", "pdf"), help="default: from --out's suffix")
-    rd.add_argument("--out", required=True)
+    rd.add_argument("--out", required=True, action="append", help="output file; repeat for several formats")
     rd.add_argument("--title")
-    rd.add_argument("--width", type=int, default=1200)
-    rd.add_argument("--height", type=int)
-    rd.add_argument("--scale", type=float, default=1.0)
+    rd.add_argument("--width", type=int, help="CSS pixels (default: the figure's own width, else 1200)")
+    rd.add_argument("--height", type=int, help="CSS pixels (default: the figure's own height)")
+    rd.add_argument("--scale", type=float, help="pixel density (default: 2 for PNG, 1 for SVG and PDF)")
     rd.set_defaults(fn=cmd_render)
     rw = sub.add_parser("render-walkthrough", help="one figure per step of a walkthrough, and an index.md")
-    rw.add_argument("slug", help="walkthrough slug (see GET /api/v1/walkthroughs)")
+    rw.add_argument("slug", nargs="?", help="walkthrough slug (see GET /api/v1/walkthroughs)")
+    rw.add_argument("--all", action="store_true", help="every walkthrough, into OUT/<slug>/ (one browser for all)")
     rw.add_argument("--out", required=True, help="output directory")
     rw.add_argument("--format", choices=("svg", "png", "pdf"), default="svg")
-    rw.add_argument("--width", type=int, default=1200)
-    rw.add_argument("--scale", type=float, default=1.0)
+    rw.add_argument("--width", type=int, help="CSS pixels (default: each figure's own width, else 1200)")
+    rw.add_argument("--scale", type=float, help="pixel density (default: 2 for PNG, 1 for SVG and PDF)")
     rw.set_defaults(fn=cmd_render_walkthrough)
     sc = sub.add_parser("screenshot", help="a PNG of the dashboard or a walkthrough step (headless Chromium)")
     src = sc.add_mutually_exclusive_group()

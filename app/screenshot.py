@@ -2,9 +2,12 @@
 Chromium driven by Playwright; the shot is taken once the page has drawn its map."""
 from __future__ import annotations
 
+import json
 import os
 import socket
 import threading
+import urllib.error
+import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -50,21 +53,29 @@ def live_server(app=None) -> Iterator[str]:
         th.join(10)
 
 
+def _save(base: str, scenario: dict) -> str:
+    """POST the scenario to the private server (stdlib urllib: no HTTP client dependency); its id."""
+    req = urllib.request.Request(base + "/api/v1/scenarios", data=json.dumps(scenario).encode(),
+                                 headers={"content-type": "application/json"}, method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return json.load(r)["id"]
+    except urllib.error.HTTPError as e:
+        body = json.loads(e.read() or b"{}")
+        raise RuntimeError(f"scenario: {body.get('message') or body.get('detail') or e}") from None
+
+
 def screenshot(url: str | None, scenario: dict | None, out: str, width: int = 1280, height: int = 720,
                full_page: bool = False) -> None:
     """A PNG of the dashboard: `url` (a path such as /walkthroughs/hvo/2), or `scenario` opened by its
     saved id, or the start page."""
     if not Path(CHROMIUM).exists():
         raise RuntimeError(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)")
-    import httpx
     from playwright.sync_api import sync_playwright
     with live_server() as base, sync_playwright() as pw:
         path = url or "/"
         if scenario is not None:
-            r = httpx.post(base + "/api/v1/scenarios", json=scenario, timeout=60)
-            if r.status_code >= 400:
-                raise RuntimeError(f"scenario: {r.json().get('message') or r.json().get('detail')}")
-            path = f"/?s={r.json()['id']}"
+            path = f"/?s={_save(base, scenario)}"
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": width, "height": height})

@@ -305,6 +305,37 @@ class EvaluatedMachine:
                 "roles": [ROLES[r][0] for r in range(len(ROLES))],
                 "dominant": dominant, "counts": {ROLES[r][0]: c for r, c in counts.items()}}
 
+    # ------------------------------------------------------------- figures: cheap look-ups (issue 15)
+    @property
+    def kernel(self) -> str:
+        """The modelled kernel release, e.g. "6.12"."""
+        return self.m.kernel.version
+
+    @property
+    def name(self) -> str:
+        """The scenario's name."""
+        return self.m.scenario.name
+
+    def hugepage_heads(self, start_pfn: int, end_pfn: int, limit: int = 1) -> list[int]:
+        """Head pfns of up to `limit` live huge pages with their head in [start_pfn, end_pfn), lowest
+        first: a bisection of the sorted heads, so an empty range costs O(log n), not a listing."""
+        from bisect import bisect_left
+        heads = self.tables.hp_head
+        k = bisect_left(heads, start_pfn)
+        out = []
+        while k < len(heads) and heads[k] < end_pfn and len(out) < limit:
+            out.append(heads[k])
+            k += 1
+        return out
+
+    def hugepage(self, head_pfn: int) -> dict[str, Any] | None:
+        """The live huge page with this head pfn, shaped as in hugepages(), or None (bisection)."""
+        from bisect import bisect_left
+        k = bisect_left(self.tables.hp_head, head_pfn)
+        if k < len(self.tables.hp_head) and self.tables.hp_head[k] == head_pfn:
+            return self.hugepages(k, 1)[0]
+        return None
+
     # ------------------------------------------------------------- listings
     def blocks(self, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         """Memory blocks by id, with their memmap placement and self-mapping pfn."""

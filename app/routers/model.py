@@ -108,7 +108,7 @@ def _vmemmap(m: EvaluatedMachine, req: VmemmapRequest) -> dict:
         vm = m.vmemmap(block=req.block, head_pfn=req.head_pfn)
     except ScenarioError as e:
         raise _query_error(e)
-    return {"scenario_id": req.scenario_id, **vm, "figure": vmemmap_figure(vm) if req.figure else None}
+    return {"scenario_id": req.scenario_id, **vm, "figure": vmemmap_figure(vm, m) if req.figure else None}
 
 
 @router.post("/vmemmap", response_model=VmemmapResponse, responses=BAD_BODY)

@@ -8,7 +8,8 @@ import hashlib
 import json
 from typing import Annotated, Literal, Optional
 
-from fastapi import APIRouter, Path, Query, Request
+import anyio
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
@@ -17,7 +18,7 @@ from engine import Scenario
 from engine import ADDR_PATTERN, parse_addr
 
 from ..deps import CacheDep, StoreDep, evaluate_cached, machine_async, run_engine
-from ..export import build_view, to_image
+from ..export import ExportBusy, build_view, check_size, export_slot, size_of, to_image
 from ..errors import ScenarioLookupError
 from ..schemas import SavedScenario, ScenarioId, ScenarioList, ScenarioRef
 
@@ -83,42 +84,57 @@ def list_scenarios(request: Request, store: StoreDep,
     return Response(body, media_type="application/json", headers=headers)
 
 
-FIGURE_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
+FIGURE_TYPES = {"svg": "image/svg+xml", "png": "image/png", "pdf": "application/pdf"}
 
 
 @router.get("/{scenario_id}/figure.{fmt}", response_class=Response,
-            responses={200: {"content": {"image/svg+xml": {}, "image/png": {}}, "description": "The figure"},
-                       404: {"description": "Unknown id"}})
-async def scenario_figure(scenario_id: Annotated[ScenarioId, Path()], fmt: Annotated[Literal["svg", "png"], Path()],
+            responses={200: {"content": {t: {} for t in FIGURE_TYPES.values()}, "description": "The figure"},
+                       404: {"description": "Unknown id"},
+                       503: {"description": "Every figure export slot is busy (Retry-After)"}})
+async def scenario_figure(scenario_id: Annotated[ScenarioId, Path()], fmt: Annotated[Literal["svg", "png", "pdf"], Path()],
                           store: StoreDep, cache: CacheDep,
                           view: Literal["map", "memmap", "hvo"] = "map",
                           block: Annotated[Optional[int], Query(ge=0, le=1 << 40)] = None,
                           start_pfn: Annotated[Optional[str], Query(pattern=ADDR_PATTERN, max_length=40)] = None,
                           end_pfn: Annotated[Optional[str], Query(pattern=ADDR_PATTERN, max_length=40)] = None,
                           hugepage: Annotated[Optional[str], Query(pattern=ADDR_PATTERN, max_length=40)] = None,
-                          width: Annotated[int, Query(ge=200, le=4000)] = 1200,
+                          width: Annotated[Optional[int], Query(ge=200, le=4000)] = None,
                           height: Annotated[Optional[int], Query(ge=150, le=4000)] = None,
-                          scale: Annotated[float, Query(ge=0.25, le=4)] = 1.0) -> Response:
+                          scale: Annotated[Optional[float], Query(ge=0.25, le=4)] = None) -> Response:
     """The same figure as the dashboard's, exported by Plotly (kaleido): `view` map (a pfn range,
-    default the hot-plugged memory), memmap (a block's vmemmap) or hvo (a huge page's vmemmap)."""
-    ref = ScenarioRef(scenario_id=scenario_id)
-    m = await machine_async(ref, store, cache)
-    rng = None
-    if (start_pfn is None) != (end_pfn is None):
-        e = ScenarioError(("start_pfn",), "give both start_pfn and end_pfn, or neither")
+    default the hot-plugged memory), memmap (a block's vmemmap) or hvo (a huge page's vmemmap).
+    width and height are CSS pixels (default: the figure's own size), `scale` multiplies them (default
+    1); width x height x scale^2 is capped, and at most a few exports run at once (else 503)."""
+    scale = 1.0 if scale is None else scale
+    def query_error(e: ScenarioError) -> ScenarioError:
         e.prefix, e.where = (), "query"
-        raise e
-    if start_pfn is not None:
-        rng = (parse_addr(start_pfn), parse_addr(end_pfn))
-    hp = parse_addr(hugepage) if hugepage is not None else None
+        return e
+    try:                                   # the size caps, before any work
+        check_size(*size_of({"layout": {}}, fmt, width, height, scale))
+    except ScenarioError as e:
+        raise query_error(e) from None
+    try:
+        with export_slot():             # at most EXPORT_SLOTS figure requests at work, the rest 503 at once
+            ref = ScenarioRef(scenario_id=scenario_id)
+            m = await machine_async(ref, store, cache)
+            rng = None
+            if (start_pfn is None) != (end_pfn is None):
+                raise query_error(ScenarioError(("start_pfn",), "give both start_pfn and end_pfn, or neither"))
+            if start_pfn is not None:
+                rng = (parse_addr(start_pfn), parse_addr(end_pfn))
+            hp = parse_addr(hugepage) if hugepage is not None else None
 
-    def render() -> bytes:
-        try:
-            fig = build_view(m, view, block=block, pfn_range=rng, hugepage=hp)
-        except ScenarioError as e:
-            e.prefix, e.where = (), "query"
-            raise
-        return to_image(fig, fmt, width=width, height=height, scale=scale)
-    body = await run_engine(render)
+            def build() -> dict:
+                try:
+                    fig = build_view(m, view, block=block, pfn_range=rng, hugepage=hp)
+                    check_size(*size_of(fig, fmt, width, height, scale))
+                    return fig
+                except ScenarioError as e:
+                    raise query_error(e) from None
+            fig = await run_engine(build)
+            # Chromium does the drawing: a plain thread, so an export never holds an engine thread
+            body = await anyio.to_thread.run_sync(lambda: to_image(fig, fmt, width, height, scale, slotted=True))
+    except ExportBusy as e:
+        raise HTTPException(503, str(e), headers={"Retry-After": str(e.retry_after)}) from None
     return Response(body, media_type=FIGURE_TYPES[fmt],
                     headers={"Cache-Control": IMMUTABLE, "Content-Disposition": f'inline; filename="{scenario_id}-{view}.{fmt}"'})

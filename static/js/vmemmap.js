@@ -8,8 +8,13 @@ export async function renderVmemmap(res) {
     ? `of ${t.name} (${t.start_pfn}-${t.end_pfn})` : `of the ${t.size} huge page ${t.head_pfn}`;
   $("#vmemmap-reason").textContent = t.kind === "hugepage" ? `HVO ${t.hvo}: ${t.reason}` : `memmap: ${t.memmap_where}`;
   await plotlyReady;
-  await window.Plotly.react($("#vmemmap-plot"), res.figure.data, res.figure.layout,
-    { responsive: true, displaylogo: false });
+  // The figure is a box-and-arrow diagram drawn at a fixed width (app/hvo_diagram.py, memmap_diagram.py):
+  // shrink it as a whole to the panel (CSS zoom) rather than squash its boxes under their labels.
+  const plot = $("#vmemmap-plot");
+  const avail = plot.parentElement.clientWidth - 8;
+  plot.style.zoom = String(Math.min(1, avail / (res.figure.layout.width || avail)));
+  await window.Plotly.react(plot, res.figure.data, res.figure.layout,
+    { responsive: false, displaylogo: false, displayModeBar: false });
   const head = el("tr", {}, ["#", "vmemmap address", "struct pages of pfns", "backing pfn", "mapping", "state"]
     .map((h) => el("th", {}, h)));
   const rows = res.pages.slice(0, 256).map((p) => el("tr", {},

@@ -7,7 +7,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+import engine
 from app import walkthroughs as W
+from app.export import build_view
 from app.cli import main
 from engine.presets import DEFAULT_SCENARIO
 
@@ -34,6 +36,15 @@ def svg_texts(path) -> list[str]:
     return ["".join(t.itertext()) for t in root.iter(SVG + "text")]
 
 
+def svg_lines(path) -> list[str]:
+    """Each line of text (a multi-line label is one <text> with a <tspan class="line"> per line)."""
+    out = []
+    for t in ET.parse(path).getroot().iter(SVG + "text"):
+        spans = [s for s in t.iter(SVG + "tspan") if "line" in (s.get("class") or "")]
+        out += ["".join(s.itertext()) for s in spans] if spans else ["".join(t.itertext())]
+    return out
+
+
 def test_render_map_svg_has_the_mark_and_the_block_edge(scenario_file, tmp_path, capsys):
     out = tmp_path / "map.svg"
     assert main(["render", scenario_file, "--view", "map", "--range", "0x100000-0x110000", "--out", str(out)]) == 0
@@ -43,7 +54,11 @@ def test_render_map_svg_has_the_mark_and_the_block_edge(scenario_file, tmp_path,
     root = ET.parse(out).getroot()
     shapes = [g for g in root.iter(SVG + "g") if "shapelayer" in (g.get("class") or "")]
     paths = [p for g in shapes for p in g.iter(SVG + "path")]
-    assert len(paths) == 1                                # memory32 | memory33
+    m = engine.evaluate(DEFAULT_SCENARIO)
+    fig = build_view(m, "map", pfn_range=(0x100000, 0x110000))
+    assert len(paths) == len(fig["layout"]["shapes"])      # every band and the memory32 | memory33 edge
+    assert [s["name"] for s in fig["layout"]["shapes"]].count("block-edge:0x108000") == 1
+    assert not list(root.iter(SVG + "image"))              # vector only
     assert "wrote" in capsys.readouterr().out
 
 
@@ -60,9 +75,10 @@ def test_render_png_and_pdf_have_the_requested_size(scenario_file, tmp_path):
 def test_hvo_svg_names_the_fan_in(scenario_file, tmp_path):
     out = tmp_path / "hvo.svg"
     assert main(["render", scenario_file, "--view", "hvo", "--hugepage", "0x108200", "--out", str(out)]) == 0
-    texts = svg_texts(out)
-    assert any("HVO optimized, 7 pages freed" in t for t in texts)
-    assert "tail remapped read-only" in texts
+    texts = svg_lines(out)
+    assert "HVO of the 2 MiB huge page at pfn 0x108200" in texts
+    assert "new page: copy of the head" in texts                    # 6.8: the head is copied (v6.2+)
+    assert texts.count("freed") == 8 and "mapped by 8 vmemmap pages" in texts
 
 
 @pytest.mark.parametrize("slug", W.slugs())
@@ -123,3 +139,47 @@ def test_svg_title_is_text_not_markup(scenario_file, tmp_path):
     root = ET.parse(out).getroot()
     assert not [e for e in root.iter() if e.tag.split("}")[-1] in ("script", "img", "foreignObject")]
     assert evil in svg_texts(out)
+
+
+def test_png_defaults_to_2x_of_the_figures_own_size(scenario_file, tmp_path):
+    png = tmp_path / "hvo.png"
+    assert main(["render", scenario_file, "--view", "hvo", "--hugepage", "0x108200", "--out", str(png)]) == 0
+    m = engine.evaluate(DEFAULT_SCENARIO)
+    lay = build_view(m, "hvo", hugepage=0x108200)["layout"]
+    assert png_size(png) == (2 * lay["width"], 2 * lay["height"])
+    assert main(["render", scenario_file, "--view", "hvo", "--hugepage", "0x108200", "--out", str(png),
+                 "--scale", "1"]) == 0
+    assert png_size(png) == (lay["width"], lay["height"])
+
+
+def test_render_refuses_an_oversized_export_naming_the_cap(scenario_file, tmp_path, capsys):
+    assert main(["render", scenario_file, "--out", str(tmp_path / "x.png"), "--width", "4000", "--height",
+                 "4000", "--scale", "4"]) == 2
+    assert "--scale: width x height x scale^2" in capsys.readouterr().err
+
+
+def test_render_walkthrough_all_writes_relative_links(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "docs" / "walkthroughs"                       # absolute on the command line
+    assert main(["render-walkthrough", "--all", "--out", str(out)]) == 0
+    top = (out / "index.md").read_text()
+    assert str(tmp_path) not in top and "--out docs/walkthroughs`" in top
+    for slug in W.slugs():
+        assert f"]({slug}/index.md)" in top
+        index = (out / slug / "index.md").read_text()
+        assert str(tmp_path) not in index and f"--out docs/walkthroughs/{slug}`" in index
+        assert "](step-01.svg)" in index
+    assert f"wrote {sum(len(W.load(s)['steps']) for s in W.slugs())} figures" in capsys.readouterr().out
+
+
+def test_screenshot_needs_no_httpx(tmp_path, scenario_file):
+    """A README-way install has no test extras: the screenshot command must work without httpx."""
+    import subprocess
+    import sys
+    out = tmp_path / "shot.png"
+    code = ("import sys; sys.modules['httpx'] = None\n"           # any `import httpx` now fails
+            "from app.cli import main\n"
+            f"sys.exit(main(['screenshot', '--scenario', {scenario_file!r}, '--out', {str(out)!r}]))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)
+    assert r.returncode == 0, r.stderr
+    assert png_size(out) == (1280, 720)

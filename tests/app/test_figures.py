@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import engine
-from app.figures import PALETTE, map_figure, vmemmap_figure
+from app.figures import PALETTE, map_figure
 from engine.presets import DEFAULT_SCENARIO
 
 TV9 = {"machine": {"memory_block_size": "2G"}, "boot_memory": [{"start": "0x0", "size": "4G"}],
@@ -18,7 +18,8 @@ def test_map_marks_the_self_mapping_page_and_labels_blocks():
     texts = [a["text"] for a in lay["annotations"]]
     assert "struct page of pfn 0x100000 lives in pfn 0x100000" in texts
     assert "memory32" in texts and "memory33" in texts
-    assert [round(s["x0"] + 0.5) for s in lay["shapes"]] == [0x108000]             # one block edge
+    edges = [s for s in lay["shapes"] if s["name"].startswith("block-edge")]
+    assert [round(s["x0"] + 0.5) for s in edges] == [0x108000]                     # one block edge
     heat = f["data"][0]
     w = m.window(0x100000, 0x110000, 512)
     assert heat["z"][0] == list(w["dominant"])
@@ -44,19 +45,57 @@ def test_sections_inside_2g_blocks_are_dotted_lines():
     assert f["layout"]["meta"]["self_mapping_pfns"] == ["0x1000000"]
 
 
-def test_vmemmap_figure_of_an_optimised_page_shows_the_fan_in():
-    m = engine.evaluate(DEFAULT_SCENARIO)
-    vm = m.vmemmap(head_pfn=0x108200)
-    f = vmemmap_figure(vm)
-    tails = next(d for d in f["data"] if d["name"] == "tail remapped read-only")
-    assert tails["x"] == list(range(1, 8)) and len(set(tails["y"])) == 1           # 7 tails -> one frame
-    freed = next(d for d in f["data"] if d["name"].startswith("original frame"))
-    assert len(freed["x"]) == 8
-    assert "HVO optimized, 7 pages freed" in f["layout"]["title"]["text"]
-
-
 def test_titles_are_escaped():
     m = engine.evaluate(DEFAULT_SCENARIO)
     f = map_figure(m, 0x100000, 0x100100, 16, title="<script>alert(1)</script>")
     assert "<script>" not in f["layout"]["title"]["text"]
     assert "&lt;script&gt;" in f["layout"]["title"]["text"]
+
+
+def test_map_bands_are_vector_shapes_that_match_the_window():
+    m = engine.evaluate(DEFAULT_SCENARIO)
+    f = map_figure(m, 0x100000, 0x110000, 512, interactive=False)
+    assert not any(d["type"] == "heatmap" for d in f["data"])                      # no raster in an export
+    w = m.window(0x100000, 0x110000, 512)
+    edges = [0x100000 + i * 0x10000 // 512 for i in range(513)]
+    per_bin = []
+    for i in range(512):                                                             # the band covering each bin
+        mid = (edges[i] + edges[i + 1]) / 2
+        band = [s for s in f["layout"]["shapes"] if s["name"].startswith("band:") and s["x0"] < mid < s["x1"]]
+        assert len(band) == 1
+        per_bin.append(band[0]["name"][5:])
+    roles = [r for r, _ in engine.ROLES]
+    assert per_bin == [roles[c] for c in w["dominant"]]
+    assert per_bin[0] == "memmap_self"                                               # TV-1: 0x100000-0x1001ff
+    labels = [a["text"] for a in f["layout"]["annotations"] if a["name"].startswith("band-label:")]
+    assert "usable" in labels                                                        # words, not colour alone
+
+
+def test_an_exported_map_has_a_title_by_default():
+    m = engine.evaluate(DEFAULT_SCENARIO)
+    f = map_figure(m, 0x100000, 0x110000, 64, interactive=False, subtitle="default: Linux 6.8, x86_64")
+    assert f["layout"]["title"]["text"] == "Physical memory map, pfns 0x100000-0x10ffff"
+    assert f["layout"]["title"]["subtitle"]["text"] == "default: Linux 6.8, x86_64"
+
+
+def test_many_fixed_points_get_numbered_markers_and_a_key_not_overlapping_callouts():
+    m = engine.evaluate({"kernel": "6.8", "boot_memory": [{"start": "0x0", "size": "4G"}],
+                         "ops": [{"op": "add_memory", "start": "0x100000000", "size": "1G", "memmap_on_memory": True},
+                                 {"op": "online", "start": "0x100000000", "size": "1G", "zone": "movable"}]})
+    f = map_figure(m, 0x100000, 0x140000, 256, interactive=False)
+    starts = [0x100000 + k * 0x8000 for k in range(8)]                               # TV-10: one per block
+    assert f["layout"]["meta"]["self_mapping_pfns"] == [hex(p) for p in starts]
+    notes = f["layout"]["annotations"]
+    markers = [a for a in notes if a["name"].startswith("self-mapping-marker:")]
+    assert [a["text"] for a in markers] == [str(k) for k in range(1, 9)]
+    key = [a["text"] for a in notes if a["name"] == "self-mapping"]
+    assert key == [f"{k + 1}: struct page of pfn {p:#x} lives in pfn {p:#x}" for k, p in enumerate(starts)]
+    cells = {(a["x"], a["yshift"]) for a in notes if a["name"] == "self-mapping"}
+    assert len(cells) == 8                                                           # each key line its own place
+
+
+def test_two_far_apart_fixed_points_are_called_out_inline():
+    m = engine.evaluate(DEFAULT_SCENARIO)
+    f = map_figure(m, 0x100000, 0x110000, 64)
+    inline = [a for a in f["layout"]["annotations"] if a["name"] == "self-mapping"]
+    assert [a["text"] for a in inline] == ["struct page of pfn 0x100000 lives in pfn 0x100000"]
