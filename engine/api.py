@@ -5,7 +5,9 @@ form ("2M"), blocks by id (the N of memoryN).
 """
 from __future__ import annotations
 
+import sys
 from array import array
+from functools import lru_cache
 from typing import Any, Iterable, NamedTuple
 
 from . import _impl, hvo
@@ -46,6 +48,52 @@ class BlockSpan(NamedTuple):
     holds_altmap: bool
 
 
+# ------------------------------------------------------------------ pfn buffers (zero-copy input)
+# 64-bit integer formats of the buffer protocol (struct module codes), native byte order
+_INT64_FORMATS = {"q", "Q", "l", "L", "n", "N"}
+_INT_FORMATS = set("bBhHiIlLqQnN")
+_NATIVE = "@=" + ("<" if sys.byteorder == "little" else ">")
+_SCAN_CHUNK = 8 << 16                                   # bytes: 65,536 pfns
+
+
+def _buffer_items(mv: memoryview, field: str) -> memoryview | list[int]:
+    """The items of a buffer that cannot be viewed in place (narrower integers, strided): copied."""
+    fmt = mv.format.lstrip(_NATIVE)
+    if fmt not in _INT_FORMATS:
+        raise ScenarioError((field,), f"a buffer of format {mv.format!r} is not native-endian integers: "
+                            "give pfns as "
+                            "int64 (numpy int64/uint64, array('q')) or a list of ints")
+    if mv.ndim != 1:
+        raise ScenarioError((field,), f"a {mv.ndim}-D buffer: give a 1-D column of pfns")
+    return mv if mv.c_contiguous else mv.tolist()
+
+
+def _first_out_of_range(col: memoryview, limit: int, obj: object = None) -> int | None:
+    """Index of the first value of `col` (format 'q') outside [0, limit), limit a power of two, else
+    None, never converting an element to a Python int: numpy's own reductions when `obj` (the
+    buffer's owner) is an ndarray, else the raw bytes read as big integers and masked, a chunk at
+    a time (the scan's memory stays small)."""
+    if len(col) == 0:
+        return None
+    if hasattr(obj, "__array_interface__") and hasattr(obj, "argmax"):
+        if obj.min() >= 0 and obj.max() < limit:  # type: ignore[attr-defined]
+            return None
+        return int(((obj < 0) | (obj >= limit)).argmax())  # type: ignore[operator]
+    raw, mask = col.cast("B"), _high_bits_mask(limit.bit_length() - 1)
+    for c0 in range(0, len(raw), _SCAN_CHUNK):
+        chunk = raw[c0: c0 + _SCAN_CHUNK]
+        if int.from_bytes(chunk, sys.byteorder) & mask:
+            return c0 // 8 + next(k for k, p in enumerate(chunk.cast("q")) if not 0 <= p < limit)
+    return None
+
+
+@lru_cache(maxsize=8)
+def _high_bits_mask(bits: int) -> int:
+    """_SCAN_CHUNK bytes of 64-bit items with every bit from `bits` up set, as one integer."""
+    item = (((1 << 64) - 1) ^ ((1 << bits) - 1)).to_bytes(8, sys.byteorder)
+    return int.from_bytes(item * (_SCAN_CHUNK // 8), sys.byteorder)
+
+
 class EvaluatedMachine:
     """A replayed machine with frozen query tables."""
 
@@ -66,6 +114,11 @@ class EvaluatedMachine:
     def max_pfn(self) -> int:
         """One past the highest pfn the architecture can address (MAX_PHYSMEM_BITS)."""
         return self.m.arch.max_phys >> self.m.arch.page_shift
+
+    @property
+    def struct_page_size(self) -> int:
+        """sizeof(struct page) in bytes: struct page of pfn p sits at vmemmap_base + p * this."""
+        return self.m.struct_page_size
 
     @property
     def block_pages(self) -> int:
@@ -107,12 +160,12 @@ class EvaluatedMachine:
         return {"all": span(blocks), "hotplug": span(hot)}
 
     def check_pfns(self, pfns: Iterable[int], field: str = "pfns") -> None:
-        """ScenarioError at (field, k) for the first pfn beyond the physical address limit."""
-        a, limit = self.m.arch, self.max_pfn
+        """ScenarioError at (field, k) for the first pfn that is negative or beyond the physical
+        address limit."""
+        limit = self.max_pfn
         for k, p in enumerate(pfns):
             if p < 0 or p >= limit:
-                raise ScenarioError((field, k), f"pfn {hex(p)} is beyond the physical address limit "
-                                    f"of {a.key} ({a.max_physmem_bits} bits)")
+                raise self._pfn_error(field, k, p)
 
     # ------------------------------------------------------------- pfn queries
     def _check_pfn(self, pfn: int, where: str) -> None:
@@ -120,9 +173,50 @@ class EvaluatedMachine:
             raise ScenarioError((where,), f"pfn {hex(pfn)} is beyond the physical address limit")
 
     def resolve_columns(self, pfns: Iterable[int]) -> dict[str, array]:
-        """Columnar resolve (the hot path): see _twin.resolve_columns."""
-        arr = pfns if isinstance(pfns, array) and pfns.typecode == "q" else array("q", pfns)
-        return self.core.resolve_columns(self.tables, arr)
+        """Columnar resolve (the hot path): see _twin.resolve_columns. `pfns` is any 1-D C-contiguous
+        buffer of 64-bit integers (numpy int64/uint64, array('q'), memoryview; read-only too), read
+        in place, or a list or iterable of ints. The columns are array.array objects: np.asarray
+        wraps them without a copy."""
+        return self.core.resolve_columns(self.tables, self.pfn_column(pfns))
+
+    # ------------------------------------------------------------- zero-copy pfn input
+    def pfn_column(self, pfns: Iterable[int], field: str = "pfns") -> memoryview:
+        """`pfns` as a 1-D memoryview of format 'q' for the hot loops: 64-bit integer buffers are
+        viewed in place (no per-element conversion), narrower integer buffers, lists and iterables
+        copied; ScenarioError at (field, k) for the first pfn that is negative, 2**63 or more, or
+        beyond the physical address limit."""
+        try:
+            mv = memoryview(pfns)  # type: ignore[arg-type]
+        except TypeError:
+            mv = None
+        if mv is None or mv.format.lstrip(_NATIVE) not in _INT64_FORMATS or mv.itemsize != 8 \
+                or not mv.c_contiguous:
+            mv = memoryview(self._pfn_array(pfns if mv is None else _buffer_items(mv, field), field))
+        elif mv.ndim != 1:
+            raise ScenarioError((field,), f"a {mv.ndim}-D buffer: give a 1-D column of pfns")
+        col = mv.cast("B").cast("q")
+        bad = _first_out_of_range(col, self.max_pfn, pfns if mv.obj is pfns else None)
+        if bad is not None:
+            raise self._pfn_error(field, bad, mv[bad])
+        return col
+
+    def _pfn_array(self, pfns: Iterable[int], field: str) -> array:
+        seq = pfns if isinstance(pfns, (list, tuple, range, memoryview)) else list(pfns)
+        try:
+            return array("q", seq)
+        except TypeError as e:
+            raise ScenarioError((field,), f"pfns must be integers ({e})") from None
+        except OverflowError:
+            k = next(k for k, p in enumerate(seq) if not -(1 << 63) <= p < 1 << 63)
+            raise self._pfn_error(field, k, seq[k]) from None
+
+    def _pfn_error(self, field: str, k: int, p: int) -> ScenarioError:
+        a = self.m.arch
+        if p < 0:
+            return ScenarioError((field, k), f"pfn {p} is negative")
+        big = " (a uint64 of 2**63 or more is no pfn)" if p >= 1 << 63 else ""
+        return ScenarioError((field, k), f"pfn {hex(p)} is beyond the physical address limit "
+                             f"of {a.key} ({a.max_physmem_bits} bits){big}")
 
     def resolve(self, pfns: Iterable[int]) -> list[dict[str, Any]]:
         """pfn -> struct page -> backing pfn, with role, zone, block, section and huge page."""
