@@ -5,6 +5,7 @@ form ("2M"), blocks by id (the N of memoryN).
 """
 from __future__ import annotations
 
+import operator
 import sys
 from array import array
 from functools import lru_cache
@@ -250,6 +251,42 @@ class EvaluatedMachine:
                 "hugepage": hp,
             })
         return out
+
+    # ------------------------------------------------------------- resolve() as columns (bulk answers)
+    def resolve_fields(self, pfns: Iterable[int]) -> dict[str, Any]:
+        """Every field of resolve() as one column per field, for bulk answers (REST "columns"):
+        integers as ints, enums as codes named by `legend` (zone 0 and mapping 0 are None, state
+        0 is "absent"), None where resolve() says null; `hugepage` indexes the `hugepages` table
+        (its fields as columns too), and `derived` gives the constants of the fields that are
+        arithmetic of the pfn (phys_addr = pfn << page_shift, section = pfn >> section_shift,
+        struct_page_vaddr = vmemmap_base + (pfn - memstart_pfn) * struct_page_size for pfns from
+        memstart_pfn on)."""
+        col = self.pfn_column(pfns)
+        cols = self.core.resolve_columns(self.tables, col)
+        m, t, hp = self.m, self.tables, self.m.hugetlb
+        pfn, present, backing = col.tolist(), cols["present"].tolist(), cols["backing"].tolist()
+        # indexed by present range, with the value for "no range" at index -1 (the last element)
+        zone, state, node = [*t.pr_zone, 0], [*t.pr_state, 0], [*t.pr_node, None]
+        bp, block_node = m.block_pages, {b.id: b.node for b in m.blocks.values()}
+        block = [p // bp if p // bp in block_node else None for p in pfn]
+        seen: dict[int, int] = {}
+        hugepage = [None if hi < 0 else seen.setdefault(hi, len(seen)) for hi in cols["hugepage"]]
+        rows = [t.hp_idx[hi] for hi in seen]
+        return {
+            "pfn": pfn, "node": [node[i] if i >= 0 else block_node.get(b) for i, b in zip(present, block)],
+            "zone": [zone[i] for i in present], "block": block, "state": [state[i] for i in present],
+            "backing_pfn": [b if b >= 0 else None for b in backing], "mapping": cols["mapping"].tolist(),
+            "role": cols["role"].tolist(), "self_hosted": cols["self_hosted"].tolist(),
+            "maps_to_itself": list(bytes(map(operator.eq, backing, pfn))), "hugepage": hugepage,
+            "hugepages": {"head_pfn": [hp.head[i] for i in rows], "size": [m.size_str(hp.order[i]) for i in rows],
+                          "hvo": [hvo.HVO_STATES[hp.state[i]] for i in rows],
+                          "reason": [hvo.reason_text(m, i) for i in rows]},
+            "legend": {"zone": [z or None for z in ZONE_NAMES], "state": ["absent", *STATE_NAMES[1:]],
+                       "mapping": list(MAPPINGS), "role": [name for name, _ in ROLES]},
+            "derived": {"page_shift": m.arch.page_shift, "section_shift": m.arch.pfn_section_shift,
+                        "vmemmap_base": m.vmemmap_start, "memstart_pfn": m.pfn_offset,
+                        "struct_page_size": m.struct_page_size},
+        }
 
     def chain(self, pfn: int, limit: int = 16) -> list[dict[str, Any]]:
         """pfn -> struct page -> backing pfn -> its struct page ... until a fixed point or no memmap."""
