@@ -6,25 +6,25 @@ strings; sizes in the short form ("2M", "128M"); `block` is the N of memoryN.
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from typing import Annotated, Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from engine import MAX_BINS
 from engine import ROLES
-from engine import Addr, Scenario
+from engine import Pfn, Scenario
 
 __all__ = ["ScenarioId", "EvaluateRequest", "ResolveRequest", "WindowRequest", "VmemmapRequest",
            "ChainRequest", "VmemmapResponse", "ChainResponse", "EvaluateResponse",
            "ResolveResponse", "ResolveColumnsResponse", "WindowResponse", "SavedScenario", "ScenarioList", "Presets", "Health",
-           "MAX_RESOLVE_PFNS", "RESOLVE_EXAMPLES"]
+           "MAX_RESOLVE_PFNS", "RESOLVE_EXAMPLES", "rfc3339"]
 
 MAX_RESOLVE_PFNS = 100_000
 Hex = Annotated[str, Field(pattern=r"^0x[0-9a-f]+$", examples=["0x100000"])]
 ScenarioId = Annotated[str, Field(pattern=r"^[0-9a-f]{24}$", description="Content hash of a saved scenario",
                                   examples=["3f2a9c0d1e4b5a6978877665"])]
 RoleName = Literal[tuple(name for name, _ in ROLES)]  # type: ignore[valid-type]
-Pfn = Annotated[Addr, Field(description='A pfn: "0x100000" or an integer')]
 
 
 # The README's scenario (128 MiB with memmap_on_memory at 0x100000000, online movable), pfns
@@ -58,6 +58,11 @@ class _In(BaseModel):
 
 class _Out(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def rfc3339(epoch: float) -> str:
+    """A store timestamp (seconds since the epoch) as the API writes times: RFC 3339, UTC, ms."""
+    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 # ------------------------------------------------------------------ requests
@@ -351,7 +356,8 @@ class SavedScenario(_Out):
     id: ScenarioId
     name: str
     bytes: int
-    created_at: float
+    created_at: str = Field(json_schema_extra={"format": "date-time"}, examples=["2026-11-30T19:04:05.123Z"],
+                            description="When it was first saved, RFC 3339 in UTC")
     url: str
 
 

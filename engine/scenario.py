@@ -5,6 +5,7 @@ The engine owns this schema; the app re-exports it. Sizes and addresses are acce
 """
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
@@ -12,7 +13,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSche
 from .units import ADDR_PATTERN, MAX_CHARS, SIZE_PATTERN, U64_MAX, parse_addr, parse_size
 
 __all__ = [
-    "Scenario", "MachineSpec", "Params", "BootRange", "Op", "MAX_OPS",
+    "Scenario", "Addr", "Pfn", "MachineSpec", "Params", "BootRange", "Op", "MAX_OPS",
     "AddMemory", "Online", "Offline", "RemoveMemory", "AllocHugepages", "AllocHugepage",
     "FreeHugepage", "FreeHugepages", "Sysctl", "SwapcachePage",
 ]
@@ -25,7 +26,12 @@ Size = Annotated[int, BeforeValidator(parse_size), WithJsonSchema(
      "description": 'Bytes: "128M", "2G", "0x8000000" or an integer (binary units)'})]
 Addr = Annotated[int, BeforeValidator(parse_addr), WithJsonSchema(
     {"anyOf": [{"type": "string", "maxLength": MAX_CHARS, "pattern": ADDR_PATTERN}, _INT_SCHEMA],
-     "description": 'Physical address or pfn: "0x100000000" or an integer'})]
+     "description": 'Physical address: "0x100000000" (hex, with 0x) or an integer; a bare string of '
+                    'digits ("100000000") is refused as ambiguous'})]
+Pfn = Annotated[int, BeforeValidator(partial(parse_addr, what="pfn")), WithJsonSchema(
+    {"anyOf": [{"type": "string", "maxLength": MAX_CHARS, "pattern": ADDR_PATTERN}, _INT_SCHEMA],
+     "description": 'A pfn: "0x100000" (hex, with 0x) or an integer; a bare string of digits is refused '
+                    'as ambiguous'})]
 Node = Annotated[int, Field(ge=0, le=63)]
 
 
@@ -122,7 +128,7 @@ class Sysctl(_Strict):
 class SwapcachePage(_Strict):
     """An anonymous page in the swap cache at pfn: PG_swapcache aliases PG_owner_priv_1 (the v4 false positive)."""
     op: Literal["swapcache_page"]
-    pfn: Addr
+    pfn: Pfn
 
 
 Op = Annotated[Union[AddMemory, Online, Offline, RemoveMemory, AllocHugepages, AllocHugepage,

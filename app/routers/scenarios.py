@@ -19,14 +19,14 @@ from engine import ADDR_PATTERN, parse_addr
 from ..deps import CacheDep, StoreDep, evaluate_cached, machine_async, run_engine
 from ..export import build_view, to_image
 from ..errors import ScenarioLookupError
-from ..schemas import SavedScenario, ScenarioId, ScenarioList, ScenarioRef
+from ..schemas import SavedScenario, ScenarioId, ScenarioList, ScenarioRef, rfc3339
 
 router = APIRouter(prefix="/api/v1/scenarios", tags=["scenarios"])
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 def _saved(row: dict) -> dict:
-    return {"id": row["id"], "name": row["name"], "bytes": row["bytes"], "created_at": row["created_at"],
+    return {"id": row["id"], "name": row["name"], "bytes": row["bytes"], "created_at": rfc3339(row["created_at"]),
             "url": f"/api/v1/scenarios/{row['id']}"}
 
 
@@ -95,7 +95,10 @@ async def scenario_figure(scenario_id: Annotated[ScenarioId, Path()], fmt: Annot
                           block: Annotated[Optional[int], Query(ge=0, le=1 << 40)] = None,
                           start_pfn: Annotated[Optional[str], Query(pattern=ADDR_PATTERN, max_length=40)] = None,
                           end_pfn: Annotated[Optional[str], Query(pattern=ADDR_PATTERN, max_length=40)] = None,
-                          hugepage: Annotated[Optional[str], Query(pattern=ADDR_PATTERN, max_length=40)] = None,
+                          head_pfn: Annotated[Optional[str], Query(pattern=ADDR_PATTERN, max_length=40,
+                                                                   description="Head pfn of the huge page (view hvo)")] = None,
+                          hugepage: Annotated[Optional[str], Query(pattern=ADDR_PATTERN, max_length=40, deprecated=True,
+                                                                   description="Old name of head_pfn")] = None,
                           width: Annotated[int, Query(ge=200, le=4000)] = 1200,
                           height: Annotated[Optional[int], Query(ge=150, le=4000)] = None,
                           scale: Annotated[float, Query(ge=0.25, le=4)] = 1.0) -> Response:
@@ -110,7 +113,7 @@ async def scenario_figure(scenario_id: Annotated[ScenarioId, Path()], fmt: Annot
         raise e
     if start_pfn is not None:
         rng = (parse_addr(start_pfn), parse_addr(end_pfn))
-    hp = parse_addr(hugepage) if hugepage is not None else None
+    hp = parse_addr(head_pfn or hugepage) if (head_pfn or hugepage) is not None else None
 
     def render() -> bytes:
         try:
