@@ -5,12 +5,11 @@ The engine owns this schema; the app re-exports it. Sizes and addresses are acce
 """
 from __future__ import annotations
 
-from functools import partial
 from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from .units import ADDR_PATTERN, MAX_CHARS, SIZE_PATTERN, U64_MAX, parse_addr, parse_size
+from .units import ADDR_PATTERN, MAX_CHARS, SIZE_PATTERN, U64_MAX, parse_addr, parse_pfn, parse_size
 
 __all__ = [
     "Scenario", "Addr", "Pfn", "MachineSpec", "Params", "BootRange", "Op", "MAX_OPS",
@@ -28,7 +27,7 @@ Addr = Annotated[int, BeforeValidator(parse_addr), WithJsonSchema(
     {"anyOf": [{"type": "string", "maxLength": MAX_CHARS, "pattern": ADDR_PATTERN}, _INT_SCHEMA],
      "description": 'Physical address: "0x100000000" (hex, with 0x) or an integer; a bare string of '
                     'digits ("100000000") is refused as ambiguous'})]
-Pfn = Annotated[int, BeforeValidator(partial(parse_addr, what="pfn")), WithJsonSchema(
+Pfn = Annotated[int, BeforeValidator(parse_pfn), WithJsonSchema(
     {"anyOf": [{"type": "string", "maxLength": MAX_CHARS, "pattern": ADDR_PATTERN}, _INT_SCHEMA],
      "description": 'A pfn: "0x100000" (hex, with 0x) or an integer; a bare string of digits is refused '
                     'as ambiguous'})]

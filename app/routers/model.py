@@ -68,11 +68,11 @@ async def evaluate(req: EvaluateRequest, store: StoreDep, cache: CacheDep) -> Re
 
 def _resolve(m: EvaluatedMachine, req: ResolveRequest) -> dict:
     try:
+        if req.format == "columns":
+            return _resolve_columns(m, req)         # resolve_fields checks the pfns itself
         m.check_pfns(req.pfns)
     except ScenarioError as e:
         raise _query_error(e)
-    if req.format == "columns":
-        return _resolve_columns(m, req)
     return {"scenario_id": req.scenario_id, "pages": m.resolve(req.pfns)}
 
 
