@@ -3,6 +3,7 @@ every status, RFC 3339 timestamps, and the same names in the CLI, REST and Pytho
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -99,3 +100,20 @@ def test_head_pfn_is_one_name_in_python_rest_and_cli(client, default, tmp_path, 
         assert main(["render", str(scenario), "--view", "hvo", flag, "0x12345", "--out", str(tmp_path / "x.svg")]) == 2
         err = capsys.readouterr().err
         assert "--head_pfn: no live huge page has head pfn 0x12345" in err, err
+
+
+@pytest.mark.parametrize("text,value", [("0x100000000", 1 << 32), ("0X1f", 31), (" 0x1f\t", 31), ("7", 7), ("0", 0),
+                                        (4096, 4096), ("0x" + "f" * 16, (1 << 64) - 1)])
+def test_parse_addr_reads_hex_with_0x_and_integers(text, value):
+    assert engine.parse_addr(text) == value
+
+
+@pytest.mark.parametrize("text,words", [("100000000", "did you mean 0x100000000 (4 GiB) or 100000000 (≈95 MiB)?"),
+                                        ("10", "did you mean 0x10 (16 B) or 10 (10 B)?"),
+                                        ("0x_1f", "not a hex"), ("0x", "not a hex"), ("0xg", "not a hex"),
+                                        ("0x١٢", "not a hex"), ("0x1f\n", "not a hex"), ("-0x1", "not a hex"),
+                                        ("0x" + "f" * 17, "64 bits"), (-1, "negative"), (True, "an integer or a string")])
+def test_parse_addr_refuses_the_rest_saying_why(text, words):
+    with pytest.raises(ValueError, match=re.escape(words)):
+        engine.parse_addr(text)
+    assert engine.parse_addr("100000000", decimal=True) == 100_000_000    # a field documented as decimal
