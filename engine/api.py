@@ -62,8 +62,7 @@ def _buffer_items(mv: memoryview, field: str) -> memoryview | list[int]:
     fmt = mv.format.lstrip(_NATIVE)
     if fmt not in _INT_FORMATS:
         raise ScenarioError((field,), f"a buffer of format {mv.format!r} is not native-endian integers: "
-                            "give pfns as "
-                            "int64 (numpy int64/uint64, array('q')) or a list of ints")
+                            "give pfns as int64 (numpy int64/uint64, array('q')) or a list of ints")
     if mv.ndim != 1:
         raise ScenarioError((field,), f"a {mv.ndim}-D buffer: give a 1-D column of pfns")
     return mv if mv.c_contiguous else mv.tolist()
