@@ -18,7 +18,7 @@ from engine import Pfn, Scenario
 __all__ = ["ScenarioId", "EvaluateRequest", "ResolveRequest", "WindowRequest", "VmemmapRequest",
            "ChainRequest", "VmemmapResponse", "ChainResponse", "EvaluateResponse",
            "ResolveResponse", "ResolveColumnsResponse", "WindowResponse", "SavedScenario", "ScenarioList", "Presets", "Health",
-           "MAX_RESOLVE_PFNS", "RESOLVE_EXAMPLES", "rfc3339"]
+           "MAX_RESOLVE_PFNS", "RESOLVE_EXAMPLES", "rfc3339", "ErrorResponse"]
 
 MAX_RESOLVE_PFNS = 100_000
 Hex = Annotated[str, Field(pattern=r"^0x[0-9a-f]+$", examples=["0x100000"])]
@@ -123,6 +123,20 @@ class ChainRequest(ScenarioRef):
 
 
 # ------------------------------------------------------------------ responses
+class ErrorDetail(_Out):
+    loc: list[str | int] = Field(description='Where: ["body", "scenario", "ops", 3, "start"], ["path", ...], '
+                                 '["body", "line 3, column 19 (char 36)"] for invalid JSON')
+    msg: str
+    type: str
+
+
+class ErrorResponse(_Out):
+    """The body of every 4xx and 5xx answer."""
+    message: str = Field(description="One line: the first error's place and rule",
+                         examples=["scenario.ops[0].start: not aligned to the 128 MiB memory block size"])
+    detail: list[ErrorDetail]
+
+
 class Memmap(_Out):
     where: Literal["self", "buddy", "memblock"]
     start_pfn: Optional[Hex]

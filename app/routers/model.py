@@ -15,14 +15,14 @@ from engine import EvaluatedMachine, ScenarioError
 
 from ..deps import CacheDep, StoreDep, machine_async, run_engine
 from ..figures import MAX_FIGURE_BINS, map_figure, vmemmap_figure
-from ..schemas import (RESOLVE_EXAMPLES, ChainRequest, ChainResponse, EvaluateRequest, EvaluateResponse,
-                       ResolveColumnsResponse, ResolveRequest, ResolveResponse, VmemmapRequest, VmemmapResponse,
-                       WindowRequest, WindowResponse)
+from ..schemas import (RESOLVE_EXAMPLES, ChainRequest, ChainResponse, ErrorResponse, EvaluateRequest,
+                       EvaluateResponse, ResolveColumnsResponse, ResolveRequest, ResolveResponse, VmemmapRequest,
+                       VmemmapResponse, WindowRequest, WindowResponse)
 
 router = APIRouter(prefix="/api/v1", tags=["machine"])
-BAD_BODY = {400: {"description": "Body is not parseable JSON"},
-            404: {"description": "Unknown scenario_id"},
-            413: {"description": "Body over the size limit"}}
+BAD_BODY = {400: {"model": ErrorResponse, "description": "Body is not parseable JSON"},
+            404: {"model": ErrorResponse, "description": "Unknown scenario_id"},
+            413: {"model": ErrorResponse, "description": "Body over the size limit"}}
 INLINE_PFNS = 2_000          # answer on the event loop up to this many pfns ...
 INLINE_BINS = 20_000         # ... or bins
 INLINE_BLOCKS = 512          # ... or memory blocks (evaluate lists every block)
