@@ -95,10 +95,10 @@ async def scenario_figure(scenario_id: Annotated[ScenarioId, Path()], fmt: Annot
                           block: Annotated[Optional[int], Query(ge=0, le=1 << 40)] = None,
                           start_pfn: Annotated[Optional[str], Query(pattern=ADDR_PATTERN, max_length=40)] = None,
                           end_pfn: Annotated[Optional[str], Query(pattern=ADDR_PATTERN, max_length=40)] = None,
-                          head_pfn: Annotated[Optional[str], Query(pattern=ADDR_PATTERN, max_length=40,
-                                                                   description="Head pfn of the huge page (view hvo)")] = None,
-                          hugepage: Annotated[Optional[str], Query(pattern=ADDR_PATTERN, max_length=40, deprecated=True,
-                                                                   description="Old name of head_pfn")] = None,
+                          head_pfn: Annotated[Optional[str], Query(
+                              pattern=ADDR_PATTERN, max_length=40, description="Head pfn of the huge page (view hvo)")] = None,
+                          hugepage: Annotated[Optional[str], Query(
+                              pattern=ADDR_PATTERN, max_length=40, deprecated=True, description="Old name of head_pfn")] = None,
                           width: Annotated[int, Query(ge=200, le=4000)] = 1200,
                           height: Annotated[Optional[int], Query(ge=150, le=4000)] = None,
                           scale: Annotated[float, Query(ge=0.25, le=4)] = 1.0) -> Response:

@@ -63,8 +63,8 @@ def test_every_error_has_message_and_detail_with_a_usable_loc(client, default):
     assert code == 422 and (w.lineno, w.colno) == (3, 19)
     assert doc["detail"][0]["loc"] == ["body", f"line {w.lineno}, column {w.colno} (char {w.pos})"]
     assert doc["message"].startswith(f"line 3, column 19 (char {w.pos}): invalid JSON: ")
-    code, doc = error_of(client, "POST", "/api/v1/evaluate", content=json.dumps({"scenario": default, "pad": "x" * (5 << 20)}),
-                         headers={"content-type": "application/json"})
+    big = json.dumps({"scenario": default, "pad": "x" * (5 << 20)})
+    code, doc = error_of(client, "POST", "/api/v1/evaluate", content=big, headers={"content-type": "application/json"})
     assert code == 413 and doc["detail"][0]["loc"] == ["body"] and "over the limit" in doc["message"]
     code, doc = error_of(client, "POST", "/api/v1/resolve", json={"scenario": default, "pfns": [1 << 50]})
     assert code == 422 and doc["detail"][0]["loc"] == ["body", "pfns", 0]
@@ -108,11 +108,11 @@ def test_parse_addr_reads_hex_with_0x_and_integers(text, value):
     assert engine.parse_addr(text) == value
 
 
-@pytest.mark.parametrize("text,words", [("100000000", "did you mean 0x100000000 (4 GiB) or 100000000 (≈95 MiB)?"),
-                                        ("10", "did you mean 0x10 (16 B) or 10 (10 B)?"),
-                                        ("0x_1f", "not a hex"), ("0x", "not a hex"), ("0xg", "not a hex"),
-                                        ("0x١٢", "not a hex"), ("0x1f\n", "not a hex"), ("-0x1", "not a hex"),
-                                        ("0x" + "f" * 17, "64 bits"), (-1, "negative"), (True, "an integer or a string")])
+@pytest.mark.parametrize("text,words", [
+    ("100000000", "did you mean 0x100000000 (4 GiB) or 100000000 (≈95 MiB)?"),
+    ("10", "did you mean 0x10 (16 B) or 10 (10 B)?"),
+    ("0x_1f", "not a hex"), ("0x", "not a hex"), ("0xg", "not a hex"), ("0x١٢", "not a hex"), ("0x1f\n", "not a hex"),
+    ("-0x1", "not a hex"), ("0x" + "f" * 17, "64 bits"), (-1, "negative"), (True, "an integer or a string")])
 def test_parse_addr_refuses_the_rest_saying_why(text, words):
     with pytest.raises(ValueError, match=re.escape(words)):
         engine.parse_addr(text)
