@@ -39,7 +39,7 @@ def traced_peak(fn, *args) -> tuple[object, int]:
         tracemalloc.stop()
 
 
-def test_readonly_ndarray_is_read_in_place_and_answers_like_a_list(machine):
+def test_readonly_ndarray_is_read_in_place_and_answers_like_a_list(machine, impl):
     pfns = random_pfns(machine, 200_000)
     expected = machine.resolve_columns(pfns.tolist())
     col, peak = traced_peak(machine.pfn_column, pfns)
@@ -49,7 +49,8 @@ def test_readonly_ndarray_is_read_in_place_and_answers_like_a_list(machine):
     out_bytes = sum(c.itemsize * len(c) for c in cols.values())
     # a copy of the input would hold pfns.nbytes for the whole call on top of the answer's columns
     # (the Python twin builds each column from a zeroed bytes object: up to half that, briefly)
-    assert peak - out_bytes < pfns.nbytes * 3 // 4, (peak, out_bytes, pfns.nbytes)
+    extra = pfns.nbytes // 100 if impl == "cython" else pfns.nbytes * 3 // 4
+    assert peak - out_bytes < extra, (peak, out_bytes, pfns.nbytes)
     assert same_columns(cols, expected)
 
 
