@@ -71,27 +71,33 @@ def _buffer_items(mv: memoryview, field: str) -> memoryview | list[int]:
 def _first_out_of_range(col: memoryview, limit: int, obj: object = None) -> int | None:
     """Index of the first value of `col` (format 'q') outside [0, limit), limit a power of two, else
     None, never converting an element to a Python int: numpy's own reductions when `obj` (the
-    buffer's owner) is an ndarray, else the raw bytes read as big integers and masked, a chunk at
-    a time (the scan's memory stays small)."""
+    buffer's owner) is an ndarray, else byte lanes of the raw buffer (byte j of every item), a chunk
+    at a time, checked with C-speed bytes methods (the scan's memory stays small)."""
     if len(col) == 0:
         return None
     if hasattr(obj, "__array_interface__") and hasattr(obj, "argmax"):
         if obj.min() >= 0 and obj.max() < limit:  # type: ignore[attr-defined]
             return None
         return int(((obj < 0) | (obj >= limit)).argmax())  # type: ignore[operator]
-    raw, mask = col.cast("B"), _high_bits_mask(limit.bit_length() - 1)
+    raw, lanes = col.cast("B"), _lanes(limit.bit_length() - 1)
     for c0 in range(0, len(raw), _SCAN_CHUNK):
-        chunk = raw[c0: c0 + _SCAN_CHUNK]
-        if int.from_bytes(chunk, sys.byteorder) & mask:
-            return c0 // 8 + next(k for k, p in enumerate(chunk.cast("q")) if not 0 <= p < limit)
+        chunk = raw[c0: c0 + _SCAN_CHUNK].tobytes()
+        for off, keep in lanes:
+            lane = chunk[off::8]
+            if (lane.count(0) != len(lane)) if keep == b"\0" else lane.translate(None, keep):
+                return c0 // 8 + next(k for k, p in enumerate(memoryview(chunk).cast("q")) if not 0 <= p < limit)
     return None
 
 
 @lru_cache(maxsize=8)
-def _high_bits_mask(bits: int) -> int:
-    """_SCAN_CHUNK bytes of 64-bit items with every bit from `bits` up set, as one integer."""
-    item = (((1 << 64) - 1) ^ ((1 << bits) - 1)).to_bytes(8, sys.byteorder)
-    return int.from_bytes(item * (_SCAN_CHUNK // 8), sys.byteorder)
+def _lanes(bits: int) -> list[tuple[int, bytes]]:
+    """(byte offset in a native 64-bit item, the byte values allowed there) for each byte that holds
+    a bit from `bits` up, highest first (a negative or huge value shows there first)."""
+    out = []
+    for j in range(7, -1, -1):                                  # byte j holds bits 8j .. 8j+7
+        if bits - 8 * j < 8:
+            out.append((j if sys.byteorder == "little" else 7 - j, bytes(range(1 << max(bits - 8 * j, 0)))))
+    return out
 
 
 class EvaluatedMachine:

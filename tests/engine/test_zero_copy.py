@@ -85,6 +85,8 @@ def test_every_integer_column_gives_the_list_answer(machine, kind):
     ([0x100000, 1 << 63], 1, "2**63"),
     (np.array([0] * 70_000 + [1 << 46]), 70_000, "physical address limit"),
     (array("q", [0] * 70_000 + [1 << 46]), 70_000, "physical address limit"),
+    (array("q", [(1 << 34) - 1, 1 << 34]), 1, "physical address limit"),     # 46 bits: pfns below 2**34
+    (memoryview(array("q", [3, -(1 << 40)])), 1, "negative"),
 ])
 def test_pfns_out_of_range_are_refused_at_their_index(machine, bad, index, words):
     with pytest.raises(ScenarioError) as e:
