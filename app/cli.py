@@ -47,7 +47,10 @@ def _range(text: str | None) -> tuple[int, int] | None:
     a, sep, b = text.partition("-")
     if not sep:
         raise CliError(f"--range {text!r}: give START-END pfns, e.g. 0x100000-0x108000")
-    lo, hi = parse_addr(a), parse_addr(b)
+    try:
+        lo, hi = parse_addr(a, "pfn", decimal=True), parse_addr(b, "pfn", decimal=True)
+    except ValueError as e:
+        raise CliError(f"--range {text!r}: {e}") from None
     if hi <= lo:
         raise CliError(f"--range {text!r}: END must be above START")
     return lo, hi
@@ -101,13 +104,13 @@ def cmd_resolve(a) -> None:
     from engine import ScenarioError, parse_addr
     m = _evaluate(_load(a.scenario))
     try:
-        pfns = [parse_addr(p) for p in a.pfns]
+        pfns = [parse_addr(p, "pfn", decimal=True) for p in a.pfns]
     except ValueError as e:
         raise CliError(f"pfn: {e}") from None
     try:
         m.check_pfns(pfns)
     except ScenarioError as e:
-        raise CliError(e.msg) from None
+        raise CliError(f"pfn: {e.msg}") from None
     pages = m.resolve(pfns)
     if a.json:
         print(json.dumps(pages, indent=1))
@@ -133,15 +136,23 @@ def _write(fig: dict, out: str, fmt: str | None, width: int | None, height: int 
     return fmt
 
 
+# the option of `render` that gave each engine field (the REST and Python names), for error messages
+RENDER_FLAGS = {"head_pfn": "--head_pfn", "hugepage": "--head_pfn", "start_pfn": "--range", "end_pfn": "--range",
+                "bins": "--range", "block": "--block"}
+
+
 def cmd_render(a) -> None:
     from app.export import build_view
     import engine
     m = _evaluate(_load(a.scenario))
     try:
-        hp = int(a.hugepage, 0) if a.hugepage else None
-        fig = build_view(m, a.view, block=a.block, pfn_range=_range(a.range), hugepage=hp, title=a.title or "")
+        hp = engine.parse_addr(a.head_pfn, "pfn", decimal=True) if a.head_pfn else None
+    except ValueError as e:
+        raise CliError(f"--head_pfn: {e}") from None
+    try:
+        fig = build_view(m, a.view, block=a.block, pfn_range=_range(a.range), head_pfn=hp, title=a.title or "")
     except engine.ScenarioError as e:
-        raise CliError(f"--{e.loc[0]}: {e.msg}") from None
+        raise CliError(f"{RENDER_FLAGS.get(str(e.loc[0]), '--' + str(e.loc[0]))}: {e.msg}") from None
     if a.format and len(a.out) > 1:
         raise CliError("--format: give it with one --out only (several --out files take their suffixes)")
     for out in a.out:                      # one figure, several files, one Chromium
@@ -162,7 +173,7 @@ def _step_figure(wt: dict, i: int, m) -> dict:
     sel = v.get("select", {})
     title = f"{i + 1}. {step['title']}"
     if v["panel"] == "vmemmap" and "head_pfn" in sel:
-        return build_view(m, "hvo", hugepage=int(sel["head_pfn"], 16), title=title)
+        return build_view(m, "hvo", head_pfn=int(sel["head_pfn"], 16), title=title)
     if v["panel"] == "vmemmap":
         return build_view(m, "memmap", block=sel.get("block"), title=title)
     lo, hi = (int(x, 16) for x in v["range"])
@@ -266,7 +277,9 @@ def build_parser() -> argparse.ArgumentParser:
     g = rd.add_mutually_exclusive_group()
     g.add_argument("--block", type=int, help="memory block N (memoryN)")
     g.add_argument("--range", help="pfn range START-END, e.g. 0x100000-0x108000")
-    rd.add_argument("--hugepage", help="head pfn of the huge page (view hvo)")
+    rd.add_argument("--head_pfn", "--head-pfn", "--hugepage", dest="head_pfn", metavar="PFN",
+                    help="head pfn of the huge page, hex (0x...) or decimal (view hvo; the REST field "
+                    "head_pfn; --hugepage is the old spelling)")
     rd.add_argument("--format", choices=("svg", "png", "pdf"), help="default: from --out's suffix")
     rd.add_argument("--out", required=True, action="append", help="output file; repeat for several formats")
     rd.add_argument("--title")

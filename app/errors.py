@@ -11,11 +11,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from engine import ScenarioError
+from engine import ADDR_PATTERN, ScenarioError, parse_addr
 
 from .store import StoreError, StoreUnavailable
 
-__all__ = ["install", "format_loc", "BodyLimit", "ScenarioLookupError"]
+__all__ = ["install", "format_loc", "error_doc", "BodyLimit", "ScenarioLookupError"]
 
 log = logging.getLogger("vmemscope")
 
@@ -41,21 +41,58 @@ def _clean(err: dict[str, Any]) -> dict[str, Any]:
     """loc/msg/type only: no echo of the input (it may be megabytes) and no unserialisable ctx.
     Literal/union discriminator tags that pydantic adds to a loc are dropped."""
     loc = [p for p in err.get("loc", ()) if not (isinstance(p, str) and p.startswith("function-"))]
-    return {"loc": loc, "msg": err.get("msg", ""), "type": err.get("type", "value_error")}
+    msg = err.get("msg", "")
+    if err.get("type") == "string_pattern_mismatch" and (err.get("ctx") or {}).get("pattern") == ADDR_PATTERN:
+        try:                            # a query parameter's address: say why, as a body field would
+            parse_addr(err.get("input"), "pfn" if str(loc[-1]).endswith("pfn") or loc[-1] == "hugepage" else "address")
+        except ValueError as e:
+            msg = str(e)
+    return {"loc": loc, "msg": msg, "type": err.get("type", "value_error")}
 
 
-def unprocessable(errors: list[dict[str, Any]]) -> JSONResponse:
+def error_doc(errors: list[dict[str, Any]]) -> dict[str, Any]:
+    """The one error shape of every 4xx/5xx: `detail` (FastAPI's list of {loc, msg, type}) and
+    `message`, one line naming the first error's place and rule."""
     first = errors[0] if errors else {"loc": ["body"], "msg": "invalid request"}
     msg = f"{format_loc(first['loc'])}: {first['msg']}"
     if len(errors) > 1:
         msg += f" (and {len(errors) - 1} more)"
-    return JSONResponse({"detail": errors, "message": msg}, status_code=422)
+    return {"detail": errors, "message": msg}
+
+
+def unprocessable(errors: list[dict[str, Any]]) -> JSONResponse:
+    return JSONResponse(error_doc(errors), status_code=422)
+
+
+def error_response(status: int, loc: list[Any], msg: str, type_: str, headers: dict | None = None) -> JSONResponse:
+    return JSONResponse(error_doc([{"loc": loc, "msg": msg, "type": type_}]), status_code=status, headers=headers)
+
+
+def _invalid_json(err: dict[str, Any], body: Any) -> dict[str, Any]:
+    """FastAPI reports a JSON syntax error at loc ("body", <char offset>): say line and column."""
+    pos = err["loc"][1] if len(err.get("loc", ())) > 1 and isinstance(err["loc"][1], int) else 0
+    text = body.decode("utf-8", "replace") if isinstance(body, (bytes, bytearray)) else str(body or "")
+    line, col = text.count("\n", 0, pos) + 1, pos - (text.rfind("\n", 0, pos) + 1) + 1
+    why = (err.get("ctx") or {}).get("error", "JSON decode error")
+    return {"loc": ["body", f"line {line}, column {col} (char {pos})"], "msg": f"invalid JSON: {why}",
+            "type": "json_invalid"}
+
+
+def _http_loc(request: Request, status: int) -> tuple[list[Any], str]:
+    if status == 404:
+        return ["path", request.url.path], "not_found"
+    if status == 405:
+        return ["method"], "method_not_allowed"
+    if status == 413:
+        return ["body"], "body_too_large"
+    return ["body" if request.method not in ("GET", "HEAD") else "path"], "http_error"
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return unprocessable([_clean(e) for e in exc.errors()][:50])
+        return unprocessable([_invalid_json(e, exc.body) if e.get("type") == "json_invalid" else _clean(e)
+                              for e in exc.errors()][:50])
 
     @app.exception_handler(ScenarioError)
     async def _scenario(_: Request, exc: ScenarioError) -> JSONResponse:
@@ -63,41 +100,43 @@ def install(app: FastAPI) -> None:
         return unprocessable([{"loc": loc, "msg": exc.msg, "type": "scenario_error"}])
 
     @app.exception_handler(ScenarioLookupError)
-    async def _unknown(_: Request, exc: ScenarioLookupError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=404)
+    async def _unknown(request: Request, exc: ScenarioLookupError) -> JSONResponse:
+        where = "path" if "scenario_id" in request.path_params else "body"
+        return error_response(404, [where, "scenario_id"], str(exc), "not_found")
 
     @app.exception_handler(StoreUnavailable)
     async def _unavailable(_: Request, exc: StoreUnavailable) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "60"})
+        return error_response(503, ["store"], str(exc), "store_unavailable", {"Retry-After": "60"})
 
     @app.exception_handler(StoreError)
     async def _store(_: Request, exc: StoreError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=503)
+        return error_response(503, ["store"], str(exc), "store_error")
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         headers = dict(exc.headers or {})
+        loc, type_ = _http_loc(request, exc.status_code)
+        msg = str(exc.detail)
+        if exc.status_code == 404 and msg == "Not Found":
+            msg = f"no such path ({request.method})"
         if exc.status_code == 405:      # Starlette names only the first route's methods
-            headers["Allow"] = ", ".join(_allowed_methods(request))
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+            # (StaticFiles, the one mount that answers 405, serves GET and HEAD)
+            headers["Allow"] = ", ".join(_allowed_methods(request) or ["GET", "HEAD"])
+            msg = f"{request.method} is not allowed on {request.url.path}; allowed: {headers['Allow']}"
+        return error_response(exc.status_code, loc, msg, type_, headers)
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return JSONResponse({"detail": "internal error (logged on the server)"}, status_code=500)
+        return error_response(500, ["server"], "internal error (logged on the server)", "internal_error")
 
 
 def _allowed_methods(request: Request) -> list[str]:
+    """The methods some route answers at this path (routes of included routers carry no `methods`:
+    ask each route whether it fully matches the path with each method)."""
     from starlette.routing import Match
-    methods: set[str] = set()
-    for route in request.app.routes:
-        match, _ = route.matches({**request.scope, "method": "GET"})
-        route_methods = getattr(route, "methods", None)
-        if route_methods and match != Match.NONE:
-            for m in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
-                if route.matches({**request.scope, "method": m})[0] == Match.FULL:
-                    methods.add(m)
-    return sorted(methods)
+    return [m for m in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+            if any(route.matches({**request.scope, "method": m})[0] == Match.FULL for route in request.app.routes)]
 
 
 class _TooLarge(HTTPException):
@@ -154,7 +193,8 @@ class BodyLimit:
     @staticmethod
     async def _reply(send, status: int, detail: str) -> None:
         import json
-        body = json.dumps({"detail": detail}).encode()
+        loc, type_ = (["body"], "body_too_large") if status == 413 else (["header", "content-length"], "bad_header")
+        body = json.dumps(error_doc([{"loc": loc, "msg": detail, "type": type_}])).encode()
         await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/json"),
                                 (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})

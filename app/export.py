@@ -124,7 +124,7 @@ def _block_exists(m: EvaluatedMachine, block: int) -> bool:
 
 
 def build_view(m: EvaluatedMachine, view: View, block: int | None = None,
-               pfn_range: tuple[int, int] | None = None, hugepage: int | None = None,
+               pfn_range: tuple[int, int] | None = None, head_pfn: int | None = None,
                bins: int = 1200, title: str = "") -> dict[str, Any]:
     """The figure of one view. map: pfn_range, else the block, else the hot-plugged memory (or all);
     memmap: the block (default: the first hot-added one); hvo: the huge page (default: the first one
@@ -154,15 +154,15 @@ def build_view(m: EvaluatedMachine, view: View, block: int | None = None,
             block = hot[0] // bp
         return vmemmap_figure(m.vmemmap(block=block), m, title=title)
     if view == "hvo":
-        if hugepage is None:
+        if head_pfn is None:
             lo, hi = (block * bp, (block + 1) * bp) if block is not None else (pfn_range or (0, m.max_pfn))
             heads = m.hugepage_heads(lo, hi, 1)
             if not heads:
-                raise ScenarioError(("hugepage",), f"no huge page with its head in pfns {lo:#x}-{hi - 1:#x}")
-            hugepage = heads[0]
-        elif m.hugepage(hugepage) is None:
-            raise ScenarioError(("hugepage",), f"no live huge page has head pfn {hugepage:#x}")
-        return vmemmap_figure(m.vmemmap(head_pfn=hugepage), m, title=title)
+                raise ScenarioError(("head_pfn",), f"no huge page with its head in pfns {lo:#x}-{hi - 1:#x}")
+            head_pfn = heads[0]
+        elif m.hugepage(head_pfn) is None:
+            raise ScenarioError(("head_pfn",), f"no live huge page has head pfn {head_pfn:#x}")
+        return vmemmap_figure(m.vmemmap(head_pfn=head_pfn), m, title=title)
     raise ScenarioError(("view",), "must be map, memmap or hvo")
 
 

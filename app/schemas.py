@@ -5,25 +5,53 @@ strings; sizes in the short form ("2M", "128M"); `block` is the N of memoryN.
 """
 from __future__ import annotations
 
+import json
+from datetime import datetime, timezone
 from typing import Annotated, Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from engine import MAX_BINS
-from engine import ROLES
-from engine import Addr, Scenario
+from engine import KPF, ROLES
+from engine import Pfn, Scenario
 
 __all__ = ["ScenarioId", "EvaluateRequest", "ResolveRequest", "WindowRequest", "VmemmapRequest",
-           "ChainRequest", "SectionsRequest", "SectionsResponse", "VmemmapResponse", "ChainResponse", "EvaluateResponse",
-           "ResolveResponse", "WindowResponse", "SavedScenario", "ScenarioList", "Presets", "Health",
-           "MAX_RESOLVE_PFNS"]
+           "ChainRequest", "SectionsRequest", "SectionsResponse", "VmemmapResponse", "ChainResponse",
+           "EvaluateResponse", "ResolveResponse", "ResolveColumnsResponse", "WindowResponse", "SavedScenario",
+           "ScenarioList", "Presets", "Health", "MAX_RESOLVE_PFNS", "RESOLVE_EXAMPLES", "rfc3339", "ErrorResponse"]
 
 MAX_RESOLVE_PFNS = 100_000
 Hex = Annotated[str, Field(pattern=r"^0x[0-9a-f]+$", examples=["0x100000"])]
 ScenarioId = Annotated[str, Field(pattern=r"^[0-9a-f]{24}$", description="Content hash of a saved scenario",
                                   examples=["3f2a9c0d1e4b5a6978877665"])]
 RoleName = Literal[tuple(name for name, _ in ROLES)]  # type: ignore[valid-type]
-Pfn = Annotated[Addr, Field(description='A pfn: "0x100000" or an integer')]
+
+
+# The README's scenario (128 MiB with memmap_on_memory at 0x100000000, online movable), pfns
+# 0x100000 and 0x100200: tests/api/test_resolve_formats.py checks these against the live answer.
+_PAGE_EXAMPLE = {"pfn": "0x100000", "phys_addr": "0x100000000", "node": 0, "zone": "Movable", "block": 32,
+                 "section": 32, "state": "online", "struct_page_vaddr": "0xffffea0004000000",
+                 "backing_pfn": "0x100000", "mapping": "pmd", "role": "memmap_self", "self_hosted": True,
+                 "maps_to_itself": True, "kpageflags": "0x2100000000",
+                 "kpageflags_names": ["RESERVED", "OWNER_PRIVATE"], "hugepage": None}
+RESOLVE_EXAMPLES: dict[str, Any] = {
+    "pages": {"scenario_id": None, "pages": [
+        _PAGE_EXAMPLE,
+        {**_PAGE_EXAMPLE, "pfn": "0x100200", "phys_addr": "0x100200000", "struct_page_vaddr": "0xffffea0004008000",
+         "backing_pfn": "0x100008", "role": "usable", "maps_to_itself": False, "kpageflags": "0x400",
+         "kpageflags_names": ["BUDDY"]}]},
+    "columns": {"scenario_id": None, "format": "columns", "count": 2, "columns": {
+        "pfn": ["0x100000", "0x100200"], "backing_pfn": ["0x100000", "0x100008"], "node": [0, 0], "zone": [4, 4],
+        "block": [32, 32], "state": [1, 1], "mapping": [1, 1], "role": [5, 1], "self_hosted": [1, 1],
+        "maps_to_itself": [1, 0], "hugepage": [None, None], "kpageflags": [0x2100000000, 0x400]},
+        "hugepages": {"head_pfn": [], "size": [], "hvo": [], "reason": []},
+        "legend": {"zone": [None, "DMA", "DMA32", "Normal", "Movable"], "state": ["absent", "online", "offline"],
+                   "mapping": [None, "pmd", "pte"], "role": [name for name, _ in ROLES], "kpageflags": dict(KPF)},
+        "derived": {"page_shift": 12, "section_shift": 15, "vmemmap_base": "0xffffea0000000000",
+                    "memstart_pfn": "0x0", "struct_page_size": 64}},
+}
+RESOLVE_EXAMPLES["ndjson"] = "".join(
+    json.dumps(p, separators=(",", ":")) + "\n" for p in RESOLVE_EXAMPLES["pages"]["pages"])
 
 
 class _In(BaseModel):
@@ -32,6 +60,11 @@ class _In(BaseModel):
 
 class _Out(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def rfc3339(epoch: float) -> str:
+    """A store timestamp (seconds since the epoch) as the API writes times: RFC 3339, UTC, ms."""
+    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 # ------------------------------------------------------------------ requests
@@ -65,6 +98,10 @@ class EvaluateRequest(ScenarioRef):
 
 class ResolveRequest(ScenarioRef):
     pfns: Annotated[list[Pfn], Field(min_length=1, max_length=MAX_RESOLVE_PFNS)]
+    format: Literal["pages", "columns"] = Field(default="pages", description=(
+        '"pages": one object per pfn; "columns": one array per field, enums as integer codes named '
+        "by `legend` (about 45 bytes per pfn instead of 310). With `Accept: application/x-ndjson` "
+        "the answer is streamed as one page object per line instead, whatever the format."))
 
 
 class WindowRequest(ScenarioRef):
@@ -94,6 +131,20 @@ class ChainRequest(ScenarioRef):
 
 
 # ------------------------------------------------------------------ responses
+class ErrorDetail(_Out):
+    loc: list[str | int] = Field(description='Where: ["body", "scenario", "ops", 3, "start"], ["path", ...], '
+                                 '["body", "line 3, column 19 (char 36)"] for invalid JSON')
+    msg: str
+    type: str
+
+
+class ErrorResponse(_Out):
+    """The body of every 4xx and 5xx answer."""
+    message: str = Field(description="One line: the first error's place and rule",
+                         examples=["scenario.ops[0].start: not aligned to the 128 MiB memory block size"])
+    detail: list[ErrorDetail]
+
+
 class Memmap(_Out):
     where: Literal["self", "buddy", "memblock"]
     start_pfn: Optional[Hex]
@@ -256,6 +307,59 @@ class ResolveResponse(_Out):
     pages: list[Page]
 
 
+class ResolveColumns(_Out):
+    """Column k of every array is the pfn `pfn[k]`; null where the pages format says null."""
+    pfn: list[Hex]
+    node: list[Optional[int]]
+    zone: list[int] = Field(description="Code: index into legend.zone (0: no zone)")
+    block: list[Optional[int]]
+    state: list[int] = Field(description="Code: index into legend.state (0: absent)")
+    backing_pfn: list[Optional[Hex]] = Field(description="The frame backing the pfn's struct page")
+    mapping: list[int] = Field(description="Code: index into legend.mapping (0: no memmap)")
+    role: list[int] = Field(description="Code: index into legend.role")
+    self_hosted: list[Literal[0, 1]]
+    maps_to_itself: list[Literal[0, 1]] = Field(description="1 if backing_pfn == pfn")
+    hugepage: list[Optional[int]] = Field(description="Row of the `hugepages` table, or null")
+    kpageflags: list[int] = Field(description="/proc/kpageflags bitmask; legend.kpageflags names the bits")
+
+
+class ResolveHugepages(_Out):
+    """The huge pages the pfns fall in, one row per huge page, as columns."""
+    head_pfn: list[Hex]
+    size: list[str]
+    hvo: list[HvoState]
+    reason: list[str]
+
+
+class ResolveLegend(_Out):
+    zone: list[Optional[str]]
+    state: list[Literal["absent", "online", "offline"]]
+    mapping: list[Optional[Literal["pmd", "pte"]]]
+    role: list[RoleName]
+    kpageflags: dict[str, int] = Field(description="KPF_* name -> its bit in the kpageflags column")
+
+
+class ResolveDerived(_Out):
+    """The pages format's fields that are arithmetic of the pfn, left out of the columns:
+    phys_addr = pfn << page_shift; section = pfn >> section_shift; struct_page_vaddr =
+    vmemmap_base + (pfn - memstart_pfn) * struct_page_size for pfn >= memstart_pfn, else null."""
+    page_shift: int
+    section_shift: int
+    vmemmap_base: Hex
+    memstart_pfn: Hex
+    struct_page_size: int
+
+
+class ResolveColumnsResponse(_Out):
+    scenario_id: Optional[ScenarioId]
+    format: Literal["columns"]
+    count: int
+    columns: ResolveColumns
+    hugepages: ResolveHugepages
+    legend: ResolveLegend
+    derived: ResolveDerived
+
+
 class WindowResponse(_Out):
     """Bin i covers pfns [start + i*W // bins, start + (i+1)*W // bins), W = end_pfn - start_pfn."""
     scenario_id: Optional[ScenarioId]
@@ -326,7 +430,8 @@ class SavedScenario(_Out):
     id: ScenarioId
     name: str
     bytes: int
-    created_at: float
+    created_at: str = Field(json_schema_extra={"format": "date-time"}, examples=["2026-11-30T19:04:05.123Z"],
+                            description="When it was first saved, RFC 3339 in UTC")
     url: str
 
 

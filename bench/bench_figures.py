@@ -79,7 +79,7 @@ def main() -> None:
         raise SystemExit("an empty range was drawn")
     except engine.ScenarioError as e:
         print(f"HVO figure of an empty range refused in   {(time.perf_counter() - t) * 1e3:.2f} ms ({e.msg})")
-    _, th = timed(lambda: build_view(big, "hvo", hugepage=heads[1]))
+    _, th = timed(lambda: build_view(big, "hvo", head_pfn=heads[1]))
     print(f"HVO figure of one of them built in         {th * 1e3:.1f} ms")
 
 

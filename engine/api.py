@@ -5,12 +5,15 @@ form ("2M"), blocks by id (the N of memoryN).
 """
 from __future__ import annotations
 
+import operator
+import sys
 from array import array
+from functools import lru_cache
 from typing import Any, Iterable, NamedTuple
 
 from . import _impl
 from .budget import Budget
-from .codes import HVO_OPTIMIZED, HVO_STATES, MAPPINGS, PMD, MAX_BINS, MAX_RESOLVE, ROLES, STATE_NAMES, ZONE_NAMES
+from .codes import HVO_OPTIMIZED, HVO_STATES, KPF, MAPPINGS, PMD, MAX_BINS, MAX_RESOLVE, ROLES, STATE_NAMES, ZONE_NAMES
 from .errors import ScenarioError
 from .hvo import reason_text, shared_tail_key, vmemmap_pages
 from .kpageflags import kpf_names, stable_page_flags
@@ -58,6 +61,57 @@ class BlockSpan(NamedTuple):
     holds_altmap: bool
 
 
+# ------------------------------------------------------------------ pfn buffers (zero-copy input)
+# 64-bit integer formats of the buffer protocol (struct module codes), native byte order
+_INT64_FORMATS = {"q", "Q", "l", "L", "n", "N"}
+_INT_FORMATS = set("bBhHiIlLqQnN")
+_NATIVE = "@=" + ("<" if sys.byteorder == "little" else ">")
+_SCAN_CHUNK = 8 << 16                                   # bytes: 65,536 pfns
+
+
+def _buffer_items(mv: memoryview, field: str) -> memoryview | list[int]:
+    """The items of a buffer that cannot be viewed in place (narrower integers, strided): copied."""
+    fmt = mv.format.lstrip(_NATIVE)
+    if fmt not in _INT_FORMATS:
+        raise ScenarioError((field,), f"a buffer of format {mv.format!r} is not native-endian integers: "
+                            "give pfns as int64 (numpy int64/uint64, array('q')) or a list of ints")
+    if mv.ndim != 1:
+        raise ScenarioError((field,), f"a {mv.ndim}-D buffer: give a 1-D column of pfns")
+    return mv if mv.c_contiguous else mv.tolist()
+
+
+def _first_out_of_range(col: memoryview, limit: int, obj: object = None) -> int | None:
+    """Index of the first value of `col` (format 'q') outside [0, limit), limit a power of two, else
+    None, never converting an element to a Python int: numpy's own reductions when `obj` (the
+    buffer's owner) is an ndarray, else byte lanes of the raw buffer (byte j of every item), a chunk
+    at a time, checked with C-speed bytes methods (the scan's memory stays small)."""
+    if len(col) == 0:
+        return None
+    if hasattr(obj, "__array_interface__") and hasattr(obj, "argmax"):
+        if obj.min() >= 0 and obj.max() < limit:  # type: ignore[attr-defined]
+            return None
+        return int(((obj < 0) | (obj >= limit)).argmax())  # type: ignore[operator]
+    raw, lanes = col.cast("B"), _lanes(limit.bit_length() - 1)
+    for c0 in range(0, len(raw), _SCAN_CHUNK):
+        chunk = raw[c0: c0 + _SCAN_CHUNK].tobytes()
+        for off, keep in lanes:
+            lane = chunk[off::8]
+            if (lane.count(0) != len(lane)) if keep == b"\0" else lane.translate(None, keep):
+                return c0 // 8 + next(k for k, p in enumerate(memoryview(chunk).cast("q")) if not 0 <= p < limit)
+    return None
+
+
+@lru_cache(maxsize=8)
+def _lanes(bits: int) -> list[tuple[int, bytes]]:
+    """(byte offset in a native 64-bit item, the byte values allowed there) for each byte that holds
+    a bit from `bits` up, highest first (a negative or huge value shows there first)."""
+    out = []
+    for j in range(7, -1, -1):                                  # byte j holds bits 8j .. 8j+7
+        if bits - 8 * j < 8:
+            out.append((j if sys.byteorder == "little" else 7 - j, bytes(range(1 << max(bits - 8 * j, 0)))))
+    return out
+
+
 class EvaluatedMachine:
     """A replayed machine with frozen query tables."""
 
@@ -78,6 +132,11 @@ class EvaluatedMachine:
     def max_pfn(self) -> int:
         """One past the highest pfn the architecture can address (MAX_PHYSMEM_BITS)."""
         return self.m.arch.max_phys >> self.m.arch.page_shift
+
+    @property
+    def struct_page_size(self) -> int:
+        """sizeof(struct page) in bytes: struct page of pfn p sits at vmemmap_base + p * this."""
+        return self.m.struct_page_size
 
     @property
     def block_pages(self) -> int:
@@ -119,12 +178,12 @@ class EvaluatedMachine:
         return {"all": span(blocks), "hotplug": span(hot)}
 
     def check_pfns(self, pfns: Iterable[int], field: str = "pfns") -> None:
-        """ScenarioError at (field, k) for the first pfn beyond the physical address limit."""
-        a, limit = self.m.arch, self.max_pfn
+        """ScenarioError at (field, k) for the first pfn that is negative or beyond the physical
+        address limit."""
+        limit = self.max_pfn
         for k, p in enumerate(pfns):
             if p < 0 or p >= limit:
-                raise ScenarioError((field, k), f"pfn {hex(p)} is beyond the physical address limit "
-                                    f"of {a.key} ({a.max_physmem_bits} bits)")
+                raise self._pfn_error(field, k, p)
 
     # ------------------------------------------------------------- pfn queries
     def _check_pfn(self, pfn: int, where: str) -> None:
@@ -132,9 +191,50 @@ class EvaluatedMachine:
             raise ScenarioError((where,), f"pfn {hex(pfn)} is beyond the physical address limit")
 
     def resolve_columns(self, pfns: Iterable[int]) -> dict[str, array]:
-        """Columnar resolve (the hot path): see _twin.resolve_columns."""
-        arr = pfns if isinstance(pfns, array) and pfns.typecode == "q" else array("q", pfns)
-        return self.query.resolve_columns(self.tables, arr)
+        """Columnar resolve (the hot path): see _query_py.resolve_columns. `pfns` is any 1-D C-contiguous
+        buffer of 64-bit integers (numpy int64/uint64, array('q'), memoryview; read-only too), read
+        in place, or a list or iterable of ints. The columns are array.array objects: np.asarray
+        wraps them without a copy."""
+        return self.query.resolve_columns(self.tables, self.pfn_column(pfns))
+
+    # ------------------------------------------------------------- zero-copy pfn input
+    def pfn_column(self, pfns: Iterable[int], field: str = "pfns") -> memoryview:
+        """`pfns` as a 1-D memoryview of format 'q' for the hot loops: 64-bit integer buffers are
+        viewed in place (no per-element conversion), narrower integer buffers, lists and iterables
+        copied; ScenarioError at (field, k) for the first pfn that is negative, 2**63 or more, or
+        beyond the physical address limit."""
+        try:
+            mv = memoryview(pfns)  # type: ignore[arg-type]
+        except TypeError:
+            mv = None
+        if mv is None or mv.format.lstrip(_NATIVE) not in _INT64_FORMATS or mv.itemsize != 8 \
+                or not mv.c_contiguous:
+            mv = memoryview(self._pfn_array(pfns if mv is None else _buffer_items(mv, field), field))
+        elif mv.ndim != 1:
+            raise ScenarioError((field,), f"a {mv.ndim}-D buffer: give a 1-D column of pfns")
+        col = mv.cast("B").cast("q")
+        bad = _first_out_of_range(col, self.max_pfn, pfns if mv.obj is pfns else None)
+        if bad is not None:
+            raise self._pfn_error(field, bad, mv[bad])
+        return col
+
+    def _pfn_array(self, pfns: Iterable[int], field: str) -> array:
+        seq = pfns if isinstance(pfns, (list, tuple, range, memoryview)) else list(pfns)
+        try:
+            return array("q", seq)
+        except TypeError as e:
+            raise ScenarioError((field,), f"pfns must be integers ({e})") from None
+        except OverflowError:
+            k = next(k for k, p in enumerate(seq) if not -(1 << 63) <= p < 1 << 63)
+            raise self._pfn_error(field, k, seq[k]) from None
+
+    def _pfn_error(self, field: str, k: int, p: int) -> ScenarioError:
+        a = self.m.arch
+        if p < 0:
+            return ScenarioError((field, k), f"pfn {p} is negative")
+        big = " (a uint64 of 2**63 or more is no pfn)" if p >= 1 << 63 else ""
+        return ScenarioError((field, k), f"pfn {hex(p)} is beyond the physical address limit "
+                             f"of {a.key} ({a.max_physmem_bits} bits){big}")
 
     def resolve(self, pfns: Iterable[int]) -> list[dict[str, Any]]:
         """pfn -> struct page -> backing pfn, with role, zone, block, section and huge page."""
@@ -227,6 +327,44 @@ class EvaluatedMachine:
             out.append({"pfn": hex(p), "node": b.node if b else None, "block": b.id if b else None,
                         "memmap": kind})
         return out
+
+    # ------------------------------------------------------------- resolve() as columns (bulk answers)
+    def resolve_fields(self, pfns: Iterable[int]) -> dict[str, Any]:
+        """Every field of resolve() as one column per field, for bulk answers (REST "columns"):
+        integers as ints, enums as codes named by `legend` (zone 0 and mapping 0 are None, state
+        0 is "absent"), None where resolve() says null; `hugepage` indexes the `hugepages` table
+        (its fields as columns too), and `derived` gives the constants of the fields that are
+        arithmetic of the pfn (phys_addr = pfn << page_shift, section = pfn >> section_shift,
+        struct_page_vaddr = vmemmap_base + (pfn - memstart_pfn) * struct_page_size for pfns from
+        memstart_pfn on)."""
+        col = self.pfn_column(pfns)
+        cols = self.query.resolve_columns(self.tables, col)
+        m, t, hp = self.m, self.tables, self.m.hugetlb
+        pfn, present, backing = col.tolist(), cols["present"].tolist(), cols["backing"].tolist()
+        # indexed by present range, with the value for "no range" at index -1 (the last element)
+        zone, state, node = [*t.pr_zone, 0], [*t.pr_state, 0], [*t.pr_node, None]
+        bp, block_node = m.block_pages, {b.id: b.node for b in m.blocks.values()}
+        block = [p // bp if p // bp in block_node else None for p in pfn]
+        seen: dict[int, int] = {}
+        hugepage = [None if hi < 0 else seen.setdefault(hi, len(seen)) for hi in cols["hugepage"]]
+        rows = [t.hp_idx[hi] for hi in seen]
+        return {
+            "pfn": pfn, "node": [node[i] if i >= 0 else block_node.get(b) for i, b in zip(present, block)],
+            "zone": [zone[i] for i in present], "block": block, "state": [state[i] for i in present],
+            "backing_pfn": [b if b >= 0 else None for b in backing], "mapping": cols["mapping"].tolist(),
+            "role": cols["role"].tolist(), "self_hosted": cols["self_hosted"].tolist(),
+            "maps_to_itself": list(bytes(map(operator.eq, backing, pfn))), "hugepage": hugepage,
+            "kpageflags": [stable_page_flags(m, p, r) for p, r in zip(pfn, cols["role"])],
+            "hugepages": {"head_pfn": [hp.head[i] for i in rows], "size": [m.size_str(hp.order[i]) for i in rows],
+                          "hvo": [HVO_STATES[hp.state[i]] for i in rows],
+                          "reason": [reason_text(m, i) for i in rows]},
+            "legend": {"zone": [z or None for z in ZONE_NAMES], "state": ["absent", *STATE_NAMES[1:]],
+                       "mapping": list(MAPPINGS), "role": [name for name, _ in ROLES],
+                       "kpageflags": dict(KPF)},
+            "derived": {"page_shift": m.arch.page_shift, "section_shift": m.arch.pfn_section_shift,
+                        "vmemmap_base": m.vmemmap_start, "memstart_pfn": m.pfn_offset,
+                        "struct_page_size": m.struct_page_size},
+        }
 
     def chain(self, pfn: int, limit: int = 16) -> list[dict[str, Any]]:
         """pfn -> struct page -> backing pfn -> its struct page ... until a fixed point or no memmap."""

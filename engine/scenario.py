@@ -9,10 +9,10 @@ from typing import Annotated, Literal, Optional, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
-from .units import ADDR_PATTERN, MAX_CHARS, SIZE_PATTERN, U64_MAX, parse_addr, parse_size
+from .units import ADDR_PATTERN, MAX_CHARS, SIZE_PATTERN, U64_MAX, parse_addr, parse_pfn, parse_size
 
 __all__ = [
-    "Scenario", "MachineSpec", "Params", "BootRange", "Op", "MAX_OPS",
+    "Scenario", "Addr", "Pfn", "MachineSpec", "Params", "BootRange", "Op", "MAX_OPS",
     "AddMemory", "Online", "Offline", "RemoveMemory", "AllocHugepages", "AllocHugepage",
     "FreeHugepage", "FreeHugepages", "Sysctl", "SwapcachePage",
 ]
@@ -25,7 +25,12 @@ Size = Annotated[int, BeforeValidator(parse_size), WithJsonSchema(
      "description": 'Bytes: "128M", "2G", "0x8000000" or an integer (binary units)'})]
 Addr = Annotated[int, BeforeValidator(parse_addr), WithJsonSchema(
     {"anyOf": [{"type": "string", "maxLength": MAX_CHARS, "pattern": ADDR_PATTERN}, _INT_SCHEMA],
-     "description": 'Physical address or pfn: "0x100000000" or an integer'})]
+     "description": 'Physical address: "0x100000000" (hex, with 0x) or an integer; a bare string of '
+                    'digits ("100000000") is refused as ambiguous'})]
+Pfn = Annotated[int, BeforeValidator(parse_pfn), WithJsonSchema(
+    {"anyOf": [{"type": "string", "maxLength": MAX_CHARS, "pattern": ADDR_PATTERN}, _INT_SCHEMA],
+     "description": 'A pfn: "0x100000" (hex, with 0x) or an integer; a bare string of digits is refused '
+                    'as ambiguous'})]
 Node = Annotated[int, Field(ge=0, le=63)]
 
 
@@ -134,7 +139,7 @@ class Sysctl(_Strict):
 class SwapcachePage(_Strict):
     """An anonymous page in the swap cache at pfn: PG_swapcache aliases PG_owner_priv_1 (the v4 false positive)."""
     op: Literal["swapcache_page"]
-    pfn: Addr
+    pfn: Pfn
 
 
 Op = Annotated[Union[AddMemory, Online, Offline, RemoveMemory, AllocHugepages, AllocHugepage,

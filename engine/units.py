@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["ADDR_PATTERN", "SIZE_PATTERN", "MAX_CHARS", "parse_size", "parse_addr", "format_size", "hexs", "human_size", "UNITS"]
+__all__ = ["ADDR_PATTERN", "SIZE_PATTERN", "MAX_CHARS", "parse_size", "parse_addr", "parse_pfn", "format_size", "hexs", "human_size", "UNITS"]
 
 UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40, "P": 1 << 50, "E": 1 << 60}
-# ASCII only, and the same rules the OpenAPI schema publishes (ADDR_PATTERN, SIZE_PATTERN)
-ADDR_PATTERN = r"^[ \t]*(0[xX][0-9a-fA-F]+|[0-9]+)[ \t]*$"
+# ASCII only, and the same rules the OpenAPI schema publishes (ADDR_PATTERN, SIZE_PATTERN). An address
+# in a string is hex with 0x: a bare "100000000" reads as hex in /proc/iomem and as decimal to
+# int(), so it is refused (parse_addr says both readings), but for one digit, the same either way.
+ADDR_PATTERN = r"^[ \t]*(0[xX][0-9a-fA-F]+|[0-9])[ \t]*$"
 SIZE_PATTERN = r"^[ \t]*(0[xX][0-9a-fA-F]+|[0-9]+[ \t]*([KMGTPEkmgtpe]([iI]?[bB])?|[bB])?)[ \t]*$"
 MAX_CHARS = 40
 # (\Z, not $: Python's $ also matches before a trailing newline, JSON Schema's does not)
@@ -17,19 +19,29 @@ _DEC_RE = re.compile(r"^[ \t]*[0-9]+[ \t]*\Z")
 U64_MAX = (1 << 64) - 1
 
 
-def _int_value(value: object, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise ValueError(f"{what} must be an integer or a string")
-    if isinstance(value, str) and len(value) > MAX_CHARS:
-        raise ValueError(f"{what} is longer than {MAX_CHARS} characters")
-    if isinstance(value, int):
+def _int_value(value: object, what: str, decimal: bool = False) -> int:
+    if type(value) is int:                                  # the common cases first: this runs per pfn
         n = value
-    elif _HEX_RE.match(value):
+    elif type(value) is str and value.startswith(("0x", "0X")) and value.isalnum() and value.isascii() \
+            and len(value) <= MAX_CHARS:                    # "0x" and ASCII letters and digits (no regex)
+        try:
+            n = int(value, 16)
+        except ValueError:                                  # "0x", "0xg", "0x0x1"
+            raise ValueError(f"{what} {value!r} is not a hex (0x...) number or an integer") from None
+    elif type(value) is str and len(value) <= MAX_CHARS and _HEX_RE.match(value):
         n = int(value, 16)
+    elif isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError(f"{what} must be an integer or a string")
+    elif isinstance(value, int):
+        n = int(value)
+    elif len(value) > MAX_CHARS:
+        raise ValueError(f"{what} is longer than {MAX_CHARS} characters")
     elif _DEC_RE.match(value):
         n = int(value)
+        if not decimal and n > 9:
+            raise ValueError(_ambiguous(value.strip(), what))
     else:
-        raise ValueError(f"{what} {value!r} is not a hex (0x...) or decimal number")
+        raise ValueError(f"{what} {value!r} is not a hex (0x...) number or an integer")
     if n < 0:
         raise ValueError(f"{what} must not be negative")
     if n > U64_MAX:
@@ -37,9 +49,31 @@ def _int_value(value: object, what: str) -> int:
     return n
 
 
-def parse_addr(value: object) -> int:
-    """An address or pfn: a hex string "0x..", a decimal string or an int."""
-    return _int_value(value, "address")
+def _ambiguous(digits: str, what: str) -> str:
+    """Name both readings of a bare string of digits: hex as /proc/iomem prints it, or decimal."""
+    as_hex, as_dec = int(digits, 16), int(digits)
+    if what == "address":
+        readings = f"0x{digits} ({_about(as_hex)}) or {as_dec} ({_about(as_dec)})"
+    else:
+        readings = f"0x{digits} or {as_dec} (= {hex(as_dec)})"
+    return (f"{what} {digits!r} is ambiguous: did you mean {readings}? Write hex with 0x, or a decimal "
+            "number as a JSON integer")
+
+
+def _about(n: int) -> str:
+    num, unit = human_size(n).split(" ")
+    return f"{num} {unit}" if "." not in num else f"≈{round(float(num))} {unit}"
+
+
+def parse_addr(value: object, what: str = "address", decimal: bool = False) -> int:
+    """An address or pfn (`what` names it in errors): an int, or a hex string "0x..". A bare string
+    of digits is refused, naming both readings, unless `decimal` (a field documented as decimal)."""
+    return _int_value(value, what, decimal)
+
+
+def parse_pfn(value: object) -> int:
+    """parse_addr for a pfn (errors say "pfn")."""
+    return _int_value(value, "pfn")
 
 
 def parse_size(value: object) -> int:

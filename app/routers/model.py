@@ -5,24 +5,28 @@ microseconds); anything that replays a scenario or builds a large answer runs on
 """
 from __future__ import annotations
 
+from typing import Iterator
+
 import orjson
-from fastapi import APIRouter
-from fastapi.responses import Response
+from fastapi import APIRouter, Request
+from fastapi.responses import Response, StreamingResponse
 
 from engine import FIXED_POINT_WHY, EvaluatedMachine, ScenarioError
 
 from ..deps import CacheDep, StoreDep, machine_async, run_engine
 from ..figures import MAX_FIGURE_BINS, map_figure, vmemmap_figure
-from ..schemas import (ChainRequest, ChainResponse, EvaluateRequest, EvaluateResponse, ResolveRequest,
-                       ResolveResponse, VmemmapRequest, VmemmapResponse, WindowRequest, WindowResponse)
+from ..schemas import (RESOLVE_EXAMPLES, ChainRequest, ChainResponse, ErrorResponse, EvaluateRequest,
+                       EvaluateResponse, ResolveColumnsResponse, ResolveRequest, ResolveResponse, VmemmapRequest,
+                       VmemmapResponse, WindowRequest, WindowResponse)
 
 router = APIRouter(prefix="/api/v1", tags=["machine"])
-BAD_BODY = {400: {"description": "Body is not parseable JSON"},
-            404: {"description": "Unknown scenario_id"},
-            413: {"description": "Body over the size limit"}}
+BAD_BODY = {400: {"model": ErrorResponse, "description": "Body is not parseable JSON"},
+            404: {"model": ErrorResponse, "description": "Unknown scenario_id"},
+            413: {"model": ErrorResponse, "description": "Body over the size limit"}}
 INLINE_PFNS = 2_000          # answer on the event loop up to this many pfns ...
 INLINE_BINS = 20_000         # ... or bins
 INLINE_BLOCKS = 512          # ... or memory blocks (evaluate lists every block)
+NDJSON_CHUNK = 2_000         # pfns resolved per streamed chunk
 
 
 def _json(doc: dict) -> Response:
@@ -68,17 +72,59 @@ async def evaluate(req: EvaluateRequest, store: StoreDep, cache: CacheDep) -> Re
 
 def _resolve(m: EvaluatedMachine, req: ResolveRequest) -> dict:
     try:
+        if req.format == "columns":
+            return _resolve_columns(m, req)         # resolve_fields checks the pfns itself
         m.check_pfns(req.pfns)
     except ScenarioError as e:
         raise _query_error(e)
     return {"scenario_id": req.scenario_id, "pages": m.resolve(req.pfns)}
 
 
-@router.post("/resolve", response_model=ResolveResponse, responses=BAD_BODY)
-async def resolve(req: ResolveRequest, store: StoreDep, cache: CacheDep) -> Response:
+def _hexs(xs: list) -> list:
+    return [None if x is None else hex(x) for x in xs]
+
+
+def _resolve_columns(m: EvaluatedMachine, req: ResolveRequest) -> dict:
+    f = m.resolve_fields(req.pfns)
+    hp, d = f["hugepages"], f["derived"]
+    cols = {k: f[k] for k in ("node", "zone", "block", "state", "mapping", "role", "self_hosted",
+                              "maps_to_itself", "hugepage", "kpageflags")}
+    return {"scenario_id": req.scenario_id, "format": "columns", "count": len(f["pfn"]),
+            "columns": {"pfn": list(map(hex, f["pfn"])), "backing_pfn": _hexs(f["backing_pfn"]), **cols},
+            "hugepages": {**hp, "head_pfn": list(map(hex, hp["head_pfn"]))}, "legend": f["legend"],
+            "derived": {**d, "vmemmap_base": hex(d["vmemmap_base"]), "memstart_pfn": hex(d["memstart_pfn"])}}
+
+
+def _ndjson(m: EvaluatedMachine, pfns: list[int]) -> Iterator[bytes]:
+    """One page object per line, resolved NDJSON_CHUNK pfns at a time (the first line leaves at once)."""
+    for i in range(0, len(pfns), NDJSON_CHUNK):
+        yield b"".join(orjson.dumps(p, option=orjson.OPT_APPEND_NEWLINE) for p in m.resolve(pfns[i: i + NDJSON_CHUNK]))
+
+
+NDJSON = "application/x-ndjson"
+RESOLVE_DOC = {
+    "content": {
+        "application/json": {"examples": {
+            "pages": {"summary": 'format "pages" (default): one object per pfn', "value": RESOLVE_EXAMPLES["pages"]},
+            "columns": {"summary": 'format "columns": one array per field', "value": RESOLVE_EXAMPLES["columns"]}}},
+        NDJSON: {"schema": {"type": "string", "description": "One page object (as in `pages`) per line"},
+                 "example": RESOLVE_EXAMPLES["ndjson"]}},
+    "description": "The pfns resolved, as `pages` or `columns`, or streamed as NDJSON (Accept: application/x-ndjson)"}
+
+
+@router.post("/resolve", response_model=ResolveResponse | ResolveColumnsResponse,
+             responses={**BAD_BODY, 200: RESOLVE_DOC})
+async def resolve(req: ResolveRequest, request: Request, store: StoreDep, cache: CacheDep) -> Response:
     """pfn -> struct page address -> backing pfn (PMD or PTE mapped), with role, zone, block,
-    section and huge page, for up to 100,000 pfns."""
+    section and huge page, for up to 100,000 pfns: one object per pfn, one array per field
+    (`"format": "columns"`), or streamed one line per pfn (`Accept: application/x-ndjson`)."""
     m = await machine_async(req, store, cache)
+    if NDJSON in request.headers.get("accept", ""):
+        try:
+            m.check_pfns(req.pfns)
+        except ScenarioError as e:
+            raise _query_error(e)
+        return StreamingResponse(_ndjson(m, req.pfns), media_type=NDJSON)
     return await _answer(len(req.pfns) <= INLINE_PFNS, _resolve, m, req)
 
 

@@ -20,14 +20,14 @@ from engine import ADDR_PATTERN, parse_addr
 from ..deps import CacheDep, StoreDep, evaluate_cached, machine_async, run_engine
 from ..export import ExportBusy, build_view, check_size, export_slot, size_of, to_image
 from ..errors import ScenarioLookupError
-from ..schemas import SavedScenario, ScenarioId, ScenarioList, ScenarioRef
+from ..schemas import SavedScenario, ScenarioId, ScenarioList, ScenarioRef, rfc3339
 
 router = APIRouter(prefix="/api/v1/scenarios", tags=["scenarios"])
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 def _saved(row: dict) -> dict:
-    return {"id": row["id"], "name": row["name"], "bytes": row["bytes"], "created_at": row["created_at"],
+    return {"id": row["id"], "name": row["name"], "bytes": row["bytes"], "created_at": rfc3339(row["created_at"]),
             "url": f"/api/v1/scenarios/{row['id']}"}
 
 
@@ -97,7 +97,10 @@ async def scenario_figure(scenario_id: Annotated[ScenarioId, Path()], fmt: Annot
                           block: Annotated[Optional[int], Query(ge=0, le=1 << 40)] = None,
                           start_pfn: Annotated[Optional[str], Query(pattern=ADDR_PATTERN, max_length=40)] = None,
                           end_pfn: Annotated[Optional[str], Query(pattern=ADDR_PATTERN, max_length=40)] = None,
-                          hugepage: Annotated[Optional[str], Query(pattern=ADDR_PATTERN, max_length=40)] = None,
+                          head_pfn: Annotated[Optional[str], Query(
+                              pattern=ADDR_PATTERN, max_length=40, description="Head pfn of the huge page (view hvo)")] = None,
+                          hugepage: Annotated[Optional[str], Query(
+                              pattern=ADDR_PATTERN, max_length=40, deprecated=True, description="Old name of head_pfn")] = None,
                           width: Annotated[Optional[int], Query(ge=200, le=4000)] = None,
                           height: Annotated[Optional[int], Query(ge=150, le=4000)] = None,
                           scale: Annotated[Optional[float], Query(ge=0.25, le=4)] = None) -> Response:
@@ -122,11 +125,11 @@ async def scenario_figure(scenario_id: Annotated[ScenarioId, Path()], fmt: Annot
                 raise query_error(ScenarioError(("start_pfn",), "give both start_pfn and end_pfn, or neither"))
             if start_pfn is not None:
                 rng = (parse_addr(start_pfn), parse_addr(end_pfn))
-            hp = parse_addr(hugepage) if hugepage is not None else None
+            hp = parse_addr(head_pfn or hugepage) if (head_pfn or hugepage) is not None else None
 
             def build() -> dict:
                 try:
-                    fig = build_view(m, view, block=block, pfn_range=rng, hugepage=hp)
+                    fig = build_view(m, view, block=block, pfn_range=rng, head_pfn=hp)
                     check_size(*size_of(fig, fmt, width, height, scale))
                     return fig
                 except ScenarioError as e:

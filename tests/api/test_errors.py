@@ -68,7 +68,7 @@ def test_unknown_scenario_id_is_404(client):
     for path, extra in (("evaluate", {}), ("resolve", {"pfns": [1]}),
                         ("window", {"start_pfn": 0, "end_pfn": 10})):
         r = client.post("/api/v1/" + path, json={"scenario_id": "ab" * 12, **extra})
-        assert r.status_code == 404 and "not found" in r.json()["detail"]
+        assert r.status_code == 404 and "not found" in r.json()["message"]
     assert client.get("/api/v1/scenarios/" + "ab" * 12).status_code == 404
     assert client.get("/api/v1/scenarios/xyz").status_code == 422
 
@@ -91,7 +91,7 @@ def test_query_limits(client):
 def test_oversized_body_is_413_before_parsing(client):
     big = json.dumps({"scenario": sc(), "pad": "x" * (5 << 20)})
     r = client.post("/api/v1/evaluate", content=big, headers={"content-type": "application/json"})
-    assert r.status_code == 413 and "over the limit" in r.json()["detail"]
+    assert r.status_code == 413 and "over the limit" in r.json()["message"]
 
     def chunks():                         # no Content-Length: counted while streaming
         for _ in range(6):

@@ -30,6 +30,6 @@ def test_scenario_figures(client, default):
     r = client.get(f"/api/v1/scenarios/{sid}/figure.png?view=hvo&hugepage=0x108200&width=500&height=250")
     assert r.status_code == 200 and struct.unpack(">II", r.content[16:24]) == (500, 250)
     r = client.get(f"/api/v1/scenarios/{sid}/figure.png?view=hvo&block=0")
-    assert r.status_code == 422 and r.json()["message"].startswith("hugepage: no huge page")
+    assert r.status_code == 422 and r.json()["message"].startswith("head_pfn: no huge page")
     assert client.get(f"/api/v1/scenarios/{sid}/figure.gif").status_code == 422
     assert client.get(f"/api/v1/scenarios/{'0' * 24}/figure.svg").status_code == 404

@@ -45,7 +45,7 @@ def test_busy_export_slots_answer_503_with_retry_after_then_recover(saved):
     try:
         r = c.get(f"{url}/figure.svg")
         assert r.status_code == 503 and int(r.headers["retry-after"]) > 0
-        assert "export slots are busy" in r.json()["detail"]
+        assert "export slots are busy" in r.json()["message"]
         with pytest.raises(ExportBusy):
             with export_slot():
                 pass
@@ -56,8 +56,8 @@ def test_busy_export_slots_answer_503_with_retry_after_then_recover(saved):
 
 
 @pytest.mark.parametrize("query,message", [
-    ("view=hvo&block=33&hugepage=0x108201", "hugepage: no live huge page has head pfn 0x108201"),
-    ("view=hvo&start_pfn=0x0&end_pfn=0x1000", "hugepage: no huge page with its head in pfns 0x0-0xfff"),
+    ("view=hvo&block=33&hugepage=0x108201", "head_pfn: no live huge page has head pfn 0x108201"),
+    ("view=hvo&start_pfn=0x0&end_pfn=0x1000", "head_pfn: no huge page with its head in pfns 0x0-0xfff"),
     ("view=map&start_pfn=0x0&end_pfn=0x10000000000000", "end_pfn: 0x10000000000000 is beyond the physical "
                                                         "address limit"),
     ("view=map&start_pfn=0x2000&end_pfn=0x1000", "end_pfn: must be greater than start_pfn"),
@@ -87,7 +87,7 @@ def test_an_empty_range_of_a_machine_full_of_huge_pages_is_refused_by_bisection(
     assert m.hugepage_heads(*gap, 5) == []
     with pytest.raises(engine.ScenarioError) as e:
         build_view(m, "hvo", pfn_range=gap)
-    assert e.value.loc == ("hugepage",)
+    assert e.value.loc == ("head_pfn",)
     fig = build_view(m, "hvo", pfn_range=(heads[1], heads[1] + 1))
     assert fig["layout"]["meta"]["frames"]
     assert m.hugepage(heads[1])["head_pfn"] == hex(heads[1]) and m.hugepage(heads[1] + 1) is None

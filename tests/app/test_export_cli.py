@@ -145,7 +145,7 @@ def test_png_defaults_to_2x_of_the_figures_own_size(scenario_file, tmp_path):
     png = tmp_path / "hvo.png"
     assert main(["render", scenario_file, "--view", "hvo", "--hugepage", "0x108200", "--out", str(png)]) == 0
     m = engine.evaluate(DEFAULT_SCENARIO)
-    lay = build_view(m, "hvo", hugepage=0x108200)["layout"]
+    lay = build_view(m, "hvo", head_pfn=0x108200)["layout"]
     assert png_size(png) == (2 * lay["width"], 2 * lay["height"])
     assert main(["render", scenario_file, "--view", "hvo", "--hugepage", "0x108200", "--out", str(png),
                  "--scale", "1"]) == 0

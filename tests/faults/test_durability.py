@@ -93,8 +93,8 @@ def test_full_disk_answers_503_on_save_and_reads_keep_working(tmp_path, servers)
             assert r.status_code == 201, r.text
             acked[r.json()["id"]] = canonical_json(d)
         assert refused is not None, "the store never filled up"
-        assert "cannot save the scenario now" in refused.json()["detail"]
-        assert "full" in refused.json()["detail"] or "disk" in refused.json()["detail"]
+        assert "cannot save the scenario now" in refused.json()["message"]
+        assert "full" in refused.json()["message"] or "disk" in refused.json()["message"]
         for sid, body in {saved: canonical_json(doc(0, 0)), **acked}.items():
             r = c.get(f"/api/v1/scenarios/{sid}")
             assert r.status_code == 200 and r.content == body.encode()
@@ -125,7 +125,7 @@ def test_read_only_data_directory_answers_503_on_save(tmp_path, servers):
         assert any("read-only" in line for line in srv.log)
         with httpx.Client(base_url=srv.base, timeout=10) as c:
             r = c.post("/api/v1/scenarios", json=doc(1, 1))
-            assert r.status_code == 503 and "read-only" in r.json()["detail"]
+            assert r.status_code == 503 and "read-only" in r.json()["message"]
             r = c.get(f"/api/v1/scenarios/{saved}")
             assert r.status_code == 200 and r.content == canonical_json(doc(0, 0)).encode()
             assert c.get("/api/v1/scenarios").json()["total"] == 1
