@@ -109,20 +109,18 @@ load: venv
 
 # Every picture in docs/ comes from these commands (the same figure builder as the dashboard); the
 # figure commands share one Chromium per command. tests/app/test_docs_figures.py reads this recipe.
-# 7.x (tails -> the zone's shared tail page): once the engine models it, add docs/scenarios/hvo-7.3.json
-# (hvo-6.12.json with "kernel": "7.3") and a render line like hvo-6.12's; the README's HVO table gains
-# a third column. The diagram already draws a frame shared by several huge pages once, with every arrow.
 DOCS_SC := docs/scenarios
 DOCS_FIG := docs/figures
 docs: venv chromium
 	$(VPY) -m app.cli render $(DOCS_SC)/default.json --view map --range 0x100000-0x110000 --out $(DOCS_FIG)/map.svg --title "memory32 (memmap_on_memory) and memory33 (memmap from the buddy allocator)"
 	$(VPY) -m app.cli render $(DOCS_SC)/default.json --view map --range 0x100000-0x100200 --out $(DOCS_FIG)/self-mapping.svg --height 300
 	$(VPY) -m app.cli render $(DOCS_SC)/dimm-1g-6.8.json --view map --out $(DOCS_FIG)/map-per-block.svg --out $(DOCS_FIG)/map-per-block.png
-	$(VPY) -m app.cli render $(DOCS_SC)/default.json --view hvo --hugepage 0x108200 --out $(DOCS_FIG)/hvo-2m.svg
-	$(VPY) -m app.cli render $(DOCS_SC)/default.json --view hvo --hugepage 0x100200 --out $(DOCS_FIG)/hvo-refused.svg --out $(DOCS_FIG)/hvo-refused.png
+	$(VPY) -m app.cli render $(DOCS_SC)/default.json --view hvo --head_pfn 0x108200 --out $(DOCS_FIG)/hvo-2m.svg
+	$(VPY) -m app.cli render $(DOCS_SC)/default.json --view hvo --head_pfn 0x100200 --out $(DOCS_FIG)/hvo-refused.svg --out $(DOCS_FIG)/hvo-refused.png
 	$(VPY) -m app.cli render $(DOCS_SC)/hvo-5.17.json --view hvo --out $(DOCS_FIG)/hvo-5.17.svg --out $(DOCS_FIG)/hvo-5.17.png
 	$(VPY) -m app.cli render $(DOCS_SC)/hvo-6.1.json --view hvo --out $(DOCS_FIG)/hvo-6.1.svg --out $(DOCS_FIG)/hvo-6.1.png
 	$(VPY) -m app.cli render $(DOCS_SC)/hvo-6.12.json --view hvo --out $(DOCS_FIG)/hvo-6.12.svg --out $(DOCS_FIG)/hvo-6.12.png
+	$(VPY) -m app.cli render $(DOCS_SC)/hvo-7.3.json --view hvo --out $(DOCS_FIG)/hvo-7.3.svg --out $(DOCS_FIG)/hvo-7.3.png
 	$(VPY) -m app.cli render $(DOCS_SC)/default.json --view memmap --block 32 --out $(DOCS_FIG)/memmap-self.svg --out $(DOCS_FIG)/memmap-self.png
 	$(VPY) -m app.cli render $(DOCS_SC)/dimm-1g-6.8.json --view memmap --block 32 --out $(DOCS_FIG)/memmap-per-block.svg --out $(DOCS_FIG)/memmap-per-block.png
 	$(VPY) -m app.cli render-walkthrough --all --out docs/walkthroughs

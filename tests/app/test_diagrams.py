@@ -241,3 +241,19 @@ def test_no_frame_is_foreign_up_to_6_x(kernel):
     from app.figures import _foreign
     m = boot_2m(kernel)
     assert _foreign(m.vmemmap(head_pfn=0x40000)) == set()
+
+
+def test_7_3_tails_of_every_page_map_the_zones_shared_tail_page():
+    """Linux 7.1+ (the engine's model, not a synthetic page list): page 0 of each huge page gets its own new
+    frame, pages 1..7 of both map one shared tail frame, drawn once with all 14 arrows; all 8 originals freed."""
+    m = boot_2m("7.3")
+    vm, f = hvo_of(m, 0x40000)
+    shared = vm["target"]["tail_pfn"]
+    assert vm["target"]["tails_shared"] and shared not in originals(vm)
+    assert {p["backing_pfn"] for p in vm["pages"][1:]} == {shared}
+    assert names(f, f"frame:{shared}") == [f"frame:{shared}:shared"]
+    assert names(f, "hugepage:") == ["hugepage:0x40000", "hugepage:0x40200"]
+    assert len(arrows_into(f, shared)) == 14
+    assert {f"freed:{o}" for o in originals(vm)} <= set(names(f, "freed:"))       # its 8 originals (and the other's)
+    assert len(names(f, "freed:")) == 16
+    assert m.summary()["hvo_shared_tails"][0]["pfn"] == shared
