@@ -214,6 +214,8 @@ class Event(_Out):
     allocated: Optional[int] = None
     optimized: Optional[int] = None
     freed: Optional[int] = None
+    effects: Optional[list[str]] = Field(default=None, description=(
+        "What the kernel did on the side (e.g. huge pages dissolved by offlining, their vmemmap restored)"))
 
 
 class Totals(_Out):

@@ -17,7 +17,8 @@ from .units import format_size, human_size
 
 __all__ = ["alloc_hugepages", "alloc_hugepage", "free_hugepage", "free_hugepages", "htlb_alloc_zones",
            "alloc_pool_huge_folios", "prep_and_add_allocated_folios", "alloc_contig_hugetlb_folio",
-           "update_and_free_hugetlb_folio", "dissolve_free_hugetlb_folios", "live_by_head_desc"]
+           "update_and_free_hugetlb_folio", "dissolve_free_hugetlb_folios", "live_by_head_desc",
+           "why_no_huge_page"]
 
 
 def htlb_alloc_zones(m: Machine, order: int) -> tuple[str, ...]:
@@ -80,14 +81,23 @@ def alloc_contig_hugetlb_folio(m: Machine, head: int, order: int) -> int | str:
     return f"pfns {hex(head)}-{hex(head + nr - 1)} are not all free ({busy})"
 
 
-def update_and_free_hugetlb_folio(m: Machine, i: int) -> str | None:
-    """update_and_free_hugetlb_folio(): restore the vmemmap, then give the frames to buddy."""
+def update_and_free_hugetlb_folio(m: Machine, i: int, dissolving: bool = False) -> str | None:
+    """update_and_free_hugetlb_folio(): restore the vmemmap, then give the frames to buddy. When
+    offlining dissolves the page, the op's event says so (m.effects), with the frames the vmemmap
+    restore took."""
     hp = m.hugetlb
     m.budget.tick()
+    what = f"dissolved the free {m.size_str(hp.order[i])} HugeTLB page at pfn {hp.head[i]:#x}"
     if hp.state[i] == HVO_OPTIMIZED:
-        err = hugetlb_vmemmap_restore_folio(m, i)
+        err, new = hugetlb_vmemmap_restore_folio(m, i)
         if err:
             return err
+        if dissolving:
+            m.effects.append(f"{what}: its vmemmap was restored (HVO undone) into "
+                             f"{', '.join(f'pfn {p:#x}' if k == 1 else f'pfns {p:#x}-{p + k - 1:#x}' for p, k in new)}"
+                             f" ({sum(k for _, k in new)} pages)")
+    elif dissolving:
+        m.effects.append(what)
     hp.alive[i] = 0
     hp.nr_alive -= 1
     head, nr = hp.head[i], 1 << hp.order[i]
@@ -99,7 +109,7 @@ def update_and_free_hugetlb_folio(m: Machine, i: int) -> str | None:
 def dissolve_free_hugetlb_folios(m: Machine, start: int, end: int) -> str | None:
     """dissolve_free_hugetlb_folios() for memory offlining; the first failure stops it."""
     for i in m.hugetlb.overlapping(start, end):
-        err = update_and_free_hugetlb_folio(m, i)
+        err = update_and_free_hugetlb_folio(m, i, dissolving=True)
         if err:
             return err
     return None
@@ -112,6 +122,33 @@ def live_by_head_desc(m: Machine, node: int, order: int) -> list[int]:
         return m.bulk.live_by_head_desc(m.hugetlb, node, order)
     hp = m.hugetlb
     return sorted(hp.live_on(node, order), key=lambda i: -hp.head[i])
+
+
+def why_no_huge_page(m: Machine, node: int, order: int) -> str:
+    """Why alloc_pool_huge_folio() (__GFP_THISNODE) finds no more pages of this order on the node, in
+    the kernel's terms: the zones it may not use, too little free memory, or no aligned free run."""
+    nr, size, k = 1 << order, m.size_str(order), m.kernel
+    zones = htlb_alloc_zones(m, order)
+    free = {zone: fl.nr_free() for (n, zone), fl in m.buddy.lists.items() if n == node}
+    usable = sum(free.get(z, 0) for z in zones)
+    ps = m.arch.page_size
+    why = []
+    if "Movable" not in zones and free.get("Movable", 0) >= nr:
+        sysctl = ("vm.movable_gigantic_pages is 0" if k.movable_gigantic_pages_sysctl
+                  else "vm.movable_gigantic_pages came in 7.0")
+        why.append(f"{size} pages are gigantic and never come from ZONE_MOVABLE (hugepage_movable_supported(); "
+                   f"{sysctl}), where node {node} has {human_size(free['Movable'] * ps)} free")
+    if usable < nr:
+        why.append(f"node {node} has {human_size(usable * ps)} free in ZONE_{'/'.join(z.upper() for z in zones)}, "
+                   f"less than one {size} page (__GFP_THISNODE: no other node)")
+    elif nr > m.block_pages and any(b.node == node and b.nr_vmemmap for b in m.blocks.values()):
+        why.append(f"a {size} page spans {nr // m.block_pages} memory blocks, and the blocks of node {node} that "
+                   "hold their own memmap (memmap_on_memory) begin with it, so no naturally aligned run of "
+                   f"{nr} pages is free")
+    else:
+        why.append(f"node {node}'s {human_size(usable * ps)} of free memory holds no free, naturally aligned run "
+                   f"of {nr} pages")
+    return "; ".join(why)
 
 
 # ---------------------------------------------------------------- the ops
@@ -141,6 +178,8 @@ def alloc_hugepages(m: Machine, loc: tuple, op) -> dict:
            f"allocated {got}")
     if got:
         msg += f" ({optimised} optimised by HVO)"
+    if got < op.count:
+        msg += f"; no more because {why_no_huge_page(m, op.node, order)}"
     return m.event("ok" if got == op.count else ("partial" if got else "failed"), msg,
                    allocated=got, optimized=optimised)
 

@@ -195,8 +195,9 @@ def note_hazard(m: Machine, f: int, k: int, head: int) -> None:
                          f"altmap takes back frames the buddy allocator still owns")
 
 
-def hugetlb_vmemmap_restore_folio(m: Machine, i: int) -> str | None:
-    """hugetlb_vmemmap_restore_folio(): allocate the vmemmap back before the page leaves HugeTLB."""
+def hugetlb_vmemmap_restore_folio(m: Machine, i: int) -> tuple[str | None, list[tuple[int, int]]]:
+    """hugetlb_vmemmap_restore_folio(): allocate the vmemmap back before the page leaves HugeTLB.
+    Returns (why it failed, or None; the (pfn, nr) runs of the new vmemmap pages)."""
     hp = m.hugetlb
     head, order, node = hp.head[i], hp.order[i], hp.node[i]
     n = vmemmap_pages(m, order)
@@ -211,7 +212,7 @@ def hugetlb_vmemmap_restore_folio(m: Machine, i: int) -> str | None:
     if new is None:
         where = f"on node {node} (__GFP_THISNODE before 6.7)" if thisnode else "on any node"
         return (f"could not allocate {n - nkeep} vmemmap pages {where} for huge page {hex(head)} "
-                f"(-ENOMEM in alloc_vmemmap_page_list)")
+                f"(-ENOMEM in alloc_vmemmap_page_list)"), []
     m.overlay.remove(vh, vh + n)
     if copied:
         m.overlay.add(vh, vh + 1, hp.v0[i], HVO_HEAD, PTE)
@@ -224,7 +225,7 @@ def hugetlb_vmemmap_restore_folio(m: Machine, i: int) -> str | None:
         m.hvo_freed.clear(f, f + k)
         m.release_frames(f, k)
     hp.state[i] = OFF
-    return None
+    return None, new
 
 
 def shared_tail_key(m: Machine, pfn: int) -> tuple[int, str, int] | None:

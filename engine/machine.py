@@ -40,6 +40,7 @@ class Machine:
         self.params = scenario.params
         self.struct_page_size = scenario.machine.struct_page_size
         self.events: list[dict[str, Any]] = []
+        self.effects: list[str] = []     # the kernel's side effects during the current op (its event says them)
         self.dmesg: list[str] = []
         self.op_index, self.op_name = -1, "boot"
         self.roles = RangeMap()          # frames with a known use (memmap, page tables, ...)

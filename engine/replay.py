@@ -27,6 +27,7 @@ from .units import human_size
 __all__ = ["boot", "replay", "OPS", "bulk_for"]
 
 GiB = 1 << 30
+MAX_EFFECTS = 8          # side effects spelled out in an event's message (the rest in its `effects`)
 
 # op name -> the function that models it (each returns the op's event)
 OPS = {"add_memory": add_memory, "online": online, "offline": offline, "remove_memory": remove_memory,
@@ -85,7 +86,14 @@ def replay(m: Machine) -> Machine:
     for i, op in enumerate(m.scenario.ops):
         m.op_index, m.op_name = i, op.op
         m.budget.where = ("ops", i)
-        m.events.append(OPS[op.op](m, ("ops", i), op))
+        m.effects = []
+        ev = OPS[op.op](m, ("ops", i), op)
+        if m.effects:
+            shown = m.effects[:MAX_EFFECTS] + ([f"... and {len(m.effects) - MAX_EFFECTS} more"]
+                                               if len(m.effects) > MAX_EFFECTS else [])
+            ev["message"] += "; " + "; ".join(shown)
+            ev["effects"] = m.effects
+        m.events.append(ev)
         m.budget.check()
     m.op_index, m.op_name = -1, ""
     return m
