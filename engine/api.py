@@ -5,6 +5,8 @@ form ("2M"), blocks by id (the N of memoryN).
 """
 from __future__ import annotations
 
+import copy
+import weakref
 from array import array
 from typing import Any, Iterable, NamedTuple
 
@@ -55,6 +57,7 @@ class EvaluatedMachine:
         self.tables = Tables(m, core)
         core.prepare(self.tables)        # the core's lookup index: built with the tables, not by a query
         self.implementation = core.IMPLEMENTATION
+        self._unlink_back_references()
 
     # ------------------------------------------------------------- facts of the machine
     @property
@@ -302,6 +305,12 @@ class EvaluatedMachine:
 
     def summary(self) -> dict[str, Any]:
         """Totals in pages and bytes: present/managed memory, memmap, self-hosted, HVO."""
+        if self._summary is not None:
+            return copy.deepcopy(self._summary)
+        self._summary = self._compute_summary()
+        return copy.deepcopy(self._summary)
+
+    def _compute_summary(self) -> dict[str, Any]:
         m, a, t = self.m, self.m.arch, self.tables
         online = sum(b.present_pages() for b in m.blocks.values() if b.state == "online")
         offline = sum(b.present_pages() for b in m.blocks.values() if b.state != "online")
@@ -336,3 +345,15 @@ class EvaluatedMachine:
             "hvo_enabled": m.hvo_enabled, "dmesg": list(m.dmesg),
             "role_pages": role_pages,
         }
+
+    # ------------------------------------------------------------- ops (issue 17): memory and time
+    # summary() walks every live huge page in Python (1.1 s for a million): the server computes it once,
+    # on an engine thread inside the evaluation's budget, and every later call returns a copy.
+    _summary: dict[str, Any] | None = None
+
+    def _unlink_back_references(self) -> None:
+        """The replayed state points back at its machine (HugePages.m): hold that link weakly, so an
+        evicted machine is freed by reference counting at once, not by a later full GC."""
+        hp = getattr(self.m, "hugetlb", None)
+        if hp is not None and getattr(hp, "m", None) is self.m:
+            hp.m = weakref.proxy(self.m)
