@@ -32,6 +32,8 @@ class Settings:
     evaluating thread) one replay may take before it is refused; eval_threads replay at once and
     eval_queue more may wait, beyond that 503. db_connect_timeout_s/db_timeout_s bound a connection
     and a database call (then 503); retry_after_s is what a 503 asks clients to wait.
+    max_header_bytes, header_timeout_s, body_timeout_s, keep_alive_s: what one client may hold
+    (app/serving.py).
     Every limit is listed in docs/operations.md."""
     data_dir: Path = field(default_factory=default_data_dir)
     database_url: str | None = field(default_factory=lambda: os.environ.get("DATABASE_URL") or None)
@@ -47,6 +49,10 @@ class Settings:
     db_timeout_s: float = field(default_factory=lambda: _float("VMEMSCOPE_DB_TIMEOUT", 5.0))
     db_threads: int = field(default_factory=lambda: _int("VMEMSCOPE_DB_THREADS", 8))
     retry_after_s: int = field(default_factory=lambda: _int("VMEMSCOPE_RETRY_AFTER", 5))
+    max_header_bytes: int = field(default_factory=lambda: _int("VMEMSCOPE_MAX_HEADER", 64 << 10))
+    header_timeout_s: float = field(default_factory=lambda: _float("VMEMSCOPE_HEADER_TIMEOUT", 10.0))
+    body_timeout_s: float = field(default_factory=lambda: _float("VMEMSCOPE_BODY_TIMEOUT", 30.0))
+    keep_alive_s: int = field(default_factory=lambda: _int("VMEMSCOPE_KEEP_ALIVE", 5))
 
     @property
     def url(self) -> str:
