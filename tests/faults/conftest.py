@@ -15,12 +15,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class Server:
-    def __init__(self, data_dir: Path, preexec=None) -> None:
+    def __init__(self, data_dir: Path, preexec=None, env: dict[str, str] | None = None) -> None:
         s = socket.socket()
         s.bind(("127.0.0.1", 0))
         self.port = s.getsockname()[1]
         s.close()
-        env = dict(os.environ, VMEMSCOPE_DATA_DIR=str(data_dir))
+        env = dict(os.environ, VMEMSCOPE_DATA_DIR=str(data_dir), **(env or {}))
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port), "--log-level", "info"],
             cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True, preexec_fn=preexec)
@@ -47,8 +47,8 @@ class Server:
 def servers():
     started: list[Server] = []
 
-    def start(data_dir: Path, preexec=None) -> Server:
-        started.append(Server(data_dir, preexec))
+    def start(data_dir: Path, preexec=None, **env: str) -> Server:
+        started.append(Server(data_dir, preexec, env))
         return started[-1]
     yield start
     for s in started:
