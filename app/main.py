@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from . import deps, errors, outage
+from .assets import STATIC
 from .cache import MachineCache
 from .routers import imports, meta, model, pages, scenarios, walkthroughs
 from .security import SecurityHeaders
@@ -50,7 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     outage.install(app)
     for r in (meta.router, model.router, scenarios.router, imports.router, walkthroughs.router, pages.router):
         app.include_router(r)
-    app.mount("/static", StaticFiles(directory=str(pages.STATIC)), name="static")
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     app.add_middleware(errors.BodyLimit, limit=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
