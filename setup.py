@@ -1,7 +1,7 @@
 """Build the Cython engine extensions (metadata lives in pyproject.toml)."""
 
 from Cython.Build import cythonize
-from setuptools import Extension, find_packages, setup
+from setuptools import Extension, find_namespace_packages, find_packages, setup
 
 extensions = [
     Extension(
@@ -20,12 +20,14 @@ extensions = [
 # package as app/static and app/templates, so an installed wheel (and the image) finds them through
 # the package (app/assets.py); an editable install finds them in the checkout.
 ASSETS = {"app.static": "static", "app.templates": "templates"}
+ASSET_PACKAGES = [f"{pkg}.{sub}" if sub else pkg for pkg, d in ASSETS.items()
+                  for sub in ["", *find_namespace_packages(where=d)]]
 
 setup(
-    packages=find_packages(include=["engine", "engine.*", "app", "app.*"]) + list(ASSETS),
+    packages=find_packages(include=["engine", "engine.*", "app", "app.*"]) + ASSET_PACKAGES,
     package_dir=ASSETS,
     package_data={"engine": ["*.pyx", "*.pxd"], "app.walkthroughs": ["*.json"],
-                  **{pkg: ["**/*"] for pkg in ASSETS}},
+                  **{pkg: ["*"] for pkg in ASSET_PACKAGES}},
     exclude_package_data={"engine": ["*.c"]},
     ext_modules=cythonize(
         extensions,
