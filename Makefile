@@ -19,7 +19,7 @@ TEST_STAMP := $(VENV)/.stamp-test-deps
 EXT_STAMP  := $(VENV)/.stamp-ext
 ENGINE_SRC := $(wildcard engine/*.pyx engine/*.pxd)
 
-.PHONY: help venv run test test-deps bench load docs validate-kernel kernel-deps postgres-deps build-ext chromium clean distclean
+.PHONY: help venv run test test-deps lock bench load docs validate-kernel kernel-deps postgres-deps build-ext chromium clean distclean
 
 help:
 	@echo "make run        build the engine and start the dashboard on http://127.0.0.1:$(PORT)"
@@ -30,6 +30,7 @@ help:
 	@echo "make load       60 s load test: 50 simulated trainees on 127.0.0.1 (prints latencies)"
 	@echo "make docs       regenerate the figures and screenshots in docs/ (needs chromium)"
 	@echo "make build-ext  rebuild the Cython extension in place (dev loop)"
+	@echo "make lock       rewrite requirements.lock (the image's pinned run-time dependencies) from .venv"
 	@echo "make clean      remove build artefacts (keeps .venv); distclean also removes .venv"
 
 venv: $(EXT_STAMP)
@@ -83,6 +84,10 @@ test-deps: venv $(TEST_STAMP) chromium kernel-deps postgres-deps
 test: test-deps
 	@mkdir -p $(VMEMSCOPE_TEST_OUTPUT)
 	$(VPY) -m pytest --junitxml=$(VMEMSCOPE_TEST_OUTPUT)/junit.xml $(PYTEST_ARGS)
+
+# The image installs vmemscope[postgres] with these exact versions (Dockerfile).
+lock: $(TEST_STAMP)
+	$(VPY) scripts/lock_requirements.py
 
 bench: venv
 	$(VPY) bench/bench_engine.py
