@@ -1,7 +1,7 @@
 """Evaluated machines by content, so zoom and hover queries never replay a scenario.
 
 An LRU bounded by entry count and by bytes (EvaluatedMachine.nbytes, the tables' estimate; default
-512 MiB, VMEMSCOPE_CACHE_BYTES). The key is the hash of the normalised scenario document, whatever
+384 MiB, VMEMSCOPE_CACHE_BYTES). The key is the hash of the normalised scenario document, whatever
 route it came by: an inline document and the same document saved under an id share one machine,
 so one dashboard edit (save, then evaluate by id) replays once. Saved ids map to their content key
 through a small alias table. Concurrent requests for one key wait for one evaluation.
@@ -18,7 +18,7 @@ from engine import EvaluatedMachine
 
 __all__ = ["MachineCache", "DEFAULT_BYTES"]
 
-DEFAULT_BYTES = 512 << 20
+DEFAULT_BYTES = 384 << 20
 MAX_ALIASES = 65_536
 
 

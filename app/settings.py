@@ -38,7 +38,7 @@ class Settings:
     data_dir: Path = field(default_factory=default_data_dir)
     database_url: str | None = field(default_factory=lambda: os.environ.get("DATABASE_URL") or None)
     cache_entries: int = field(default_factory=lambda: _int("VMEMSCOPE_CACHE_ENTRIES", 32))
-    cache_bytes: int = field(default_factory=lambda: _int("VMEMSCOPE_CACHE_BYTES", 512 << 20))
+    cache_bytes: int = field(default_factory=lambda: _int("VMEMSCOPE_CACHE_BYTES", 384 << 20))
     max_body_bytes: int = field(default_factory=lambda: _int("VMEMSCOPE_MAX_BODY", 4 << 20))
     cors_origins: tuple[str, ...] = field(default_factory=lambda: tuple(
         o.strip() for o in os.environ.get("VMEMSCOPE_CORS_ORIGINS", "").split(",") if o.strip()))
@@ -53,6 +53,7 @@ class Settings:
     header_timeout_s: float = field(default_factory=lambda: _float("VMEMSCOPE_HEADER_TIMEOUT", 10.0))
     body_timeout_s: float = field(default_factory=lambda: _float("VMEMSCOPE_BODY_TIMEOUT", 30.0))
     keep_alive_s: int = field(default_factory=lambda: _int("VMEMSCOPE_KEEP_ALIVE", 5))
+    switch_interval_s: float = field(default_factory=lambda: _float("VMEMSCOPE_SWITCH_INTERVAL", 0.001))
 
     @property
     def url(self) -> str:
