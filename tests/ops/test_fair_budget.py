@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 import engine
 from engine import ScenarioError
 
+from app import deps
 from app.main import create_app
 from app.settings import Settings
 
@@ -72,6 +73,14 @@ def test_the_cpu_budget_still_stops_work_that_is_too_big():
 
 def app_client(tmp_path, **kw) -> TestClient:
     return TestClient(create_app(Settings(data_dir=tmp_path, **kw)))
+
+
+@pytest.fixture(autouse=True)
+def default_engine_pool():
+    """The engine pool is per process: give later tests (and the module-level app) the defaults back."""
+    yield
+    defaults = Settings()
+    deps.configure(defaults.eval_threads, defaults.eval_queue)
 
 
 def test_the_totals_are_computed_inside_the_budget(tmp_path):
