@@ -39,7 +39,7 @@ def test_an_evicted_machine_is_freed_at_once_without_a_full_gc(no_gc):
         held = tracemalloc.get_traced_memory()[0]
         gone = weakref.ref(m)
         cache = MachineCache(max_entries=1)
-        cache.get_or_evaluate("a", lambda: m)
+        cache.get_or_evaluate("a", lambda m=m: m)
         del m
         assert gone() is not None
         cache.get_or_evaluate("b", lambda: engine.evaluate(DEFAULT_SCENARIO))     # evicts "a"

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from storage_helpers import IN_CI, PgCluster, Server
+from app_server import Server
+from storage_helpers import IN_CI, PgCluster
 
 
 def _pg_bindir() -> Path | None:

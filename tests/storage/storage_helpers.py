@@ -1,35 +1,19 @@
-"""Helpers of the storage suite (imported by its conftest and tests): the suite runs against SQLite and a real PostgreSQL: a throw-away cluster of Debian's
-server binaries (/usr/lib/postgresql/*/bin) on 127.0.0.1, a free port and a temporary directory,
-started once per session as the `postgres` system user (initdb refuses root) and removed at the end.
-`make test` installs the package; under CI=true a missing PostgreSQL fails the tests, never skips."""
+"""Helpers of the storage suite (its conftest and tests import them): a throw-away PostgreSQL
+cluster of Debian's server binaries (/usr/lib/postgresql/*/bin) on 127.0.0.1, a free port and a
+temporary directory, run as the `postgres` system user (initdb refuses root)."""
 from __future__ import annotations
 
 import glob
 import os
 import pwd
-import shutil
-import signal
-import socket
 import subprocess
-import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
-import httpx
-import pytest
+from app_server import free_port
 
-ROOT = Path(__file__).resolve().parents[2]
 IN_CI = os.environ.get("CI") == "true"
-
-
-def free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def wait_until(cond, timeout: float, what: str, every: float = 0.05):
@@ -105,39 +89,3 @@ class PgCluster:
         with psycopg.connect(self.url(), autocommit=True, connect_timeout=5) as c:
             c.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
-
-
-class Server:
-    """`vmemscope serve` on 127.0.0.1 as its own process (it can be killed)."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.port = free_port()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port), "--log-level", "info"],
-            cwd=ROOT, env={**os.environ, **env}, stderr=subprocess.PIPE, text=True)
-        self.log: list[str] = []
-        for line in self.proc.stderr:                   # uvicorn says when it listens
-            self.log.append(line)
-            if "Uvicorn running on" in line:
-                break
-        else:
-            raise RuntimeError("server exited: " + "".join(self.log))
-        self.base = f"http://127.0.0.1:{self.port}"
-
-    def client(self, timeout: float = 20) -> httpx.Client:
-        return httpx.Client(base_url=self.base, timeout=timeout)
-
-    def rest_of_log(self) -> list[str]:
-        """Stop the server and return everything it logged."""
-        self.stop()
-        self.log.extend(self.proc.stderr.readlines())
-        return self.log
-
-    def kill9(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)

@@ -16,7 +16,8 @@ from app.settings import Settings
 from app.store import Store, canonical_json
 from engine.presets import DEFAULT_SCENARIO
 
-from storage_helpers import ROOT, free_port, wait_until
+from app_server import ROOT, free_port
+from storage_helpers import wait_until
 
 
 def doc(k: int, j: int) -> dict:
