@@ -19,16 +19,18 @@ TEST_STAMP := $(VENV)/.stamp-test-deps
 EXT_STAMP  := $(VENV)/.stamp-ext
 ENGINE_SRC := $(wildcard engine/*.pyx engine/*.pxd)
 
-.PHONY: help venv run test bench load docs validate-kernel kernel-deps build-ext chromium clean distclean
+.PHONY: help venv run test test-deps lock bench load docs validate-kernel kernel-deps postgres-deps build-ext chromium clean distclean
 
 help:
 	@echo "make run        build the engine and start the dashboard on http://127.0.0.1:$(PORT)"
-	@echo "make test       install test deps (incl. Debian chromium) and run the test suite"
+	@echo "make test       install every test dependency (pip extras; Debian chromium, qemu, kernel,"
+	@echo "                busybox, PostgreSQL when root) and run the test suite"
 	@echo "make bench      run the engine and API benchmarks (prints figures, asserts nothing)"
 	@echo "make validate-kernel  boot Debian's kernel under QEMU and compare it with the engine"
 	@echo "make load       60 s load test: 50 simulated trainees on 127.0.0.1 (prints latencies)"
 	@echo "make docs       regenerate the figures and screenshots in docs/ (needs chromium)"
 	@echo "make build-ext  rebuild the Cython extension in place (dev loop)"
+	@echo "make lock       rewrite requirements.lock (the image's pinned run-time dependencies) from .venv"
 	@echo "make clean      remove build artefacts (keeps .venv); distclean also removes .venv"
 
 venv: $(EXT_STAMP)
@@ -59,7 +61,7 @@ run: venv
 	$(VPY) -m app.cli serve --host 127.0.0.1 --port $(PORT)
 
 $(TEST_STAMP): $(VENV_STAMP)
-	$(PIP) install -q -e '.[test]' --no-build-isolation
+	$(PIP) install -q -e '.[test,postgres]' --no-build-isolation
 	@touch $@
 
 # Debian's chromium is used by playwright and kaleido (no browser downloads here).
@@ -76,9 +78,16 @@ chromium:
 	  fi; \
 	fi
 
-test: venv $(TEST_STAMP) chromium
+# Everything any test needs, on a fresh Debian machine as root (CI calls only `make test`).
+test-deps: venv $(TEST_STAMP) chromium kernel-deps postgres-deps
+
+test: test-deps
 	@mkdir -p $(VMEMSCOPE_TEST_OUTPUT)
 	$(VPY) -m pytest --junitxml=$(VMEMSCOPE_TEST_OUTPUT)/junit.xml $(PYTEST_ARGS)
+
+# The image installs vmemscope[postgres] with these exact versions (Dockerfile).
+lock: $(TEST_STAMP)
+	$(VPY) scripts/lock_requirements.py
 
 bench: venv
 	$(VPY) bench/bench_engine.py
@@ -99,6 +108,19 @@ kernel-deps:
 	fi
 	@# the 6.12 (bookworm-backports) and 7.3 (trixie-backports) kernels, downloaded once as plain vmlinuz files
 	$(PYTHON) -m validate.kernels fetch
+
+# Debian's PostgreSQL server binaries: the storage tests start a throw-away cluster with them
+# (tests/storage/conftest.py; initdb/pg_ctl run as the `postgres` user the package creates).
+postgres-deps:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! id postgres >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" -eq 0 ]; then \
+	    echo ">> installing postgresql"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql </dev/null; \
+	  else \
+	    echo "ERROR: install postgresql (as root): apt-get install --no-install-recommends postgresql"; exit 1; \
+	  fi; \
+	fi
 
 # SCENARIO=validate/scenarios/B_mmo0_hvo_on.json KERNEL=/boot/vmlinuz-... make validate-kernel
 validate-kernel: venv kernel-deps

@@ -1,8 +1,12 @@
-"""Evaluated machines by scenario id, so zoom and hover queries never replay a scenario.
+"""Evaluated machines by content, so zoom and hover queries never replay a scenario.
 
-An LRU bounded by entry count and by weight (rows of the frozen query tables: a 64 TiB machine
-with a million huge pages weighs about 1.1 M). Concurrent requests for the same id wait for one
-evaluation instead of each replaying it.
+An LRU bounded by entry count and by bytes (EvaluatedMachine.nbytes, the tables' estimate; default
+384 MiB, VMEMSCOPE_CACHE_BYTES). The key is the hash of the normalised scenario document, whatever
+route it came by: an inline document and the same document saved under an id share one machine,
+so one dashboard edit (save, then evaluate by id) replays once. Saved ids map to their content key
+through a small alias table. Concurrent requests for one key wait for one evaluation.
+An evicted machine is dropped at once: the cache holds the only reference, and the engine's
+machines hold no reference cycles, so its memory returns without waiting for a full GC.
 """
 from __future__ import annotations
 
@@ -12,26 +16,26 @@ from typing import Callable
 
 from engine import EvaluatedMachine
 
-__all__ = ["MachineCache"]
+__all__ = ["MachineCache", "DEFAULT_BYTES"]
 
-
-def weight(m: EvaluatedMachine) -> int:
-    t = m.tables
-    return 1 + len(t.pr_start) + len(t.rl_start) + len(t.hp_head) + len(t.vm_vstart) + len(t.ov_vstart)
+DEFAULT_BYTES = 384 << 20
+MAX_ALIASES = 65_536
 
 
 class MachineCache:
-    def __init__(self, max_entries: int = 32, max_weight: int = 4_000_000, budget_s: float | None = None) -> None:
+    def __init__(self, max_entries: int = 32, max_bytes: int = DEFAULT_BYTES, budget_s: float | None = None) -> None:
         self.budget_s = budget_s          # CPU time one replay may take (engine.budget)
         self.max_entries = max(1, max_entries)
-        self.max_weight = max_weight
+        self.max_bytes = max_bytes
         self._items: OrderedDict[str, tuple[EvaluatedMachine, int]] = OrderedDict()
-        self._weight = 0
+        self._aliases: OrderedDict[str, str] = OrderedDict()     # saved id -> content key
+        self._bytes = 0
         self._lock = threading.Lock()
         self._inflight: dict[str, threading.Lock] = {}
-        self.hits = self.misses = 0
+        self.hits = self.misses = self.evictions = 0
 
     def get_or_evaluate(self, key: str, build: Callable[[], EvaluatedMachine]) -> EvaluatedMachine:
+        """The machine under `key`, or build() it once (misses counts the replays)."""
         with self._lock:
             hit = self._take(key)
             if hit is not None:
@@ -56,6 +60,18 @@ class MachineCache:
         with self._lock:
             return self._take(key)
 
+    def alias(self, sid: str, key: str) -> None:
+        """Remember that saved scenario `sid` has content key `key` (saved documents never change)."""
+        with self._lock:
+            self._aliases[sid] = key
+            self._aliases.move_to_end(sid)
+            while len(self._aliases) > MAX_ALIASES:
+                self._aliases.popitem(last=False)
+
+    def key_of(self, sid: str) -> str | None:
+        with self._lock:
+            return self._aliases.get(sid)
+
     def _take(self, key: str) -> EvaluatedMachine | None:
         item = self._items.get(key)
         if item is None:
@@ -65,18 +81,23 @@ class MachineCache:
         return item[0]
 
     def _put(self, key: str, m: EvaluatedMachine) -> None:
-        w = weight(m)
+        size = m.nbytes
         with self._lock:
             if key in self._items:
                 return
-            self._items[key] = (m, w)
-            self._weight += w
-            while len(self._items) > 1 and (len(self._items) > self.max_entries
-                                            or self._weight > self.max_weight):
-                _, (_, ow) = self._items.popitem(last=False)
-                self._weight -= ow
+            self._items[key] = (m, size)
+            self._bytes += size
+            while len(self._items) > 1 and (len(self._items) > self.max_entries or self._bytes > self.max_bytes):
+                _, (_, old) = self._items.popitem(last=False)
+                self._bytes -= old
+                self.evictions += 1
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
 
     def stats(self) -> dict[str, int]:
         with self._lock:
-            return {"entries": len(self._items), "weight": self._weight, "hits": self.hits,
-                    "misses": self.misses}
+            return {"entries": len(self._items), "bytes": self._bytes, "max_bytes": self.max_bytes,
+                    "hits": self.hits, "misses": self.misses, "evictions": self.evictions}

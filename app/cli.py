@@ -57,18 +57,19 @@ def _range(text: str | None) -> tuple[int, int] | None:
 
 
 def cmd_serve(a) -> None:
-    import uvicorn
+    from app import serving
     from app.settings import Settings
-    from app.store import Store, StoreError
-    store = Store(Settings().url)          # a corrupt or newer database stops us here, untouched
+    from app.store import StoreError
+    settings = Settings()
+    store = settings.store()          # a corrupt, newer, unreachable or hung database stops us here
     try:
-        store.open()
+        serving.open_store_or_fail(store, settings.db_connect_timeout_s + settings.db_timeout_s)
     except StoreError as e:
         raise CliError(str(e)) from None
     if store.read_only:
-        print(f"vmemscope serve: warning: {store.url} is read-only; saving scenarios is off", file=sys.stderr)
+        print(f"vmemscope serve: warning: {store.safe_url} is read-only; saving scenarios is off", file=sys.stderr)
     store.close()
-    uvicorn.run("app.main:app", host=a.host, port=a.port, log_level=a.log_level)
+    serving.run(settings, a.host, a.port, a.log_level)
 
 
 def cmd_evaluate(a) -> None:

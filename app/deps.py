@@ -1,8 +1,14 @@
-"""Typed dependencies: the store, the machine cache, and turning a request into an evaluated machine."""
+"""Typed dependencies: the store, the machine cache, and turning a request into an evaluated machine.
+
+Replays run on a few engine threads (VMEMSCOPE_EVAL_THREADS) behind a bounded queue
+(VMEMSCOPE_EVAL_QUEUE): when it is full the request answers 503 with Retry-After at once instead of
+stretching everyone's latency. Database reads go through outage.run_db, never an engine thread.
+"""
 from __future__ import annotations
 
 import hashlib
-from typing import Annotated
+import time
+from typing import Annotated, Any, Callable, TypeVar
 
 import anyio
 
@@ -14,13 +20,25 @@ from engine import Scenario
 
 from .cache import MachineCache
 from .errors import ScenarioLookupError
+from .outage import Busy, run_db
 from .schemas import ScenarioRef
 from .store import Store
 
-__all__ = ["StoreDep", "CacheDep", "machine_for", "machine_async", "run_engine", "load_saved", "cache_key"]
+__all__ = ["StoreDep", "CacheDep", "machine_async", "run_engine", "load_saved", "content_key",
+           "evaluate_cached", "configure"]
 
-ENGINE_THREADS = 2          # the machine has 2 cores
-_LIMITER: anyio.CapacityLimiter | None = None
+T = TypeVar("T")
+
+
+class _Pool:
+    threads = 2          # the machine has 2 cores; the replay holds the GIL
+    queue = 32
+    pending = 0          # running + waiting (touched on the event loop only)
+    limiter: anyio.CapacityLimiter | None = None
+
+
+def configure(threads: int, queue: int) -> None:
+    _Pool.threads, _Pool.queue, _Pool.limiter = max(1, threads), max(0, queue), None
 
 
 async def get_store(request: Request) -> Store:
@@ -42,47 +60,68 @@ def load_saved(store: Store, sid: str) -> Scenario:
     return Scenario.model_validate_json(row["body"])
 
 
-def cache_key(ref: ScenarioRef) -> str:
-    """Saved scenarios by id (they never change); inline ones by their normalised document, so equal
-    scenarios share a machine."""
-    if ref.scenario is None:
-        return "id:" + ref.scenario_id
-    return hashlib.sha256(ref.scenario.model_dump_json().encode()).hexdigest()
+def content_key(sc: Scenario) -> str:
+    """One key per normalised document (its name aside: names do not change the machine), whichever
+    route (inline, saved id, save) brought it."""
+    return hashlib.sha256(sc.model_dump_json(exclude={"name"}).encode()).hexdigest()
+
+
+def _replay(sc: Scenario, budget_s: float | None) -> EvaluatedMachine:
+    """Replay and totals, both on this thread and both charged to one CPU-time budget."""
+    t0 = time.thread_time()
+    m = engine.evaluate(sc, budget_s=budget_s)
+    m.summary()                         # computed once here, not later on the event loop
+    used = time.thread_time() - t0
+    if budget_s is not None and used > budget_s:
+        raise ScenarioError(("ops",), f"evaluation stopped after {used:.2f} s of CPU time (the totals "
+                            f"took it past {budget_s:g} s): this scenario needs more time than one request "
+                            "may take (fewer blocks or huge pages)")
+    return m
 
 
 def evaluate_cached(cache: MachineCache, sc: Scenario) -> EvaluatedMachine:
-    return cache.get_or_evaluate(cache_key(ScenarioRef(scenario=sc)),
-                                 lambda: engine.evaluate(sc, budget_s=cache.budget_s))
+    """The machine of a document, replayed at most once while it stays cached (call off the loop)."""
+    return cache.get_or_evaluate(content_key(sc), lambda: _replay(sc, cache.budget_s))
 
 
-async def run_engine(fn, *args):
-    """CPU-heavy engine work goes to worker threads, at most ENGINE_THREADS at a time: the replay holds
-    the GIL, and twenty replaying threads would starve the event loop (health checks, cached queries)."""
-    return await anyio.to_thread.run_sync(fn, *args, limiter=_limiter())
+async def run_engine(fn: Callable[..., T], *args: Any) -> T:
+    """CPU-heavy engine work on an engine thread; 503 (Busy) when the queue is full."""
+    if _Pool.pending >= _Pool.threads + _Pool.queue:
+        raise Busy(f"the server is busy: {_Pool.threads} evaluations running and {_Pool.queue} waiting; "
+                   "try again shortly")
+    if _Pool.limiter is None:
+        _Pool.limiter = anyio.CapacityLimiter(_Pool.threads)
+    _Pool.pending += 1
+    try:
+        return await anyio.to_thread.run_sync(fn, *args, limiter=_Pool.limiter)
+    finally:
+        _Pool.pending -= 1
 
 
-def _limiter() -> anyio.CapacityLimiter:
-    global _LIMITER
-    if _LIMITER is None:
-        _LIMITER = anyio.CapacityLimiter(ENGINE_THREADS)
-    return _LIMITER
+async def _saved_key(sid: str, store: Store, cache: MachineCache) -> tuple[str, Scenario | None]:
+    key = cache.key_of(sid)
+    if key is not None:
+        return key, None
+    sc = await run_db(load_saved, store, sid)
+    key = content_key(sc)
+    cache.alias(sid, key)
+    return key, sc
 
 
 async def machine_async(ref: ScenarioRef, store: Store, cache: MachineCache) -> EvaluatedMachine:
-    """A cached machine without leaving the event loop; otherwise evaluate on an engine thread."""
-    m = cache.peek(cache_key(ref))
-    return m if m is not None else await run_engine(machine_for, ref, store, cache)
-
-
-def machine_for(ref: ScenarioRef, store: Store, cache: MachineCache) -> EvaluatedMachine:
-    """The machine of an inline scenario or a saved one (cached by id: saved documents never change);
-    engine refusals of the document become 422 at the field that caused them."""
+    """A cached machine without leaving the event loop; otherwise evaluate on an engine thread.
+    Engine refusals of the document become 422 at the field that caused them."""
+    sc = ref.scenario
+    key = content_key(sc) if sc is not None else None
+    if sc is None:
+        key, sc = await _saved_key(ref.scenario_id, store, cache)
+    m = cache.peek(key)
+    if m is not None:
+        return m
+    if sc is None:                      # an alias to a machine the cache has since evicted
+        sc = await run_db(load_saved, store, ref.scenario_id)
     try:
-        if ref.scenario is not None:
-            return evaluate_cached(cache, ref.scenario)
-        sid = ref.scenario_id
-        return cache.get_or_evaluate(
-            cache_key(ref), lambda: engine.evaluate(load_saved(store, sid), budget_s=cache.budget_s))
+        return await run_engine(evaluate_cached, cache, sc)
     except ScenarioError as e:
         e.prefix = ("scenario",) if ref.scenario is not None else ("scenario_id",)
         raise

@@ -11,12 +11,12 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
-from . import errors
+from . import deps, errors, outage
+from .assets import STATIC
 from .cache import MachineCache
 from .routers import imports, meta, model, pages, scenarios, sections, walkthroughs
 from .security import SecurityHeaders
 from .settings import Settings
-from .store import Store
 
 __all__ = ["create_app", "app"]
 
@@ -30,7 +30,9 @@ Bad input answers 422 with `detail[].loc` (the field path) and a one-line `messa
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    store = Store(settings.url)
+    store = settings.store()
+    deps.configure(settings.eval_threads, settings.eval_queue)
+    outage.configure(settings.db_timeout_s, settings.db_threads, settings.retry_after_s)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
@@ -44,12 +46,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   docs_url=None, redoc_url=None, debug=False)
     app.state.settings = settings
     app.state.store = store
-    app.state.cache = MachineCache(settings.cache_entries, settings.cache_weight, settings.eval_budget_s)
+    app.state.cache = MachineCache(settings.cache_entries, settings.cache_bytes, settings.eval_budget_s)
     errors.install(app)
+    outage.install(app)
     for r in (meta.router, model.router, sections.router, scenarios.router, imports.router, walkthroughs.router,
               pages.router):
         app.include_router(r)
-    app.mount("/static", StaticFiles(directory=str(pages.STATIC)), name="static")
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     app.add_middleware(errors.BodyLimit, limit=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],

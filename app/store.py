@@ -1,24 +1,35 @@
-"""Saved scenarios: immutable, content-addressed documents in SQLite (WAL) or any SQLAlchemy URL.
+"""Saved scenarios: immutable, content-addressed documents in SQLite (WAL) or PostgreSQL (psycopg 3).
 
 The id is a hash of the canonical JSON (sorted keys, no whitespace), so the same document always
 gets the same id and a shared link can never be changed; "editing" saves a new document. The stored
 text is exactly the canonical JSON, returned byte for byte.
+
+Any database failure after start-up is a StoreUnavailable (the API answers 503 with Retry-After)
+whose text names no host, port or password. Schema creation is safe when several servers start at
+once on an empty database (an advisory lock on PostgreSQL, a lock on the data directory for SQLite).
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import os
 import threading
 import time
+import unicodedata
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from sqlalchemy import (Column, Float, Integer, MetaData, String, Table, Text, create_engine, event,
                         inspect, select, text)
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
-__all__ = ["Store", "StoreError", "StoreUnavailable", "canonical_json", "scenario_id", "SCHEMA_VERSION"]
+from engine import ScenarioError
+
+__all__ = ["Store", "StoreError", "StoreUnavailable", "canonical_json", "scenario_id", "SCHEMA_VERSION",
+           "normalise_url", "redact_url", "check_name"]
 
 SCHEMA_VERSION = 1
 ID_HEX = 24          # 96 bits of sha256: ids stay short in links, collisions are checked anyway
@@ -39,7 +50,37 @@ class StoreError(RuntimeError):
 
 
 class StoreUnavailable(RuntimeError):
-    """A save cannot be written now (read-only or full disk); reads may still work."""
+    """The database cannot answer now (down, hung, read-only or full disk): 503 with Retry-After.
+    The text is safe to show a client: it never names the host, port or password."""
+
+
+SCHEMA_LOCK = 0x766D656D73636F70     # pg_advisory_xact_lock key ("vmemscop") for schema creation
+PG_SCHEMES = ("postgresql://", "postgres://")
+
+
+def normalise_url(url: str) -> str:
+    """postgresql:// and postgres:// (libpq's spellings) use SQLAlchemy's psycopg 3 dialect."""
+    for scheme in PG_SCHEMES:
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme):]
+    return url
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password replaced by ***, for logs and start-up errors."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:                       # not a URL at all: say nothing of it
+        return "<DATABASE_URL>"
+
+
+def check_name(name: str) -> None:
+    """Scenario names are text for people: NUL and other control characters are refused (422) on
+    every store (PostgreSQL cannot hold NUL in text at all)."""
+    for k, ch in enumerate(name):
+        if unicodedata.category(ch) == "Cc":
+            raise ScenarioError(("name",), f"control character U+{ord(ch):04X} at offset {k} is not "
+                                "allowed in a scenario name")
 
 
 def canonical_json(doc: Any) -> str:
@@ -54,8 +95,12 @@ class Store:
     """Thread-safe: SQLAlchemy pools one SQLite connection per thread; every write is one statement
     in its own transaction, so concurrent saves neither lose nor corrupt each other."""
 
-    def __init__(self, url: str) -> None:
-        self.url = url
+    def __init__(self, url: str, connect_timeout_s: float = 3.0, statement_timeout_s: float = 5.0) -> None:
+        self.url = normalise_url(url)
+        self.safe_url = redact_url(self.url)
+        self.sqlite = self.url.startswith("sqlite")
+        self.connect_timeout_s = connect_timeout_s
+        self.statement_timeout_s = statement_timeout_s
         self._engine: Engine | None = None
         self._lock = threading.Lock()
         self.read_only = False             # the data directory could not be written at start
@@ -67,56 +112,105 @@ class Store:
             if self._engine is None:
                 self._engine = self._open()
 
+    def _create_engine(self) -> Engine:
+        if self.sqlite:
+            return create_engine(self.url, connect_args={"timeout": self.statement_timeout_s})
+        if not self.url.startswith("postgresql"):
+            return create_engine(self.url, pool_pre_ping=True)
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
+            raise StoreError(f"database {self.safe_url} needs the PostgreSQL driver: "
+                             "pip install 'vmemscope[postgres]'; refusing to start") from None
+        # libpq's connect_timeout bounds a connection to a hung server; statement_timeout a slow query;
+        # a server that stops answering mid-query is bounded by the app (app/outage.py)
+        return create_engine(self.url, pool_pre_ping=True, pool_timeout=self.connect_timeout_s,
+                             connect_args={"connect_timeout": max(1, round(self.connect_timeout_s)),
+                                           "options": f"-c statement_timeout={int(self.statement_timeout_s * 1000)}"})
+
     def _open(self) -> Engine:
-        sqlite = self.url.startswith("sqlite")
+        sqlite = self.sqlite
         if sqlite:
             path = self.url.split("///", 1)[-1]
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-        eng = create_engine(self.url, connect_args={"timeout": 5} if sqlite else {})
+        eng = self._create_engine()
         if sqlite:
             @event.listens_for(eng, "connect")
             def _pragmas(dbapi_conn, _record) -> None:      # per connection (busy_timeout, synchronous)
                 cur = dbapi_conn.cursor()
-                cur.execute("PRAGMA busy_timeout=5000")
+                cur.execute(f"PRAGMA busy_timeout={int(self.statement_timeout_s * 1000)}")
                 cur.execute("PRAGMA synchronous=NORMAL")
                 cur.close()
         try:
-            with eng.connect() as c:               # look before writing anything
-                if sqlite:
-                    ok = c.exec_driver_sql("PRAGMA quick_check").scalar()
-                    if ok != "ok":
-                        raise StoreError(f"database {self.url} fails its integrity check ({ok}); "
-                                         "refusing to start (move it away or restore a backup)")
-                names = set(inspect(c).get_table_names())
-                if "vmemscope_meta" in names:
-                    v = c.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
-                    if v is None or not str(v).isdigit():
-                        raise StoreError(f"database {self.url} has no valid schema_version; refusing to start")
-                    if int(v) > SCHEMA_VERSION:
-                        raise StoreError(f"database {self.url} has schema version {v}, newer than this "
-                                         f"vmemscope understands ({SCHEMA_VERSION}); refusing to start "
-                                         "(upgrade vmemscope)")
-                elif names:
-                    raise StoreError(f"database {self.url} holds tables that are not vmemscope's "
-                                     f"({', '.join(sorted(names))}); refusing to start")
-                c.rollback()
-            with eng.begin() as c:
-                if sqlite:
-                    c.exec_driver_sql("PRAGMA journal_mode=WAL")
-                if "vmemscope_meta" not in names:
-                    metadata.create_all(c)
-                    c.execute(meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+            with self._schema_lock(eng):
+                self._check_and_create(eng)
         except StoreError:
             eng.dispose()
             raise
-        except DBAPIError as e:
+        except SQLAlchemyError as e:
             eng.dispose()
             path = self.url.split("///", 1)[-1] if sqlite else ""
-            if path and Path(path).is_file():
+            if isinstance(e, DBAPIError) and path and Path(path).is_file():
                 return self._open_read_only(path, e)
-            raise StoreError(f"cannot open database {self.url}: {e.orig}; refusing to start") from e
+            raise StoreError(f"cannot open database {self.safe_url}: {_why(e)}; refusing to start") from e
         return eng
+
+    @contextmanager
+    def _schema_lock(self, eng: Engine) -> Iterator[None]:
+        """Serialise the look-then-create of the schema between servers starting at once: a lock on
+        the SQLite file's directory, or a PostgreSQL advisory lock held by a session for the duration."""
+        if self.sqlite:
+            path = self.url.split("///", 1)[-1]
+            if not path or path == ":memory:" or path.startswith("file:"):
+                yield
+                return
+            fd = os.open(Path(path).parent, os.O_RDONLY)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                yield
+            finally:
+                os.close(fd)
+            return
+        if not self.url.startswith("postgresql"):
+            yield
+            return
+        with eng.connect() as c:
+            c.exec_driver_sql(f"SELECT pg_advisory_lock({SCHEMA_LOCK})")
+            try:
+                yield
+            finally:
+                c.exec_driver_sql(f"SELECT pg_advisory_unlock({SCHEMA_LOCK})")
+                c.commit()
+
+    def _check_and_create(self, eng: Engine) -> set[str]:
+        sqlite = self.sqlite
+        with eng.connect() as c:               # look before writing anything
+            if sqlite:
+                ok = c.exec_driver_sql("PRAGMA quick_check").scalar()
+                if ok != "ok":
+                    raise StoreError(f"database {self.safe_url} fails its integrity check ({ok}); "
+                                     "refusing to start (move it away or restore a backup)")
+            names = set(inspect(c).get_table_names())
+            if "vmemscope_meta" in names:
+                v = c.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
+                if v is None or not str(v).isdigit():
+                    raise StoreError(f"database {self.safe_url} has no valid schema_version; refusing to start")
+                if int(v) > SCHEMA_VERSION:
+                    raise StoreError(f"database {self.safe_url} has schema version {v}, newer than this "
+                                     f"vmemscope understands ({SCHEMA_VERSION}); refusing to start "
+                                     "(upgrade vmemscope)")
+            elif names:
+                raise StoreError(f"database {self.safe_url} holds tables that are not vmemscope's "
+                                 f"({', '.join(sorted(names))}); refusing to start")
+            c.rollback()
+        with eng.begin() as c:
+            if sqlite:
+                c.exec_driver_sql("PRAGMA journal_mode=WAL")
+            if "vmemscope_meta" not in names:
+                metadata.create_all(c)
+                c.execute(meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+        return names
 
     def _open_read_only(self, path: str, why: Exception) -> Engine:
         """A data directory we cannot write (read-only mount, immutable files): serve the saved
@@ -127,10 +221,10 @@ class Store:
                 v = c.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
         except DBAPIError as e:
             eng.dispose()
-            raise StoreError(f"cannot open database {self.url}: {getattr(why, 'orig', why)}; refusing to start") from e
+            raise StoreError(f"cannot open database {self.safe_url}: {_why(why)}; refusing to start") from e
         if v is None or not str(v).isdigit() or int(v) > SCHEMA_VERSION:
             eng.dispose()
-            raise StoreError(f"database {self.url} has schema version {v}; refusing to start")
+            raise StoreError(f"database {self.safe_url} has schema version {v}; refusing to start")
         self.read_only = True
         return eng
 
@@ -148,17 +242,30 @@ class Store:
                 self._engine = None
 
     # ------------------------------------------------------------------ data
+    @contextmanager
+    def _unavailable(self, what: str) -> Iterator[None]:
+        """Any database failure becomes StoreUnavailable with a text safe for clients: SQLite's own
+        reasons (disk full, read-only) are kept, a server's (which name its host and port) are not."""
+        try:
+            yield
+        except (IntegrityError, StoreError, StoreUnavailable):
+            raise
+        except SQLAlchemyError as e:
+            reason = _why(e) if self.sqlite else "the database server does not answer"
+            raise StoreUnavailable(f"cannot {what} now ({reason}); try again later") from e
+
     def save(self, doc: Any, name: str) -> tuple[str, bool]:
         """Store a document; returns (id, created). Saving the same document again is a no-op."""
+        check_name(name)
         body = canonical_json(doc)
         sid = scenario_id(body)
         if self.engine is not None and self.read_only:
-            raise StoreUnavailable(f"the data directory of {self.url} is read-only: saved scenarios can be "
-                                   "read, new ones cannot be saved")
+            raise StoreUnavailable("the data directory is read-only: saved scenarios can be read, new ones "
+                                   "cannot be saved")
         row = {"id": sid, "name": name[:200], "body": body, "bytes": len(body.encode()),
                "created_at": time.time()}
         try:
-            with self.engine.begin() as c:
+            with self._unavailable("save the scenario"), self.engine.begin() as c:
                 c.execute(scenarios.insert().values(**row))
             return sid, True
         except IntegrityError:
@@ -166,24 +273,32 @@ class Store:
             if got is not None and got["body"] == body:
                 return sid, False
             raise StoreError(f"scenario id {sid} collides with a different document")
-        except OperationalError as e:
-            raise StoreUnavailable(f"cannot save the scenario now ({e.orig}); saved scenarios can still "
-                                   "be read") from e
 
     def get(self, sid: str) -> dict[str, Any] | None:
-        with self.engine.connect() as c:
+        with self._unavailable("read the scenario"), self.engine.connect() as c:
             r = c.execute(select(scenarios).where(scenarios.c.id == sid)).mappings().first()
         return dict(r) if r else None
 
     def list(self, limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
         """Newest first, without bodies; and the total count."""
         cols = [scenarios.c.id, scenarios.c.name, scenarios.c.bytes, scenarios.c.created_at]
-        with self.engine.connect() as c:
+        with self._unavailable("list the scenarios"), self.engine.connect() as c:
             rows = c.execute(select(*cols).order_by(scenarios.c.created_at.desc(), scenarios.c.id)
                              .limit(limit).offset(offset)).mappings().all()
             total = c.execute(text("SELECT count(*) FROM scenarios")).scalar() or 0
         return [dict(r) for r in rows], int(total)
 
+    def ping(self) -> None:
+        """One round trip to the database (readiness); StoreUnavailable if it does not answer."""
+        with self._unavailable("reach the database"), self.engine.connect() as c:
+            c.exec_driver_sql("SELECT 1").scalar()
+
     def integrity(self) -> str:
         with self.engine.connect() as c:
             return str(c.exec_driver_sql("PRAGMA integrity_check").scalar())
+
+
+def _why(e: BaseException) -> str:
+    """The driver's one-line reason (SQLAlchemy adds SQL and a link after it)."""
+    orig = getattr(e, "orig", None) or e
+    return str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__

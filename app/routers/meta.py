@@ -5,12 +5,13 @@ import hashlib
 import json
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 import engine
 from engine import presets
 
-from ..deps import CacheDep
+from ..deps import CacheDep, StoreDep
+from ..outage import run_db
 from ..figures import role_legend
 from ..schemas import Health, Presets
 
@@ -21,8 +22,17 @@ _PRESETS_ETAG = '"' + hashlib.sha256(_PRESETS).hexdigest()[:24] + '"'
 
 @router.get("/healthz", tags=["health"], response_model=Health)
 async def healthz(cache: CacheDep) -> dict:
-    """The service is up; which engine implementation it runs; the machine cache's counters."""
+    """Liveness: the process answers (never touches the database; readiness is /readyz); which engine
+    implementation it runs; the machine cache's counters."""
     return {"status": "ok", "engine": engine.implementation(), "cache": cache.stats()}
+
+
+@router.get("/readyz", tags=["health"],
+            responses={503: {"description": "Not ready: the scenario database does not answer"}})
+async def readyz(store: StoreDep) -> JSONResponse:
+    """Ready for traffic: the scenario database answers (503 with Retry-After while it does not)."""
+    await run_db(store.ping)
+    return JSONResponse({"status": "ready"})
 
 
 @router.get("/api/v1/presets", tags=["presets"], response_model=Presets,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from importlib.resources import files
-from pathlib import Path
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse
@@ -13,11 +12,10 @@ from fastapi.templating import Jinja2Templates
 from engine import DEFAULT_SCENARIO
 from engine import Scenario
 
+from ..assets import TEMPLATES  # in the package (wheel, image) or the checkout
 from ..deps import CacheDep, evaluate_cached
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-STATIC = ROOT / "static"
-templates = Jinja2Templates(directory=str(ROOT / "templates"))
+templates = Jinja2Templates(directory=str(TEMPLATES))
 router = APIRouter(include_in_schema=False)
 PLOTLY_JS = files("plotly") / "package_data" / "plotly.min.js"
 

@@ -17,8 +17,10 @@ from engine import ScenarioError
 from engine import Scenario
 from engine import ADDR_PATTERN, parse_addr
 
-from ..deps import CacheDep, StoreDep, evaluate_cached, machine_async, run_engine
+from ..deps import CacheDep, StoreDep, content_key, evaluate_cached, machine_async, run_engine
 from ..export import ExportBusy, build_view, check_size, export_slot, size_of, to_image
+from ..outage import run_db
+from ..store import check_name
 from ..errors import ScenarioLookupError
 from ..schemas import SavedScenario, ScenarioId, ScenarioList, ScenarioRef, rfc3339
 
@@ -40,28 +42,30 @@ def _not_modified(request: Request, etag: str) -> bool:
              responses={200: {"model": SavedScenario, "description": "Already saved (same document)"},
                         400: {"description": "Body is not parseable JSON"},
                         413: {"description": "Body over the size limit"},
-                        503: {"description": "The store cannot be written (read-only or full disk)"}})
+                        503: {"description": "The store cannot be written now (down, read-only, full disk)"}})
 async def save_scenario(scenario: Scenario, request: Request, store: StoreDep, cache: CacheDep) -> JSONResponse:
     """Save a scenario document (it must evaluate). 201 with its id, or 200 if it was saved before."""
     raw = json.loads(await request.body())
     try:
+        check_name(scenario.name)
         await run_engine(evaluate_cached, cache, scenario)
     except ScenarioError as e:
         e.prefix = ()
         raise
-    sid, created = await run_in_threadpool(store.save, raw, scenario.name)
-    row = await run_in_threadpool(store.get, sid)
+    sid, created = await run_db(store.save, raw, scenario.name)
+    cache.alias(sid, content_key(scenario))        # evaluating it by id later replays nothing
+    row = await run_db(store.get, sid)
     url = f"/api/v1/scenarios/{sid}"
     return JSONResponse(_saved(row), status_code=201 if created else 200, headers={"Location": url})
 
 
 @router.get("/{scenario_id}", response_model=Scenario,
             responses={304: {"description": "Not modified (If-None-Match)"}, 404: {"description": "Unknown id"}})
-def get_scenario(scenario_id: Annotated[ScenarioId, Path()], request: Request, store: StoreDep) -> Response:
+async def get_scenario(scenario_id: Annotated[ScenarioId, Path()], request: Request, store: StoreDep) -> Response:
     """The saved document, byte for byte as stored (canonical JSON)."""
     etag = f'"{scenario_id}"'
     headers = {"ETag": etag, "Cache-Control": IMMUTABLE}
-    row = store.get(scenario_id)
+    row = await run_db(store.get, scenario_id)
     if row is None:
         raise ScenarioLookupError(f"scenario {scenario_id} not found")
     if _not_modified(request, etag):
@@ -70,11 +74,11 @@ def get_scenario(scenario_id: Annotated[ScenarioId, Path()], request: Request, s
 
 
 @router.get("", response_model=ScenarioList, responses={304: {"description": "Not modified (If-None-Match)"}})
-def list_scenarios(request: Request, store: StoreDep,
+async def list_scenarios(request: Request, store: StoreDep,
                    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
                    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> Response:
     """Saved scenarios, newest first, without their bodies."""
-    rows, total = store.list(limit, offset)
+    rows, total = await run_db(store.list, limit, offset)
     doc = {"items": [_saved(r) for r in rows], "total": total, "limit": limit, "offset": offset}
     body = json.dumps(doc, separators=(",", ":")).encode()
     etag = 'W/"' + hashlib.sha256(body).hexdigest()[:24] + '"'
