@@ -9,8 +9,8 @@ import { loadWalkthrough, parseWalkthroughPath, renderWalkthrough, setOffScript 
 import { $, clone, formatSize, fromHex, hex, parseSize } from "./util.js";
 
 const S = {
-  presets: null, history: null, step: null, view: null, sel: null, wt: null,
-  id: null, ref: null, ev: null, mapSeq: 0, renders: 0,
+  presets: null, history: null, step: null, view: null, sel: null, chainPfn: null, wt: null,
+  id: null, ref: null, ev: null, key: null, mapSeq: 0, renders: 0,
 };
 // what tests and the browser benchmark read (no polling of private state)
 window.vmemscope = { state: S, renders: 0 };
@@ -48,15 +48,24 @@ async function commit(doc, where) {
   }
 }
 
+/** The one scenario state (document, step, view, selection, chain) -> every view. Each view is
+ * re-derived here on every change (control, undo/redo, step, import, walkthrough step) and stamped with
+ * the state it shows (data-state), so no panel can keep yesterday's answer. */
 async function apply(r) {
   S.id = r.id; S.ref = r.ref; S.ev = r.ev;
+  S.key = `${S.id}@${currentStep()}`;
   renderAll();
-  await drawMap();
+  await Promise.all([drawMap(false), deriveVmemmap(), deriveChain()]);
+  rendered();
 }
+
+function stamp(...sels) { sels.forEach((s) => { $(s).dataset.state = S.key; }); }
 
 function renderAll() {
   const ev = S.ev;
-  $("#scenario-name").textContent = S.history.doc.name || "untitled";
+  const doc = S.history.doc;
+  $("#scenario-name").textContent = doc.name || "untitled";
+  document.title = `${doc.name || "untitled"} (${ev.totals.kernel} on ${ev.totals.arch}): vmemscope`;
   renderSummary(ev.totals, ev);
   renderBlocks(ev.blocks, { onOp: addOp("blocks"), onVmemmap: showVmemmap, selected: S.sel });
   renderHugepages(ev.hugepages, ev.hugepages_total, {
@@ -66,6 +75,18 @@ function renderAll() {
   $("#undo").disabled = !S.history.canUndo;
   $("#redo").disabled = !S.history.canRedo;
   fillControls();
+  stamp("#summary", "#blocks", "#hugepages", "#events");
+}
+
+/** The map, the marks and the permalink are drawn; tell tests and the benchmark (one counter). */
+function rendered() {
+  updatePermalink();
+  document.body.dataset.state = S.key;
+  S.renders += 1;
+  window.vmemscope.renders = S.renders;
+  document.body.dataset.renders = String(S.renders);
+  if (S.renders === 1) performance.mark("vmemscope:first-render");
+  performance.mark(`vmemscope:render-${S.renders}`);
 }
 
 function pageSize() { return parseSize(S.ev.totals.page_size); }
@@ -75,8 +96,14 @@ function machineRange(hotOnly) {
   return r ? { start: fromHex(r[0]), end: fromHex(r[1]) } : null;
 }
 
-async function drawMap() {
-  if (!S.view) S.view = machineRange(true) || machineRange(false);
+/** Keep the view inside the machine (another arch or boot size may have moved it). */
+function clampView() {
+  const all = machineRange(false);
+  if (!S.view || !all || S.view.start >= all.end || S.view.end <= all.start) S.view = machineRange(true) || all;
+}
+
+async function drawMap(alone = true) {
+  clampView();
   const seq = ++S.mapSeq;
   const { start, end } = S.view;
   const bins = Math.min(4096, map.pixels);
@@ -89,16 +116,47 @@ async function drawMap() {
     const marks = w.figure.layout.meta.self_mapping_pfns;
     $("#marks").replaceChildren(...marks.map((p) => Object.assign(document.createElement("p"),
       { className: "mark", id: "self-mapping", textContent: `struct page of pfn ${p} lives in pfn ${p}` })));
-    S.renders += 1;
-    window.vmemscope.renders = S.renders;
     window.vmemscope.lastWindow = { start_pfn: w.start_pfn, end_pfn: w.end_pfn, bins: w.bins, counts: w.counts };
-    document.body.dataset.renders = String(S.renders);
-    if (S.renders === 1) performance.mark("vmemscope:first-render");
-    performance.mark(`vmemscope:render-${S.renders}`);
-    updatePermalink();
+    stamp("#map", "#marks");
+    if (alone) rendered();
   } catch (e) {
     if (seq === S.mapSeq) showError("map", e);
   }
+}
+
+/** The vmemmap panel shows the selected block or huge page of the current state, or says it is gone. */
+async function deriveVmemmap() {
+  const m = /^(block|hp):(.+)$/.exec(S.sel || "");
+  if (!m) { clearVmemmap(""); return; }
+  const target = m[1] === "block" ? { block: Number(m[2]) } : { head_pfn: m[2] };
+  const there = m[1] === "block" ? S.ev.blocks.some((b) => b.id === target.block)
+    : S.ev.hugepages.some((h) => h.head_pfn === target.head_pfn);
+  if (!there) { clearVmemmap(`${m[1] === "block" ? `memory${m[2]}` : `huge page ${m[2]}`} does not exist at this step`); return; }
+  try {
+    await renderVmemmap(await api("/api/v1/vmemmap", { ...S.ref, ...target, figure: true }));
+    stamp("#vmemmap-card");
+  } catch (e) {
+    showError("blocks", e);
+  }
+}
+
+function clearVmemmap(why) {
+  $("#vmemmap-title").textContent = "";
+  $("#vmemmap-reason").textContent = why;
+  $("#vmemmap-table").replaceChildren();
+  if (window.Plotly) window.Plotly.purge($("#vmemmap-plot"));
+  stamp("#vmemmap-card");
+}
+
+/** The chain of the last clicked pfn, followed again in the current state. */
+async function deriveChain() {
+  if (S.chainPfn == null) { stamp("#chain"); return; }
+  try {
+    renderChain(await api("/api/v1/chain", { ...S.ref, pfn: S.chainPfn }));
+  } catch {
+    $("#chain").replaceChildren();              // that pfn is not in this machine
+  }
+  stamp("#chain");
 }
 
 // ------------------------------------------------------------------ operations
@@ -111,23 +169,15 @@ const addOp = (where) => async (op) => {
 
 async function showVmemmap(target) {
   clearErrors();
-  try {
-    const res = await api("/api/v1/vmemmap", { ...S.ref, ...target, figure: true });
-    S.sel = target.block != null ? `block:${target.block}` : `hp:${target.head_pfn}`;
-    await renderVmemmap(res);
-    renderAll();
-    updatePermalink();
-  } catch (e) {
-    showError("blocks", e);
-  }
+  S.sel = target.block != null ? `block:${target.block}` : `hp:${target.head_pfn}`;
+  await deriveVmemmap();
+  renderAll();
+  updatePermalink();
 }
 
 async function showChain(pfn) {
-  try {
-    renderChain(await api("/api/v1/chain", { ...S.ref, pfn }));
-  } catch (e) {
-    showError("map", e);
-  }
+  S.chainPfn = pfn;
+  await deriveChain();
 }
 
 // ------------------------------------------------------------------ controls
@@ -366,12 +416,8 @@ async function main() {
     const { doc, sel } = where ? await walkthroughState(where) : await fromUrl();
     listWalkthroughs().catch((e) => showError("scenario", e));
     S.history = new History(doc);
-    const r = await evaluateDoc(doc, S.step);
-    await apply(r);
-    if (sel) {
-      const m = /^(block|hp):(.+)$/.exec(sel);
-      if (m) await showVmemmap(m[1] === "block" ? { block: Number(m[2]) } : { head_pfn: m[2] });
-    }
+    S.sel = sel;
+    await apply(await evaluateDoc(doc, S.step));
     document.body.dataset.ready = "true";
   } catch (e) {
     showError("scenario", e);
