@@ -332,6 +332,7 @@ class WalkthroughStep(_Out):
     index: int
     title: str
     narrative: str = Field(description="Markdown")
+    narrative_html: str = Field(description="The narrative as sanitised HTML (CommonMark, raw HTML escaped)")
     view: WalkthroughView
     scenario: dict[str, Any] = Field(description="The scenario document of this step (schema_version 1)")
     claims: list[str] = Field(description="Facts this step claims, checked against the engine by the test suite")

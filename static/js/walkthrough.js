@@ -3,28 +3,12 @@
 import { api } from "./api.js";
 import { $, el } from "./util.js";
 
-/** A small, safe Markdown subset: paragraphs, `code`, **bold**, *emphasis*, "- " lists. */
-export function markdown(text) {
-  const inline = (s) => {
-    const out = [];
-    const re = /(`[^`]+`|\*\*[^*]+\*\*|\*[^*]+\*)/g;
-    let last = 0;
-    for (const m of s.matchAll(re)) {
-      out.push(s.slice(last, m.index));
-      const t = m[0];
-      if (t.startsWith("`")) out.push(el("code", {}, t.slice(1, -1)));
-      else if (t.startsWith("**")) out.push(el("strong", {}, t.slice(2, -2)));
-      else out.push(el("em", {}, t.slice(1, -1)));
-      last = m.index + t.length;
-    }
-    out.push(s.slice(last));
-    return out;
-  };
-  return text.split(/\n\s*\n/).map((block) => {
-    const lines = block.split("\n");
-    if (lines.every((l) => l.startsWith("- "))) return el("ul", {}, lines.map((l) => el("li", {}, inline(l.slice(2)))));
-    return el("p", {}, inline(lines.join(" ")));
-  });
+/** The step's narrative, rendered and sanitised on the server (CommonMark, raw HTML escaped:
+ * app/walkthroughs/markdown.py), as nodes. */
+export function narrative(html) {
+  const t = document.createElement("template");
+  t.innerHTML = html;
+  return t.content;
 }
 
 /** /walkthroughs/<slug>/<step> -> {slug, step} (step counts from 1), else null. */
@@ -52,7 +36,7 @@ export function renderWalkthrough(wt, k, { onTry, onBack }) {
     el("div", { class: "wt-progress" },
       el("progress", { id: "wt-progress", max: n, value: k, "aria-label": "walkthrough progress" }),
       el("span", { id: "wt-count" }, `Step ${k} of ${n}`)),
-    el("div", { id: "wt-narrative", class: "narrative" }, markdown(step.narrative)),
+    el("div", { id: "wt-narrative", class: "narrative" }, narrative(step.narrative_html)),
     el("details", {}, el("summary", {}, "What this step claims (checked against the engine)"),
       el("ul", { id: "wt-claims" }, step.claims.map((c) => el("li", { class: "mono" }, c)))),
     el("nav", { class: "wt-nav", "aria-label": "walkthrough steps" },
