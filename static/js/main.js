@@ -188,22 +188,68 @@ function presetKey(m) {
   return p ? p.key : S.presets.machines[0].key;
 }
 
-function fillControls() {
-  const doc = S.history.doc;
+const DEFAULT_BOOT = [{ start: "0x0", size: "4G", node: 0 }];
+const memstartOf = (machine) => (machine?.arch === "arm64" ? machine.memstart ?? "0x40000000" : "0x0");
+
+/** What the machine form shows for a document (fillControls writes these, machineEdits compares). */
+function machineFields(doc) {
   const params = { memmap_on_memory: "on", hugetlb_free_vmemmap: true, selfhosted_check: "merged", ...doc.params };
-  $("#machine-preset").value = presetKey(doc.machine || {});
-  $("#kernel").value = doc.kernel ?? "6.8";
-  $("#mmo").value = params.memmap_on_memory;
-  $("#hvo").checked = params.hugetlb_free_vmemmap;
-  $("#policy").value = params.selfhosted_check;
-  const boot = (doc.boot_memory || [{ size: "4G" }]).map((r) => parseSize(r.size)).reduce((a, b) => a + b, 0);
-  $("#boot-size").value = formatSize(boot);
+  const boot = doc.boot_memory || DEFAULT_BOOT;
+  return { preset: presetKey(doc.machine || {}), kernel: doc.kernel ?? "6.8", mmo: params.memmap_on_memory,
+           hvo: params.hugetlb_free_vmemmap, policy: params.selfhosted_check, ranges: boot.length,
+           nodes: new Set(boot.map((r) => r.node ?? 0)).size,
+           boot: formatSize(boot.map((r) => parseSize(r.size)).reduce((a, b) => a + b, 0)) };
+}
+
+/** The document with only the fields whose control the user changed (null: nothing changed). Other
+ * fields, multi-range and multi-node boot memory included, are kept as they are. */
+function machineEdits(old) {
+  const shown = machineFields(old), doc = clone(old);
+  let changed = false;
+  const param = (name, value, was) => {
+    if (value === was) return;
+    doc.params = { ...(doc.params || {}), [name]: value };
+    changed = true;
+  };
+  if ($("#kernel").value !== shown.kernel) { doc.kernel = $("#kernel").value; changed = true; }
+  param("memmap_on_memory", $("#mmo").value, shown.mmo);
+  param("hugetlb_free_vmemmap", $("#hvo").checked, shown.hvo);
+  param("selfhosted_check", $("#policy").value, shown.policy);
+  const size = $("#boot-size").value.trim();
+  if (shown.ranges === 1 && size !== shown.boot) {
+    doc.boot_memory = [{ ...(old.boot_memory || DEFAULT_BOOT)[0], size }];
+    changed = true;
+  }
+  const p = S.presets.machines.find((x) => x.key === $("#machine-preset").value);
+  if (p.key !== shown.preset) {                        // another architecture: a new scenario, same memory
+    doc.machine = { ...(doc.machine || {}), arch: p.arch, page_size: p.page_size, paging_levels: p.paging_levels,
+                    memstart: p.arch === "arm64" ? (doc.machine?.memstart ?? "0x40000000") : null };
+    const shift = fromHex(memstartOf(doc.machine)) - fromHex(memstartOf(old.machine));
+    doc.boot_memory = (old.boot_memory || DEFAULT_BOOT).map((r) => ({ ...r, start: hex(fromHex(r.start ?? "0x0") + shift) }));
+    doc.ops = [];
+    S.view = null;
+    changed = true;
+  }
+  return changed ? doc : null;
+}
+
+function fillControls() {
+  const f = machineFields(S.history.doc);
+  $("#machine-preset").value = f.preset;
+  $("#kernel").value = f.kernel;
+  $("#mmo").value = f.mmo;
+  $("#hvo").checked = f.hvo;
+  $("#policy").value = f.policy;
+  $("#boot-size").value = f.boot;
+  // several ranges (an imported machine) are edited in the JSON, not squashed into one by this field
+  $("#boot-size").readOnly = f.ranges > 1;
+  $("#boot-note").textContent = f.ranges > 1 ? `${f.ranges} ranges on ${f.nodes} node${f.nodes > 1 ? "s" : ""}: kept as imported` : "";
   // hot-add defaults: the next free block-aligned address, one block
   const bsz = parseSize(S.ev.totals.memory_block_size);
   const top = fromHex(S.ev.pfn_ranges.all[1]) * pageSize();
   $("#add-start").value = hex(Math.ceil(top / bsz) * bsz);
   $("#add-size").value = S.ev.totals.memory_block_size;
-  const preset = S.presets.machines.find((x) => x.key === $("#machine-preset").value);
+  const preset = S.presets.machines.find((x) => x.key === f.preset);
   const sizes = preset.hugetlb_sizes;
   const cur = $("#huge-size").value;
   $("#huge-size").replaceChildren(...sizes.map((s) => Object.assign(document.createElement("option"), { value: s, textContent: s })));
@@ -217,19 +263,8 @@ function bindControls() {
 
   $("#machine-form").addEventListener("submit", (e) => {
     e.preventDefault();
-    const doc = clone(S.history.doc);
-    const p = S.presets.machines.find((x) => x.key === $("#machine-preset").value);
-    const oldKey = presetKey(doc.machine || {});
-    doc.machine = { ...(doc.machine || {}), arch: p.arch, page_size: p.page_size, paging_levels: p.paging_levels };
-    if (p.arch === "arm64") doc.machine.memstart = doc.machine.memstart ?? "0x40000000";
-    else doc.machine.memstart = null;
-    doc.kernel = $("#kernel").value;
-    doc.params = { ...(doc.params || {}), memmap_on_memory: $("#mmo").value,
-      hugetlb_free_vmemmap: $("#hvo").checked, selfhosted_check: $("#policy").value };
-    const start = p.arch === "arm64" ? doc.machine.memstart : "0x0";
-    doc.boot_memory = [{ start, size: $("#boot-size").value.trim(), node: 0 }];
-    if (p.key !== oldKey) { doc.ops = []; S.view = null; }   // another architecture: a new scenario
-    commit(doc, "machine");
+    const doc = machineEdits(S.history.doc);
+    if (doc) commit(doc, "machine");
   });
 
   $("#hotadd-form").addEventListener("submit", async (e) => {
