@@ -110,7 +110,7 @@ async function drawMap(alone = true) {
   try {
     const w = await api("/api/v1/window", { ...S.ref, start_pfn: start, end_pfn: end, bins, figure: "map" });
     if (seq !== S.mapSeq) return;               // a newer zoom is on its way
-    await map.render(w.figure);
+    await map.render(w.figure, w.counts);
     $("#view-range").textContent = `pfns ${w.start_pfn}-${hex(fromHex(w.end_pfn) - 1)}, ${w.bins} bins of ` +
       `${Math.max(1, Math.round((end - start) / w.bins))} page(s)`;
     const marks = w.figure.layout.meta.self_mapping_pfns;
@@ -330,7 +330,8 @@ function bindControls() {
   $("#presenter").addEventListener("click", () => {
     const on = document.body.classList.toggle("presenter");
     $("#presenter").setAttribute("aria-pressed", String(on));
-    window.Plotly.relayout($("#map"), { "font.size": on ? 18 : 13 });
+    map.reset();
+    drawMap();                                   // as many bins as the resized plot has pixels
   });
   document.querySelectorAll("[data-zoom]").forEach((b) => b.addEventListener("click", () => zoom(b.dataset.zoom)));
 }
@@ -414,7 +415,7 @@ const map = new MemoryMap($("#map"), {
       await showChain(firstPfn);
     }
   },
-  onMark: (text) => showChain(/pfn (0x[0-9a-f]+)/.exec(text)[1]),
+  onMark: (text) => showChain(/pfn (0x[0-9a-f]+)/.exec(text)[1]),   // the sentence or "pfn X ↺"
 });
 
 async function walkthroughState(where) {
