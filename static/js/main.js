@@ -421,17 +421,41 @@ const map = new MemoryMap($("#map"), {
 async function walkthroughState(where) {
   const wt = await loadWalkthrough(where.slug);
   const step = wt.steps[where.step - 1];
+  if (!step) throw new Error(`walkthrough ${where.slug} has steps 1-${wt.steps.length}`);
   S.wt = { ...where, data: wt, offScript: false };
   const [a, b] = step.view.range.map(fromHex);
   S.view = { start: a, end: b };
   const sel = step.view.select || null;
   renderWalkthrough(wt, where.step, {
     onTry: () => { S.wt.offScript = true; setOffScript(true); updatePermalink(); },
-    onBack: () => { location.href = `/walkthroughs/${where.slug}/${where.step}`; },
+    onBack: () => goToStep(where, false),
+    onGo: (k) => goToStep({ slug: where.slug, step: k }, true),
   });
   setOffScript(false);
   return { doc: step.scenario, sel: sel && (sel.block != null ? `block:${sel.block}` : `hp:${sel.head_pfn}`) };
 }
+
+/** Another walkthrough step in place: no page load (history.pushState), the state replaced whole. */
+async function goToStep(where, push) {
+  document.body.dataset.ready = "false";
+  clearErrors();
+  try {
+    const { doc, sel } = await walkthroughState(where);
+    const path = `/walkthroughs/${where.slug}/${where.step}`;
+    if (push) history.pushState(null, "", path); else history.replaceState(null, "", path);
+    S.history = new History(doc);
+    S.step = null; S.sel = sel; S.chainPfn = null;
+    await apply(await evaluateDoc(doc, null));
+  } catch (e) {
+    showError("scenario", e);
+  }
+  document.body.dataset.ready = "true";
+}
+
+window.addEventListener("popstate", () => {
+  const where = parseWalkthroughPath(location.pathname);
+  if (where) goToStep(where, false); else location.reload();
+});
 
 async function listWalkthroughs() {
   const list = await api("/api/v1/walkthroughs");

@@ -65,16 +65,30 @@ export function emphasis(meta, counts, plotPx) {
 async function declutter(gd) {
   const anns = gd.layout.annotations || [];
   const idx = anns.map((a, i) => i).filter((i) => anns[i].name === "self-mapping" && anns[i].showarrow !== false);
-  if (!idx.length) return;
+  if (!idx.length) return {};
   let plan = placeCallouts(gd, idx);
+  let short = {};
   if (plan.levels > 1) {
-    await window.Plotly.relayout(gd, Object.fromEntries(idx.flatMap((i) => {
+    short = Object.fromEntries(idx.flatMap((i) => {
       const pfn = /pfn (0x[0-9a-f]+)/.exec(anns[i].text)?.[1];
       return pfn ? [[`annotations[${i}].text`, `pfn ${pfn} \u21ba`], [`annotations[${i}].hovertext`, anns[i].text]] : [];
-    })));
+    }));
+    await window.Plotly.relayout(gd, short);
     plan = placeCallouts(gd, idx);
   }
   await window.Plotly.relayout(gd, plan.update);
+  return { ...short, ...plan.update };
+}
+
+/** Apply a declutter() result ("annotations[3].ay": -56, "margin.t": 90, ...) to a layout before drawing. */
+function withPlacement(layout, update) {
+  const out = { ...layout, annotations: (layout.annotations || []).map((a) => ({ ...a })), margin: { ...layout.margin } };
+  for (const [k, v] of Object.entries(update)) {
+    const m = /^annotations\[(\d+)\]\.(\w+)$/.exec(k);
+    if (m) out.annotations[Number(m[1])][m[2]] = v;
+    else if (k === "margin.t") out.margin.t = v;
+  }
+  return out;
 }
 
 function placeCallouts(gd, idx) {
@@ -107,6 +121,7 @@ export class MemoryMap {
     this.handlers = { onZoom, onHover, onClick, onMark };
     this.bound = false;
     this.last = null;
+    this.placed = null;
   }
 
   /** Draw the server's figure (with the window's per-bin counts) for this screen. */
@@ -115,10 +130,14 @@ export class MemoryMap {
     const config = { responsive: true, displaylogo: false, scrollZoom: true,
                      modeBarButtonsToRemove: ["select2d", "lasso2d", "toImage"] };
     await plotlyReady;
-    const layout = scaled(fig.layout, presenter() ? PRESENTER_FONT / BASE_FONT : 1);
+    let layout = scaled(fig.layout, presenter() ? PRESENTER_FONT / BASE_FONT : 1);
     layout.shapes = [...(layout.shapes || []), ...emphasis(layout.meta, counts || {}, this.pixels)];
+    // the callouts' places depend only on them, the plot width and the text size: measured once
+    const key = JSON.stringify([this.pixels, layout.font, layout.margin,
+      (layout.annotations || []).filter((a) => a.name === "self-mapping").map((a) => [a.x, a.text])]);
+    if (this.placed?.key === key) layout = withPlacement(layout, this.placed.update);
     await window.Plotly.react(this.div, fig.data, layout, config);
-    await declutter(this.div);
+    if (this.placed?.key !== key) this.placed = { key, update: await declutter(this.div) };
     if (!this.bound) this.bind();
   }
 

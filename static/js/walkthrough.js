@@ -17,18 +17,28 @@ export function parseWalkthroughPath(path) {
   return m ? { slug: m[1], step: Number(m[2]) } : null;
 }
 
+const loaded = new Map();
+
+/** A walkthrough with all its steps, fetched once per page. */
 export async function loadWalkthrough(slug) {
-  return api(`/api/v1/walkthroughs/${encodeURIComponent(slug)}`);
+  if (!loaded.has(slug)) loaded.set(slug, api(`/api/v1/walkthroughs/${encodeURIComponent(slug)}`));
+  try {
+    return await loaded.get(slug);
+  } catch (e) {
+    loaded.delete(slug);
+    throw e;
+  }
 }
 
-export function renderWalkthrough(wt, k, { onTry, onBack }) {
+export function renderWalkthrough(wt, k, { onTry, onBack, onGo }) {
   const step = wt.steps[k - 1];
   const n = wt.steps.length;
   const card = $("#walkthrough");
   card.hidden = false;
   document.body.classList.add("walkthrough-mode");
   const link = (i, label, rel) => (i >= 1 && i <= n
-    ? el("a", { href: `/walkthroughs/${wt.slug}/${i}`, rel, class: "button", id: rel === "prev" ? "wt-prev" : "wt-next" }, label)
+    ? el("a", { href: `/walkthroughs/${wt.slug}/${i}`, rel, class: "button", id: rel === "prev" ? "wt-prev" : "wt-next",
+                onclick: (e) => { if (!(e.ctrlKey || e.metaKey || e.shiftKey)) { e.preventDefault(); onGo(i); } } }, label)
     : el("span", { class: "button disabled", "aria-disabled": "true" }, label));
   card.replaceChildren(
     el("p", { class: "muted" }, `Walkthrough: ${wt.title}`),
