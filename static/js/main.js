@@ -117,11 +117,22 @@ async function drawMap(alone = true) {
     $("#marks").replaceChildren(...marks.map((p) => Object.assign(document.createElement("p"),
       { className: "mark", id: "self-mapping", textContent: `struct page of pfn ${p} lives in pfn ${p}` })));
     window.vmemscope.lastWindow = { start_pfn: w.start_pfn, end_pfn: w.end_pfn, bins: w.bins, counts: w.counts };
+    $("#map-text").textContent = describeMap(w, marks);
     stamp("#map", "#marks");
     if (alone) rendered();
   } catch (e) {
     if (seq === S.mapSeq) showError("map", e);
   }
+}
+
+/** The map in words (its text equivalent for screen readers): the range, the pages of each role, the
+ * fixed points. */
+function describeMap(w, marks) {
+  const roles = Object.entries(w.counts).map(([r, c]) => [r, c.reduce((a, b) => a + b, 0)])
+    .filter(([, n]) => n).sort((a, b) => b[1] - a[1]);
+  return `Physical memory map of pfns ${w.start_pfn} to ${hex(fromHex(w.end_pfn) - 1)}: ` +
+    roles.map(([r, n]) => `${r} ${n} ${n === 1 ? "page" : "pages"}`).join(", ") + ". " +
+    marks.map((p) => `The struct page of pfn ${p} lives in pfn ${p}.`).join(" ");
 }
 
 /** The vmemmap panel shows the selected block or huge page of the current state, or says it is gone. */
@@ -149,12 +160,13 @@ function clearVmemmap(why) {
 }
 
 /** The chain of the last clicked pfn, followed again in the current state. */
-async function deriveChain() {
+async function deriveChain(report = false) {
   if (S.chainPfn == null) { stamp("#chain"); return; }
   try {
     renderChain(await api("/api/v1/chain", { ...S.ref, pfn: S.chainPfn }));
-  } catch {
+  } catch (e) {
     $("#chain").replaceChildren();              // that pfn is not in this machine
+    if (report) showError("map", e);
   }
   stamp("#chain");
 }
@@ -176,8 +188,9 @@ async function showVmemmap(target) {
 }
 
 async function showChain(pfn) {
+  clearErrors();
   S.chainPfn = pfn;
-  await deriveChain();
+  await deriveChain(true);
 }
 
 // ------------------------------------------------------------------ controls
@@ -284,6 +297,12 @@ function bindControls() {
       node: Number($("#huge-node").value) });
   });
 
+  $("#follow-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const v = $("#follow-pfn").value.trim();
+    if (/^(0x)?[0-9a-f]+$/i.test(v)) showChain(v.startsWith("0x") ? v.toLowerCase() : hex(parseInt(v, 16)));
+    else showError("map", new Error(`pfn: "${v}" is not a hex page frame number`));
+  });
   $("#undo").addEventListener("click", undo);
   $("#redo").addEventListener("click", redo);
   document.addEventListener("keydown", (e) => {

@@ -128,7 +128,7 @@ export class MemoryMap {
   async render(fig, counts) {
     this.last = { fig, counts };
     const config = { responsive: true, displaylogo: false, scrollZoom: true,
-                     modeBarButtonsToRemove: ["select2d", "lasso2d", "toImage"] };
+                     modeBarButtonsToRemove: ["select2d", "lasso2d", "toImage", "sendChartToCloud"] };
     await plotlyReady;
     let layout = scaled(fig.layout, presenter() ? PRESENTER_FONT / BASE_FONT : 1);
     layout.shapes = [...(layout.shapes || []), ...emphasis(layout.meta, counts || {}, this.pixels)];
