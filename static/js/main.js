@@ -6,7 +6,7 @@ import { MemoryMap } from "./map.js";
 import { renderBlocks, renderChain, renderEvents, renderHugepages, renderSummary } from "./panels.js";
 import { renderVmemmap } from "./vmemmap.js";
 import { loadWalkthrough, parseWalkthroughPath, renderWalkthrough, setOffScript } from "./walkthrough.js";
-import { $, clone, formatSize, fromHex, hex, parseSize } from "./util.js";
+import { $, clone, count, el, formatSize, fromHex, hex, parseSize } from "./util.js";
 
 const S = {
   presets: null, history: null, step: null, view: null, sel: null, chainPfn: null, wt: null,
@@ -111,11 +111,14 @@ async function drawMap(alone = true) {
     const w = await api("/api/v1/window", { ...S.ref, start_pfn: start, end_pfn: end, bins, figure: "map" });
     if (seq !== S.mapSeq) return;               // a newer zoom is on its way
     await map.render(w.figure, w.counts);
-    $("#view-range").textContent = `pfns ${w.start_pfn}-${hex(fromHex(w.end_pfn) - 1)}, ${w.bins} bins of ` +
-      `${Math.max(1, Math.round((end - start) / w.bins))} page(s)`;
+    const ps = pageSize(), last = fromHex(w.end_pfn) - 1;
+    $("#view-range").textContent = `pfns ${w.start_pfn}-${hex(last)} = physical addresses ` +
+      `${hex(fromHex(w.start_pfn) * ps)}-${hex((last + 1) * ps - 1)}; ${w.bins} bins of ` +
+      count(Math.max(1, Math.round((end - start) / w.bins)), "page");
     const marks = w.figure.layout.meta.self_mapping_pfns;
-    $("#marks").replaceChildren(...marks.map((p) => Object.assign(document.createElement("p"),
-      { className: "mark", id: "self-mapping", textContent: `struct page of pfn ${p} lives in pfn ${p}` })));
+    $("#marks").replaceChildren(...marks.map((p, k) => el("button", { type: "button", class: "mark",
+      id: k ? null : "self-mapping", title: `follow pfn ${p}: whose struct page is stored where`,
+      onclick: () => showChain(p) }, `struct page of pfn ${p} lives in pfn ${p}`)));
     window.vmemscope.lastWindow = { start_pfn: w.start_pfn, end_pfn: w.end_pfn, bins: w.bins, counts: w.counts };
     $("#map-text").textContent = describeMap(w, marks);
     stamp("#map", "#marks");
@@ -240,6 +243,7 @@ function machineEdits(old) {
     const shift = fromHex(memstartOf(doc.machine)) - fromHex(memstartOf(old.machine));
     doc.boot_memory = (old.boot_memory || DEFAULT_BOOT).map((r) => ({ ...r, start: hex(fromHex(r.start ?? "0x0") + shift) }));
     doc.ops = [];
+    doc.name = `${(old.name || "untitled").replace(/ \(on [^)]*\)$/, "")} (on ${p.key})`;
     S.view = null;
     changed = true;
   }
@@ -297,6 +301,14 @@ function bindControls() {
       node: Number($("#huge-node").value) });
   });
 
+  $("#view-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const m = /^\s*(0x[0-9a-f]+)\s*-\s*(0x[0-9a-f]+)\s*$/i.exec($("#view-input").value);
+    if (!m) { showError("map", new Error("view: give a range as 0xSTART-0xEND")); return; }
+    const k = $("#view-unit").value === "addr" ? pageSize() : 1;
+    clearErrors();
+    setView(fromHex(m[1]) / k, fromHex(m[2]) / k);
+  });
   $("#follow-form").addEventListener("submit", (e) => {
     e.preventDefault();
     const v = $("#follow-pfn").value.trim();
@@ -360,7 +372,9 @@ function renderImport(imp) {
   box.hidden = false;
   const list = (title, items) => {
     const ul = document.createElement("ul");
-    ul.append(...items.map((t) => Object.assign(document.createElement("li"), { textContent: t })));
+    const seen = new Map();                        // identical lines once, with how many
+    items.forEach((t) => seen.set(t, (seen.get(t) || 0) + 1));
+    ul.append(...[...seen].map(([t, n]) => el("li", {}, n > 1 ? `${t} (x${n})` : t)));
     const h = Object.assign(document.createElement("h3"), { textContent: title });
     return [h, ul];
   };

@@ -1,5 +1,5 @@
 // Side panels: summary, memory blocks (with their actions), huge pages, event log, page details.
-import { $, el, human } from "./util.js";
+import { $, count, el, human } from "./util.js";
 
 export function renderSummary(t, ev) {
   const ps = { "4K": 4096, "16K": 16384, "64K": 65536 }[t.page_size] || 4096;
@@ -9,14 +9,14 @@ export function renderSummary(t, ev) {
     ["Memory block size", t.memory_block_size],
     ["vmemmap base", t.vmemmap_base],
     ["Blocks", `${t.blocks} (${t.blocks_online} online), ${t.sections} sections`],
-    ["Present memory", `${human(t.present_pages * ps)} (${t.present_pages} pages)`],
+    ["Present memory", `${human(t.present_pages * ps)} (${count(t.present_pages, "page")})`],
     ["Managed memory", `${human(t.managed_pages * ps)} (MemTotal ${t.mem_total_kb} kB)`],
-    ["memmap overhead", `${human(t.memmap_bytes)} (${t.memmap_pages} pages)`],
+    ["memmap overhead", `${human(t.memmap_bytes)} (${count(t.memmap_pages, "page")})`],
     ["Self-hosted pages", String(t.self_hosted_pages)],
     ["HugeTLB", `${human(t.hugetlb_pages * ps)} in ${Object.entries(t.hugepages)
       .map(([s, c]) => `${Object.values(c).reduce((a, b) => a + b, 0)} x ${s}`).join(", ") || "no pages"}`],
-    ["HVO", t.hvo_enabled ? `on: ${human(t.hvo_freed_bytes)} freed (${t.hvo_freed_pages} pages)` : "off"],
-    ["Page tables for HVO", `${t.page_table_pages} pages`],
+    ["HVO", t.hvo_enabled ? `on: ${human(t.hvo_freed_bytes)} freed (${count(t.hvo_freed_pages, "page")})` : "off"],
+    ["Page tables for HVO", count(t.page_table_pages, "page")],
   ];
   const dl = $("#summary");
   dl.replaceChildren(...rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
@@ -39,7 +39,7 @@ export function renderBlocks(blocks, { onOp, onVmemmap, selected }) {
     return el("tr", { class: selected === `block:${b.id}` ? "selected" : "", dataset: { block: b.id } },
       el("td", {}, b.name + (b.boot ? " (boot)" : "")), el("td", {}, b.start), el("td", {}, b.size),
       el("td", {}, `${b.state}${b.zone ? " " + b.zone : ""}`),
-      el("td", { title: b.memmap_on_memory.reason }, `${mm.where} ${mm.start_pfn ?? ""} (${mm.nr_pages} pages, ${mm.mapping ?? "-"})`),
+      el("td", { title: b.memmap_on_memory.reason }, `${mm.where} ${mm.start_pfn ?? ""} (${count(mm.nr_pages, "page")}, ${mm.mapping ?? "-"})`),
       el("td", { class: b.self_mapping_pfn ? "self-mapping-pfn" : "" }, b.self_mapping_pfn ?? ""),
       actions);
   });
