@@ -24,7 +24,9 @@ export function renderSummary(t, ev) {
 }
 
 export function renderBlocks(blocks, { onOp, onVmemmap, selected }) {
-  const head = el("tr", {}, ["block", "start", "size", "state", "memmap", "self-mapping pfn", ""].map((h) => el("th", {}, h)));
+  // lsmem's columns and names (lsmem --output-all), then where the memmap is
+  const cols = ["RANGE", "SIZE", "STATE", "REMOVABLE", "BLOCK", "NODE", "ZONES", "memmap", "self-mapping pfn", ""];
+  const head = el("tr", {}, cols.map((h) => el("th", { scope: "col" }, h)));
   const boot = blocks.filter((b) => b.boot);
   const rows = blocks.filter((b) => !b.boot).map((b) => {
     const op = (o) => () => onOp({ ...o, start: b.start, size: b.size });
@@ -37,13 +39,14 @@ export function renderBlocks(blocks, { onOp, onVmemmap, selected }) {
       el("button", { type: "button", title: `vmemmap of memory${b.id}`, onclick: () => onVmemmap({ block: b.id }) }, "vmemmap"));
     const mm = b.memmap;
     return el("tr", { class: selected === `block:${b.id}` ? "selected" : "", dataset: { block: b.id } },
-      el("td", {}, b.name + (b.boot ? " (boot)" : "")), el("td", {}, b.start), el("td", {}, b.size),
-      el("td", {}, `${b.state}${b.zone ? " " + b.zone : ""}`),
+      el("td", { class: "range" }, b.range), el("td", {}, b.size), el("td", {}, b.state),
+      el("td", {}, b.removable ? "yes" : "no"), el("td", { title: b.name }, String(b.id)), el("td", {}, String(b.node)),
+      el("td", {}, b.zones ?? "-"),
       el("td", { title: b.memmap_on_memory.reason }, `${mm.where} ${mm.start_pfn ?? ""} (${count(mm.nr_pages, "page")}, ${mm.mapping ?? "-"})`),
       el("td", { class: b.self_mapping_pfn ? "self-mapping-pfn" : "" }, b.self_mapping_pfn ?? ""),
       actions);
   });
-  const bootRow = boot.length ? [el("tr", {}, el("td", { colspan: 7, class: "muted" },
+  const bootRow = boot.length ? [el("tr", {}, el("td", { colspan: cols.length, class: "muted" },
     `${boot.length} boot blocks (memory${boot[0].id}-memory${boot[boot.length - 1].id}): memmap in the memblock buffer at ` +
     `${[...new Set(boot.map((b) => b.memmap.start_pfn))].slice(0, 2).join(", ")}${boot.length > 2 ? ", ..." : ""}`))] : [];
   $("#blocks").replaceChildren(head, ...bootRow, ...rows);

@@ -80,3 +80,16 @@ def test_lsmem_import_summary_is_short(dash):
     expect(facts).to_contain_text("kernel release not recorded")
     assert "None" not in facts.inner_text()
     assert p.locator("#import-facts li").count() < 15
+
+
+def test_blocks_table_speaks_lsmem(dash):
+    p = dash.page
+    dash.open("/walkthroughs/selfhosted-check-2022/5")
+    heads = p.locator("#blocks th").all_inner_texts()
+    assert heads[:7] == ["RANGE", "SIZE", "STATE", "REMOVABLE", "BLOCK", "NODE", "ZONES"]
+    for k in range(8):
+        cells = p.locator(f"#blocks tr[data-block='{32 + k}'] td").all_inner_texts()
+        start = (32 + k) * 128 << 20
+        assert cells[:7] == [f"0x{start:016x}-0x{start + (128 << 20) - 1:016x}", "128M", "online", "yes",
+                             str(32 + k), "0", "Movable"]
+        assert cells[7].startswith(f"self {hex(0x100000 + k * 0x200)} ")
