@@ -9,7 +9,7 @@ import { loadWalkthrough, parseWalkthroughPath, renderWalkthrough, setOffScript 
 import { $, clone, count, el, formatSize, fromHex, hex, parseSize } from "./util.js";
 
 const S = {
-  presets: null, history: null, step: null, view: null, sel: null, chainPfn: null, wt: null,
+  presets: null, history: null, step: null, view: null, sel: null, chainPfn: null, wt: null, bootFixed: [],
   id: null, ref: null, ev: null, key: null, mapSeq: 0, renders: 0,
 };
 // what tests and the browser benchmark read (no polling of private state)
@@ -55,6 +55,7 @@ async function apply(r) {
   S.id = r.id; S.ref = r.ref; S.ev = r.ev;
   S.key = `${S.id}@${currentStep()}`;
   renderAll();
+  await findBootFixed();
   await Promise.all([drawMap(false), deriveVmemmap(), deriveChain()]);
   rendered();
 }
@@ -110,15 +111,18 @@ async function drawMap(alone = true) {
   try {
     const w = await api("/api/v1/window", { ...S.ref, start_pfn: start, end_pfn: end, bins, figure: "map" });
     if (seq !== S.mapSeq) return;               // a newer zoom is on its way
+    const meta = w.figure.layout.meta.self_mapping_pfns;
+    const boot = S.bootFixed.filter((p) => start <= fromHex(p) && fromHex(p) < end && !meta.includes(p));
+    w.figure.layout.annotations = [...(w.figure.layout.annotations || []), ...boot.map(bootCallout)];
     await map.render(w.figure, w.counts);
     const ps = pageSize(), last = fromHex(w.end_pfn) - 1;
     $("#view-range").textContent = `pfns ${w.start_pfn}-${hex(last)} = physical addresses ` +
       `${hex(fromHex(w.start_pfn) * ps)}-${hex((last + 1) * ps - 1)}; ${w.bins} bins of ` +
       count(Math.max(1, Math.round((end - start) / w.bins)), "page");
-    const marks = w.figure.layout.meta.self_mapping_pfns;
+    const marks = [...w.figure.layout.meta.self_mapping_pfns, ...boot];
     $("#marks").replaceChildren(...marks.map((p, k) => el("button", { type: "button", class: "mark",
       id: k ? null : "self-mapping", title: `follow pfn ${p}: whose struct page is stored where`,
-      onclick: () => showChain(p) }, `struct page of pfn ${p} lives in pfn ${p}`)));
+      onclick: () => showChain(p) }, `struct page of pfn ${p} lives in pfn ${p}${boot.includes(p) ? BOOT_NOTE : ""}`)));
     window.vmemscope.lastWindow = { start_pfn: w.start_pfn, end_pfn: w.end_pfn, bins: w.bins, counts: w.counts };
     $("#map-text").textContent = describeMap(w, marks);
     stamp("#map", "#marks");
@@ -127,6 +131,33 @@ async function drawMap(alone = true) {
     if (seq === S.mapSeq) showError("map", e);
   }
 }
+
+const BOOT_NOTE = " (boot memmap)";
+
+/** Fixed points of the boot memmap (the struct page of a memblock memmap page in that page itself):
+ * the chain from the first page of each node's memblock memmap buffer ends in it, if there is one. The
+ * engine says which (/chain's fixed_point); the figure marks only hot-plugged blocks' ones. */
+const bootFixedSeen = new Map();                  // state key -> its boot fixed points
+
+async function findBootFixed() {
+  if (bootFixedSeen.has(S.key)) { S.bootFixed = bootFixedSeen.get(S.key); return; }
+  const firsts = new Map();
+  for (const b of S.ev.blocks) {
+    if (b.memmap.where !== "memblock" || b.memmap.start_pfn == null) continue;
+    const f = fromHex(b.memmap.start_pfn);
+    if (!firsts.has(b.node) || f < firsts.get(b.node)) firsts.set(b.node, f);
+  }
+  const chains = await Promise.all([...firsts.values()].map((f) => api("/api/v1/chain", { ...S.ref, pfn: hex(f) })));
+  S.bootFixed = [...new Set(chains.map((c) => c.fixed_point).filter((p) => p))];
+  bootFixedSeen.set(S.key, S.bootFixed);
+}
+
+/** A boot fixed point's callout, like the figure's for a hot-plugged block (placed by map.js). */
+const bootCallout = (p) => ({
+  x: fromHex(p), y: 0.5, ax: 30, ay: -34, xanchor: "left", showarrow: true, arrowhead: 2, arrowwidth: 2,
+  arrowcolor: "#000", bgcolor: "#fff7d6", bordercolor: "#000", captureevents: true, font: { size: 13 },
+  name: "self-mapping", text: `struct page of pfn ${p} lives in pfn ${p}${BOOT_NOTE}`,
+});
 
 /** The map in words (its text equivalent for screen readers): the range, the pages of each role, the
  * fixed points. */
