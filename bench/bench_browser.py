@@ -103,7 +103,7 @@ def main() -> None:
     print(f"bytes on the wire, first load: {max(sizes) / 1e6:.2f} MB (target < 1.6), "
           f"second visit: {max(warm) / 1e6:.2f} MB")
     print(f"walkthrough step to step: median {statistics.median(walk):.0f} ms, max {max(walk):.0f} ms "
-          f"(target < 150; {len(walk)} steps)")
+          f"(target < 150; {len(walk)} steps: {', '.join(f'{x:.0f}' for x in walk)})")
     print(f"redraw after an edit (allocate a huge page): median {statistics.median(ops):.0f} ms, "
           f"max {max(ops):.0f} ms (target < 150; {len(ops)} edits)")
     print(f"redraw after a zoom: median {statistics.median(zooms):.0f} ms, max {max(zooms):.0f} ms ({len(zooms)} zooms)")

@@ -17,6 +17,7 @@ from ..deps import CacheDep, evaluate_cached
 STATIC = assets.STATIC
 templates = Jinja2Templates(directory=str(assets.ROOT / "templates"))
 templates.env.globals["asset"] = assets.url
+templates.env.globals["plotly"] = assets.dashboard_plotly()
 router = APIRouter(include_in_schema=False)
 YEAR = "public, max-age=31536000, immutable"
 

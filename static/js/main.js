@@ -535,7 +535,7 @@ async function listWalkthroughs() {
 
 async function main() {
   try {
-    // the data is fetched while the browser is still parsing plotly.min.js (async), all at once
+    // the data is fetched while the browser is still parsing Plotly (async), all at once
     const presets = api("/api/v1/presets");
     const where = parseWalkthroughPath(location.pathname);
     const { doc, sel } = where ? await walkthroughState(where) : await fromUrl();

@@ -9,7 +9,7 @@ const BASE_FONT = 13, PRESENTER_FONT = 18, MIN_PX = 4, GAP_PX = 8;
 // narrow roles that must never vanish inside a wider neighbour, with their PALETTE colour
 const EMPHASIS = { hugetlb_head: "#882255", hvo_freed_selfhosted: "#d55e00" };
 
-/** Resolves once the deferred plotly.min.js has run. */
+/** Resolves once the async Plotly bundle has run. */
 export const plotlyReady = new Promise((ok) => {
   if (window.Plotly) ok();
   else document.getElementById("plotly-js").addEventListener("load", () => ok(), { once: true });
