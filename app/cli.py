@@ -86,11 +86,14 @@ def cmd_evaluate(a) -> None:
     for k, v in rows:
         print(f"{k:20} {v}")
     hot = [b for b in m.blocks() if not b["boot"]]
-    if hot:
-        print(f"\n{'block':10} {'start':14} {'size':6} {'state':8} {'memmap':8} {'self-mapping pfn':16}")
+    if hot:                                      # lsmem's columns and names, then the memmap's place
+        print(f"\n{'RANGE':37} {'SIZE':5} {'STATE':7} {'REMOVABLE':9} {'BLOCK':5} {'NODE':4} {'ZONES':7} "
+              f"{'MEMMAP':22} SELF-MAPPING PFN")
         for b in hot:
-            print(f"{b['name']:10} {b['start']:14} {b['size']:6} {b['state']:8} {b['memmap']['where']:8} "
-                  f"{b['self_mapping_pfn'] or '-':16}")
+            mm = b["memmap"]
+            print(f"{b['range']:37} {b['size']:5} {b['state']:7} {'yes' if b['removable'] else 'no':9} {b['id']:<5} "
+                  f"{b['node']:<4} {b['zones'] or '-':7} {mm['where'] + ' ' + (mm['start_pfn'] or ''):22} "
+                  f"{b['self_mapping_pfn'] or '-'}")
     hps = m.hugepages(0, 50)
     if hps:
         print(f"\n{'huge page':10} {'size':5} {'HVO':16} reason")

@@ -318,7 +318,8 @@ def _names(ids: list[int]) -> str:
 def _kernel(release: str | None, notes: list[str]) -> str:
     m = re.match(r"(\d+)\.(\d+)", release or "")
     if not m:
-        notes.append(f"kernel release {release!r} unknown: evaluating as {DEFAULT_KERNEL}")
+        notes.append(f"kernel release {release!r} unknown: evaluating as {DEFAULT_KERNEL}" if release else
+                     f"kernel release not recorded (lsmem does not say): evaluating as {DEFAULT_KERNEL}")
         return DEFAULT_KERNEL
     v = (int(m.group(1)), int(m.group(2)))
     lo, hi = KERNEL_RANGE
@@ -441,6 +442,7 @@ def build(snap: dict[str, Any]) -> tuple[dict[str, Any], list[str], list[str], l
                                              + ("kernel command line)" if m else "no sysctl: the kernel default)"))
     # blocks
     blocks, seen = [], set()
+    unlinked: list[int] = []
     for i, b in enumerate(snap.get("memory_blocks") or []):
         path = f"{MEMORY}/memory{b['id']}"
         if b["id"] in seen:
@@ -462,11 +464,14 @@ def build(snap: dict[str, Any]) -> tuple[dict[str, Any], list[str], list[str], l
                        "node": b["node"] if b.get("node") is not None else 0,
                        "self_hosted": run >= max(1, bsz // page_size * 64 // page_size // 2) if known else None})
         if b.get("node") is None:
-            inferred.append(f"memory{b['id']} on node 0 (no node link)")
+            unlinked.append(b["id"])
     if not blocks:
         raise CollectError(f"{MEMORY}: no memory blocks", ("memory_blocks",))
     blocks.sort(key=lambda b: b["id"])
     ids = [b["id"] for b in blocks]
+    if unlinked:                                 # one line for all of them, not one per block
+        inferred.append(f"{len(unlinked)} memory block{'s' if len(unlinked) > 1 else ''} {_names(unlinked)} "
+                        "on node 0 (no node link)")
     observed.append(f"{len(blocks)} memory blocks {_names(ids)}: state, node and zone ({src})")
     hosted = {b["id"] for b in blocks if b["self_hosted"]}
     if any(b["self_hosted"] is not None for b in blocks):

@@ -175,6 +175,10 @@ class Block(_Out):
     memmap_on_memory: MemmapOnMemory
     self_mapping_pfn: Optional[Hex] = Field(description="The first memmap pfn if it backs its own struct page")
     hazards: list[str]
+    range: str = Field(description="lsmem RANGE: first-last physical address, 16 hex digits each")
+    removable: bool = Field(description="lsmem REMOVABLE (sysfs `removable`: always 1 since v5.7)")
+    zones: Optional[str] = Field(description="lsmem ZONES: the zone of an online block, None if it spans several; "
+                                             "null for an offline block (candidates not modelled)")
 
 
 HvoState = Literal["off", "optimized", "refused", "not_optimizable"]
@@ -495,6 +499,7 @@ class WalkthroughStep(_Out):
     index: int
     title: str
     narrative: str = Field(description="Markdown")
+    narrative_html: str = Field(description="The narrative as sanitised HTML (CommonMark, raw HTML escaped)")
     view: WalkthroughView
     scenario: dict[str, Any] = Field(description="The scenario document of this step (schema_version 1)")
     claims: list[str] = Field(description="Facts this step claims, checked against the engine by the test suite")

@@ -497,13 +497,27 @@ class EvaluatedMachine:
                 "memmap": self._memmap_of(b, where, first),
                 "memmap_on_memory": {"used": b.mmo_used, "reason": b.mmo_reason},
                 "self_mapping_pfn": self_map, "hazards": list(b.hazards),
+                **self._lsmem_columns(b),
             })
         return out
 
+    # --- lsmem's columns (RANGE, SIZE, STATE, REMOVABLE, BLOCK, NODE, ZONES): the fields it has and
+    # blocks() did not; SIZE, STATE, NODE are size/state/node, BLOCK is id (classroom, issue 14 §6)
+    def _lsmem_columns(self, b) -> dict[str, Any]:
+        shift = self.m.arch.page_shift
+        zone = b.zone if b.state == "online" else None
+        return {
+            "range": f"0x{b.start << shift:016x}-0x{(b.end << shift) - 1:016x}",
+            # sysfs `removable` is 1 for every block since "drivers/base/memory.c: indicate all memory
+            # blocks as removable" (v5.7)
+            "removable": True,
+            # valid_zones of an online block: its zone, or "none" when it spans several (lsmem: None);
+            # the candidates of an offline block are not modelled
+            "zones": None if zone is None else ("None" if "+" in zone else zone),
+        }
+
     def _memmap_of(self, b, where: str, altmap_base: int | None) -> dict[str, Any]:
         m = self.m
-        if where == "self" and altmap_base is not None:
-            used = b.nr_vmemmap_used or (b.nr_pages * m.struct_page_size >> m.arch.page_shift)
         v0 = m.vpage_of(b.start)
         v1 = -(-((b.end - m.pfn_offset) * m.struct_page_size) // m.arch.page_size)
         frames, maps, start = 0, set(), None
@@ -526,9 +540,12 @@ class EvaluatedMachine:
         mapping = "/".join(sorted(x for x in maps if x)) or None
         if where == "self" and altmap_base is not None:
             used = b.nr_vmemmap_used or (b.nr_pages * m.struct_page_size >> m.arch.page_shift)
-            return {"where": "self", "start_pfn": hex(altmap_base), "nr_pages": used,
-                    "reserved_pages": b.nr_vmemmap, "mapping": mapping,
-                    "holder_block": altmap_base // m.block_pages}
+            # with one altmap for a range (altmap_scope "range") a later block's struct pages sit inside
+            # the first block's altmap, after those before it: where its first struct page is backed
+            first = m.backing_of_vpage(m.vpage_of(b.start))[0]
+            start = first if first >= 0 else altmap_base
+            return {"where": "self", "start_pfn": hex(start), "nr_pages": used,
+                    "reserved_pages": b.nr_vmemmap, "mapping": mapping, "holder_block": start // m.block_pages}
         return {"where": where, "start_pfn": hexs(start), "nr_pages": frames, "mapping": mapping}
 
     def hugepages(self, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:

@@ -3,21 +3,23 @@ files, and Plotly.js from the installed plotly package (classrooms are offline: 
 from __future__ import annotations
 
 import json
-from importlib.resources import files
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from engine import DEFAULT_SCENARIO
 from engine import Scenario
 
-from ..assets import TEMPLATES  # in the package (wheel, image) or the checkout
+from .. import assets
 from ..deps import CacheDep, evaluate_cached
 
-templates = Jinja2Templates(directory=str(TEMPLATES))
+STATIC = assets.STATIC
+templates = Jinja2Templates(directory=str(assets.TEMPLATES))     # in the package (wheel, image) or the checkout
+templates.env.globals["asset"] = assets.url
+templates.env.globals["plotly"] = assets.dashboard_plotly()
 router = APIRouter(include_in_schema=False)
-PLOTLY_JS = files("plotly") / "package_data" / "plotly.min.js"
+YEAR = "public, max-age=31536000, immutable"
 
 
 def _json_script(doc: object) -> str:
@@ -27,6 +29,7 @@ def _json_script(doc: object) -> str:
 
 @router.get("/", response_class=HTMLResponse)
 def index(request: Request, cache: CacheDep) -> HTMLResponse:
+    assets.warm_up()
     m = evaluate_cached(cache, Scenario.model_validate(DEFAULT_SCENARIO))
     blocks = [b for b in m.blocks() if not b["boot"]]
     marks = [f"struct page of pfn {b['self_mapping_pfn']} lives in pfn {b['self_mapping_pfn']}"
@@ -50,7 +53,26 @@ def walkthrough_page(request: Request, cache: CacheDep, slug: str, step: int) ->
     return index(request, cache)
 
 
+def _asset(request: Request, name: str, cache_control: str) -> Response:
+    path = assets.find(name)
+    if path is None:
+        raise HTTPException(404, f"no static asset {name!r}")
+    etag = f'"{assets.VERSION}-{name}"'
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers={"etag": etag, "cache-control": cache_control})
+    body, coding, media = assets.encoded(path, request.headers.get("accept-encoding", ""))
+    headers = {"cache-control": cache_control, "etag": etag, "vary": "Accept-Encoding"}
+    if coding:
+        headers["content-encoding"] = coding
+    return Response(body, media_type=media, headers=headers)
+
+
+@router.get("/static/v/{version}/{name:path}")
+def versioned_asset(request: Request, version: str, name: str) -> Response:
+    """A static asset under its content hash: cached for a year (another hash: this one, not cached)."""
+    return _asset(request, name, YEAR if version == assets.VERSION else "no-cache")
+
+
 @router.get("/static/vendor/plotly.min.js")
-def plotly_js() -> FileResponse:
-    return FileResponse(str(PLOTLY_JS), media_type="text/javascript",
-                        headers={"Cache-Control": "public, max-age=86400"})
+def plotly_js(request: Request) -> Response:
+    return _asset(request, "vendor/plotly.min.js", "no-cache")

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 
 from .. import walkthroughs as W
+from ..walkthroughs.markdown import to_html
 from ..errors import ScenarioLookupError
 from ..schemas import WalkthroughInfo, WalkthroughOut
 
@@ -21,7 +22,8 @@ def full(slug: str) -> dict[str, Any]:
         raise ScenarioLookupError(str(e)) from None
     steps = []
     for i, s in enumerate(wt["steps"]):
-        steps.append({"index": i, "title": s["title"], "narrative": s["narrative"], "view": s["view"],
+        steps.append({"index": i, "title": s["title"], "narrative": s["narrative"],
+                      "narrative_html": to_html(s["narrative"]), "view": s["view"],
                       "scenario": W.step_scenario(wt, i),
                       "claims": [W.claim_text(c) for c in s.get("claims", [])]})
     return {"slug": wt["slug"], "title": wt["title"], "audience": wt["audience"], "steps": steps}

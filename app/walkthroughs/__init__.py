@@ -9,12 +9,17 @@ policy) and its first `ops` operations applied. Claims name what they check:
   {"event": 2, "field": "outcome", "equals": "refused"}              (-1: the last)
   {"totals": "hvo_freed_pages", "equals": 7}
   {"chain": "0x100200", "equals": ["0x100200", "0x100008", "0x100000"]}
+  {"expr": "0xfc000 + 31 * 0x200", "equals": "0xffe00"}             (arithmetic the text does)
 with `equals`, `contains` (substring or list item) or `exists` (a block or huge page is there or not).
+Every number a narrative states (a hex value, a size, a count of pages) appears in a claim of its step
+(tests/walkthroughs/test_narrative_facts.py).
 """
 from __future__ import annotations
 
+import ast
 import copy
 import json
+import operator
 from functools import lru_cache
 from importlib.resources import files
 from typing import Any
@@ -90,7 +95,23 @@ def _actual(m: EvaluatedMachine, c: dict[str, Any]) -> Any:
         return _get(m.summary(), c["totals"])
     if "chain" in c:
         return [x["pfn"] for x in m.chain(int(c["chain"], 16))]
+    if "expr" in c:
+        v = _arith(ast.parse(c["expr"], mode="eval").body)
+        return hex(v) if isinstance(c["equals"], str) else v
     raise WalkthroughError(f"claim {c} names nothing to check")
+
+
+_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.FloorDiv: operator.floordiv,
+        ast.LShift: operator.lshift, ast.RShift: operator.rshift}
+
+
+def _arith(node: ast.AST) -> int:
+    """Integer arithmetic of an `expr` claim (+ - * // << >> on literals), nothing else."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, int):
+        return node.value
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+        return _OPS[type(node.op)](_arith(node.left), _arith(node.right))
+    raise WalkthroughError(f"expr claims are integer arithmetic, not {ast.dump(node)}")
 
 
 def claim_text(c: dict[str, Any]) -> str:
@@ -105,6 +126,8 @@ def claim_text(c: dict[str, Any]) -> str:
         what = f"{c['field']} of event {c['event']}"
     elif "totals" in c:
         what = c["totals"]
+    elif "expr" in c:
+        what = c["expr"]
     else:
         what = f"chain from pfn {c['chain']}"
     if "exists" in c:

@@ -6,11 +6,11 @@ import { MemoryMap } from "./map.js";
 import { renderBlocks, renderChain, renderEvents, renderHugepages, renderSummary } from "./panels.js";
 import { renderVmemmap } from "./vmemmap.js";
 import { loadWalkthrough, parseWalkthroughPath, renderWalkthrough, setOffScript } from "./walkthrough.js";
-import { $, clone, formatSize, fromHex, hex, parseSize } from "./util.js";
+import { $, clone, count, el, formatSize, fromHex, hex, parseSize } from "./util.js";
 
 const S = {
-  presets: null, history: null, step: null, view: null, sel: null, wt: null,
-  id: null, ref: null, ev: null, mapSeq: 0, renders: 0,
+  presets: null, history: null, step: null, view: null, sel: null, chainPfn: null, wt: null, bootFixed: [], bootReady: null,
+  id: null, ref: null, ev: null, key: null, mapSeq: 0, renders: 0,
 };
 // what tests and the browser benchmark read (no polling of private state)
 window.vmemscope = { state: S, renders: 0 };
@@ -27,10 +27,11 @@ function showError(where, err) {
 
 // ------------------------------------------------------------------ evaluate and draw
 async function evaluateDoc(doc, step) {
-  const saved = await api("/api/v1/scenarios", doc);
-  const ref = step == null || step >= doc.ops.length
-    ? { scenario_id: saved.id } : { scenario: { ...doc, ops: doc.ops.slice(0, step) } };
-  const ev = await api("/api/v1/evaluate", { ...ref, hugepages_limit: 500 });
+  // saved and evaluated at once (one round trip, not two); later queries name the saved document
+  const shown = step == null || step >= doc.ops.length ? doc : { ...doc, ops: doc.ops.slice(0, step) };
+  const [saved, ev] = await Promise.all([api("/api/v1/scenarios", doc),
+    api("/api/v1/evaluate", { scenario: shown, hugepages_limit: 500 })]);
+  const ref = shown === doc ? { scenario_id: saved.id } : { scenario: shown };
   return { id: saved.id, ref, ev };
 }
 
@@ -48,15 +49,25 @@ async function commit(doc, where) {
   }
 }
 
+/** The one scenario state (document, step, view, selection, chain) -> every view. Each view is
+ * re-derived here on every change (control, undo/redo, step, import, walkthrough step) and stamped with
+ * the state it shows (data-state), so no panel can keep yesterday's answer. */
 async function apply(r) {
   S.id = r.id; S.ref = r.ref; S.ev = r.ev;
+  S.key = `${S.id}@${currentStep()}`;
   renderAll();
-  await drawMap();
+  S.bootReady = findBootFixed();                   // asked for while the map's window is on its way
+  await Promise.all([drawMap(false), deriveVmemmap(), deriveChain()]);
+  rendered();
 }
+
+function stamp(...sels) { sels.forEach((s) => { $(s).dataset.state = S.key; }); }
 
 function renderAll() {
   const ev = S.ev;
-  $("#scenario-name").textContent = S.history.doc.name || "untitled";
+  const doc = S.history.doc;
+  $("#scenario-name").textContent = doc.name || "untitled";
+  document.title = `${doc.name || "untitled"} (${ev.totals.kernel} on ${ev.totals.arch}): vmemscope`;
   renderSummary(ev.totals, ev);
   renderBlocks(ev.blocks, { onOp: addOp("blocks"), onVmemmap: showVmemmap, selected: S.sel });
   renderHugepages(ev.hugepages, ev.hugepages_total, {
@@ -66,6 +77,18 @@ function renderAll() {
   $("#undo").disabled = !S.history.canUndo;
   $("#redo").disabled = !S.history.canRedo;
   fillControls();
+  stamp("#summary", "#blocks", "#hugepages", "#events");
+}
+
+/** The map, the marks and the permalink are drawn; tell tests and the benchmark (one counter). */
+function rendered() {
+  updatePermalink();
+  document.body.dataset.state = S.key;
+  S.renders += 1;
+  window.vmemscope.renders = S.renders;
+  document.body.dataset.renders = String(S.renders);
+  if (S.renders === 1) performance.mark("vmemscope:first-render");
+  performance.mark(`vmemscope:render-${S.renders}`);
 }
 
 function pageSize() { return parseSize(S.ev.totals.page_size); }
@@ -75,30 +98,113 @@ function machineRange(hotOnly) {
   return r ? { start: fromHex(r[0]), end: fromHex(r[1]) } : null;
 }
 
-async function drawMap() {
-  if (!S.view) S.view = machineRange(true) || machineRange(false);
+/** Keep the view inside the machine (another arch or boot size may have moved it). */
+function clampView() {
+  const all = machineRange(false);
+  if (!S.view || !all || S.view.start >= all.end || S.view.end <= all.start) S.view = machineRange(true) || all;
+}
+
+async function drawMap(alone = true) {
+  clampView();
   const seq = ++S.mapSeq;
   const { start, end } = S.view;
   const bins = Math.min(4096, map.pixels);
   try {
-    const w = await api("/api/v1/window", { ...S.ref, start_pfn: start, end_pfn: end, bins, figure: "map" });
+    const [w] = await Promise.all([api("/api/v1/window", { ...S.ref, start_pfn: start, end_pfn: end, bins, figure: "map" }),
+      S.bootReady]);
     if (seq !== S.mapSeq) return;               // a newer zoom is on its way
-    await map.render(w.figure);
-    $("#view-range").textContent = `pfns ${w.start_pfn}-${hex(fromHex(w.end_pfn) - 1)}, ${w.bins} bins of ` +
-      `${Math.max(1, Math.round((end - start) / w.bins))} page(s)`;
-    const marks = w.figure.layout.meta.self_mapping_pfns;
-    $("#marks").replaceChildren(...marks.map((p) => Object.assign(document.createElement("p"),
-      { className: "mark", id: "self-mapping", textContent: `struct page of pfn ${p} lives in pfn ${p}` })));
-    S.renders += 1;
-    window.vmemscope.renders = S.renders;
+    const meta = w.figure.layout.meta.self_mapping_pfns;
+    const boot = S.bootFixed.filter((p) => start <= fromHex(p) && fromHex(p) < end && !meta.includes(p));
+    w.figure.layout.annotations = [...(w.figure.layout.annotations || []), ...boot.map(bootCallout)];
+    await map.render(w.figure, w.counts);
+    const ps = pageSize(), last = fromHex(w.end_pfn) - 1;
+    $("#view-range").textContent = `pfns ${w.start_pfn}-${hex(last)} = physical addresses ` +
+      `${hex(fromHex(w.start_pfn) * ps)}-${hex((last + 1) * ps - 1)}; ${w.bins} bins of ` +
+      count(Math.max(1, Math.round((end - start) / w.bins)), "page");
+    const marks = [...w.figure.layout.meta.self_mapping_pfns, ...boot];
+    $("#marks").replaceChildren(...marks.map((p, k) => el("button", { type: "button", class: "mark",
+      id: k ? null : "self-mapping", title: `follow pfn ${p}: whose struct page is stored where`,
+      onclick: () => showChain(p) }, `struct page of pfn ${p} lives in pfn ${p}${boot.includes(p) ? BOOT_NOTE : ""}`)));
     window.vmemscope.lastWindow = { start_pfn: w.start_pfn, end_pfn: w.end_pfn, bins: w.bins, counts: w.counts };
-    document.body.dataset.renders = String(S.renders);
-    if (S.renders === 1) performance.mark("vmemscope:first-render");
-    performance.mark(`vmemscope:render-${S.renders}`);
-    updatePermalink();
+    $("#map-text").textContent = describeMap(w, marks);
+    stamp("#map", "#marks");
+    if (alone) rendered();
   } catch (e) {
     if (seq === S.mapSeq) showError("map", e);
   }
+}
+
+const BOOT_NOTE = " (boot memmap)";
+
+/** Fixed points of the boot memmap (the struct page of a memblock memmap page in that page itself):
+ * the chain from the first page of each node's memblock memmap buffer ends in it, if there is one. The
+ * engine says which (/chain's fixed_point); the figure marks only hot-plugged blocks' ones. */
+const bootFixedSeen = new Map();                  // state key -> its boot fixed points
+
+async function findBootFixed() {
+  if (bootFixedSeen.has(S.key)) { S.bootFixed = bootFixedSeen.get(S.key); return; }
+  const firsts = new Map();
+  for (const b of S.ev.blocks) {
+    if (b.memmap.where !== "memblock" || b.memmap.start_pfn == null) continue;
+    const f = fromHex(b.memmap.start_pfn);
+    if (!firsts.has(b.node) || f < firsts.get(b.node)) firsts.set(b.node, f);
+  }
+  const chains = await Promise.all([...firsts.values()].map((f) => api("/api/v1/chain", { ...S.ref, pfn: hex(f) })));
+  S.bootFixed = [...new Set(chains.map((c) => c.fixed_point).filter((p) => p))];
+  bootFixedSeen.set(S.key, S.bootFixed);
+}
+
+/** A boot fixed point's callout, like the figure's for a hot-plugged block (placed by map.js). */
+const bootCallout = (p) => ({
+  x: fromHex(p), y: 0.5, ax: 30, ay: -34, xanchor: "left", showarrow: true, arrowhead: 2, arrowwidth: 2,
+  arrowcolor: "#000", bgcolor: "#fff7d6", bordercolor: "#000", captureevents: true, font: { size: 13 },
+  name: "self-mapping", text: `struct page of pfn ${p} lives in pfn ${p}${BOOT_NOTE}`,
+});
+
+/** The map in words (its text equivalent for screen readers): the range, the pages of each role, the
+ * fixed points. */
+function describeMap(w, marks) {
+  const roles = Object.entries(w.counts).map(([r, c]) => [r, c.reduce((a, b) => a + b, 0)])
+    .filter(([, n]) => n).sort((a, b) => b[1] - a[1]);
+  return `Physical memory map of pfns ${w.start_pfn} to ${hex(fromHex(w.end_pfn) - 1)}: ` +
+    roles.map(([r, n]) => `${r} ${n} ${n === 1 ? "page" : "pages"}`).join(", ") + ". " +
+    marks.map((p) => `The struct page of pfn ${p} lives in pfn ${p}.`).join(" ");
+}
+
+/** The vmemmap panel shows the selected block or huge page of the current state, or says it is gone. */
+async function deriveVmemmap() {
+  const m = /^(block|hp):(.+)$/.exec(S.sel || "");
+  if (!m) { clearVmemmap(""); return; }
+  const target = m[1] === "block" ? { block: Number(m[2]) } : { head_pfn: m[2] };
+  const there = m[1] === "block" ? S.ev.blocks.some((b) => b.id === target.block)
+    : S.ev.hugepages.some((h) => h.head_pfn === target.head_pfn);
+  if (!there) { clearVmemmap(`${m[1] === "block" ? `memory${m[2]}` : `huge page ${m[2]}`} does not exist at this step`); return; }
+  try {
+    await renderVmemmap(await api("/api/v1/vmemmap", { ...S.ref, ...target, figure: true }));
+    stamp("#vmemmap-card");
+  } catch (e) {
+    showError("blocks", e);
+  }
+}
+
+function clearVmemmap(why) {
+  $("#vmemmap-title").textContent = "";
+  $("#vmemmap-reason").textContent = why;
+  $("#vmemmap-table").replaceChildren();
+  if (window.Plotly) window.Plotly.purge($("#vmemmap-plot"));
+  stamp("#vmemmap-card");
+}
+
+/** The chain of the last clicked pfn, followed again in the current state. */
+async function deriveChain(report = false) {
+  if (S.chainPfn == null) { stamp("#chain"); return; }
+  try {
+    renderChain(await api("/api/v1/chain", { ...S.ref, pfn: S.chainPfn }));
+  } catch (e) {
+    $("#chain").replaceChildren();              // that pfn is not in this machine
+    if (report) showError("map", e);
+  }
+  stamp("#chain");
 }
 
 // ------------------------------------------------------------------ operations
@@ -111,23 +217,16 @@ const addOp = (where) => async (op) => {
 
 async function showVmemmap(target) {
   clearErrors();
-  try {
-    const res = await api("/api/v1/vmemmap", { ...S.ref, ...target, figure: true });
-    S.sel = target.block != null ? `block:${target.block}` : `hp:${target.head_pfn}`;
-    await renderVmemmap(res);
-    renderAll();
-    updatePermalink();
-  } catch (e) {
-    showError("blocks", e);
-  }
+  S.sel = target.block != null ? `block:${target.block}` : `hp:${target.head_pfn}`;
+  await deriveVmemmap();
+  renderAll();
+  updatePermalink();
 }
 
 async function showChain(pfn) {
-  try {
-    renderChain(await api("/api/v1/chain", { ...S.ref, pfn }));
-  } catch (e) {
-    showError("map", e);
-  }
+  clearErrors();
+  S.chainPfn = pfn;
+  await deriveChain(true);
 }
 
 // ------------------------------------------------------------------ controls
@@ -138,22 +237,69 @@ function presetKey(m) {
   return p ? p.key : S.presets.machines[0].key;
 }
 
-function fillControls() {
-  const doc = S.history.doc;
+const DEFAULT_BOOT = [{ start: "0x0", size: "4G", node: 0 }];
+const memstartOf = (machine) => (machine?.arch === "arm64" ? machine.memstart ?? "0x40000000" : "0x0");
+
+/** What the machine form shows for a document (fillControls writes these, machineEdits compares). */
+function machineFields(doc) {
   const params = { memmap_on_memory: "on", hugetlb_free_vmemmap: true, selfhosted_check: "merged", ...doc.params };
-  $("#machine-preset").value = presetKey(doc.machine || {});
-  $("#kernel").value = doc.kernel ?? "6.8";
-  $("#mmo").value = params.memmap_on_memory;
-  $("#hvo").checked = params.hugetlb_free_vmemmap;
-  $("#policy").value = params.selfhosted_check;
-  const boot = (doc.boot_memory || [{ size: "4G" }]).map((r) => parseSize(r.size)).reduce((a, b) => a + b, 0);
-  $("#boot-size").value = formatSize(boot);
+  const boot = doc.boot_memory || DEFAULT_BOOT;
+  return { preset: presetKey(doc.machine || {}), kernel: doc.kernel ?? "6.8", mmo: params.memmap_on_memory,
+           hvo: params.hugetlb_free_vmemmap, policy: params.selfhosted_check, ranges: boot.length,
+           nodes: new Set(boot.map((r) => r.node ?? 0)).size,
+           boot: formatSize(boot.map((r) => parseSize(r.size)).reduce((a, b) => a + b, 0)) };
+}
+
+/** The document with only the fields whose control the user changed (null: nothing changed). Other
+ * fields, multi-range and multi-node boot memory included, are kept as they are. */
+function machineEdits(old) {
+  const shown = machineFields(old), doc = clone(old);
+  let changed = false;
+  const param = (name, value, was) => {
+    if (value === was) return;
+    doc.params = { ...(doc.params || {}), [name]: value };
+    changed = true;
+  };
+  if ($("#kernel").value !== shown.kernel) { doc.kernel = $("#kernel").value; changed = true; }
+  param("memmap_on_memory", $("#mmo").value, shown.mmo);
+  param("hugetlb_free_vmemmap", $("#hvo").checked, shown.hvo);
+  param("selfhosted_check", $("#policy").value, shown.policy);
+  const size = $("#boot-size").value.trim();
+  if (shown.ranges === 1 && size !== shown.boot) {
+    doc.boot_memory = [{ ...(old.boot_memory || DEFAULT_BOOT)[0], size }];
+    changed = true;
+  }
+  const p = S.presets.machines.find((x) => x.key === $("#machine-preset").value);
+  if (p.key !== shown.preset) {                        // another architecture: a new scenario, same memory
+    doc.machine = { ...(doc.machine || {}), arch: p.arch, page_size: p.page_size, paging_levels: p.paging_levels,
+                    memstart: p.arch === "arm64" ? (doc.machine?.memstart ?? "0x40000000") : null };
+    const shift = fromHex(memstartOf(doc.machine)) - fromHex(memstartOf(old.machine));
+    doc.boot_memory = (old.boot_memory || DEFAULT_BOOT).map((r) => ({ ...r, start: hex(fromHex(r.start ?? "0x0") + shift) }));
+    doc.ops = [];
+    doc.name = `${(old.name || "untitled").replace(/ \(on [^)]*\)$/, "")} (on ${p.key})`;
+    S.view = null;
+    changed = true;
+  }
+  return changed ? doc : null;
+}
+
+function fillControls() {
+  const f = machineFields(S.history.doc);
+  $("#machine-preset").value = f.preset;
+  $("#kernel").value = f.kernel;
+  $("#mmo").value = f.mmo;
+  $("#hvo").checked = f.hvo;
+  $("#policy").value = f.policy;
+  $("#boot-size").value = f.boot;
+  // several ranges (an imported machine) are edited in the JSON, not squashed into one by this field
+  $("#boot-size").readOnly = f.ranges > 1;
+  $("#boot-note").textContent = f.ranges > 1 ? `${f.ranges} ranges on ${f.nodes} node${f.nodes > 1 ? "s" : ""}: kept as imported` : "";
   // hot-add defaults: the next free block-aligned address, one block
   const bsz = parseSize(S.ev.totals.memory_block_size);
   const top = fromHex(S.ev.pfn_ranges.all[1]) * pageSize();
   $("#add-start").value = hex(Math.ceil(top / bsz) * bsz);
   $("#add-size").value = S.ev.totals.memory_block_size;
-  const preset = S.presets.machines.find((x) => x.key === $("#machine-preset").value);
+  const preset = S.presets.machines.find((x) => x.key === f.preset);
   const sizes = preset.hugetlb_sizes;
   const cur = $("#huge-size").value;
   $("#huge-size").replaceChildren(...sizes.map((s) => Object.assign(document.createElement("option"), { value: s, textContent: s })));
@@ -167,19 +313,8 @@ function bindControls() {
 
   $("#machine-form").addEventListener("submit", (e) => {
     e.preventDefault();
-    const doc = clone(S.history.doc);
-    const p = S.presets.machines.find((x) => x.key === $("#machine-preset").value);
-    const oldKey = presetKey(doc.machine || {});
-    doc.machine = { ...(doc.machine || {}), arch: p.arch, page_size: p.page_size, paging_levels: p.paging_levels };
-    if (p.arch === "arm64") doc.machine.memstart = doc.machine.memstart ?? "0x40000000";
-    else doc.machine.memstart = null;
-    doc.kernel = $("#kernel").value;
-    doc.params = { ...(doc.params || {}), memmap_on_memory: $("#mmo").value,
-      hugetlb_free_vmemmap: $("#hvo").checked, selfhosted_check: $("#policy").value };
-    const start = p.arch === "arm64" ? doc.machine.memstart : "0x0";
-    doc.boot_memory = [{ start, size: $("#boot-size").value.trim(), node: 0 }];
-    if (p.key !== oldKey) { doc.ops = []; S.view = null; }   // another architecture: a new scenario
-    commit(doc, "machine");
+    const doc = machineEdits(S.history.doc);
+    if (doc) commit(doc, "machine");
   });
 
   $("#hotadd-form").addEventListener("submit", async (e) => {
@@ -199,6 +334,20 @@ function bindControls() {
       node: Number($("#huge-node").value) });
   });
 
+  $("#view-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const m = /^\s*(0x[0-9a-f]+)\s*-\s*(0x[0-9a-f]+)\s*$/i.exec($("#view-input").value);
+    if (!m) { showError("map", new Error("view: give a range as 0xSTART-0xEND")); return; }
+    const k = $("#view-unit").value === "addr" ? pageSize() : 1;
+    clearErrors();
+    setView(fromHex(m[1]) / k, fromHex(m[2]) / k);
+  });
+  $("#follow-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const v = $("#follow-pfn").value.trim();
+    if (/^(0x)?[0-9a-f]+$/i.test(v)) showChain(v.startsWith("0x") ? v.toLowerCase() : hex(parseInt(v, 16)));
+    else showError("map", new Error(`pfn: "${v}" is not a hex page frame number`));
+  });
   $("#undo").addEventListener("click", undo);
   $("#redo").addEventListener("click", redo);
   document.addEventListener("keydown", (e) => {
@@ -245,7 +394,8 @@ function bindControls() {
   $("#presenter").addEventListener("click", () => {
     const on = document.body.classList.toggle("presenter");
     $("#presenter").setAttribute("aria-pressed", String(on));
-    window.Plotly.relayout($("#map"), { "font.size": on ? 18 : 13 });
+    map.reset();
+    drawMap();                                   // as many bins as the resized plot has pixels
   });
   document.querySelectorAll("[data-zoom]").forEach((b) => b.addEventListener("click", () => zoom(b.dataset.zoom)));
 }
@@ -255,7 +405,9 @@ function renderImport(imp) {
   box.hidden = false;
   const list = (title, items) => {
     const ul = document.createElement("ul");
-    ul.append(...items.map((t) => Object.assign(document.createElement("li"), { textContent: t })));
+    const seen = new Map();                        // identical lines once, with how many
+    items.forEach((t) => seen.set(t, (seen.get(t) || 0) + 1));
+    ul.append(...[...seen].map(([t, n]) => el("li", {}, n > 1 ? `${t} (x${n})` : t)));
     const h = Object.assign(document.createElement("h3"), { textContent: title });
     return [h, ul];
   };
@@ -329,23 +481,47 @@ const map = new MemoryMap($("#map"), {
       await showChain(firstPfn);
     }
   },
-  onMark: (text) => showChain(/pfn (0x[0-9a-f]+)/.exec(text)[1]),
+  onMark: (text) => showChain(/pfn (0x[0-9a-f]+)/.exec(text)[1]),   // the sentence or "pfn X ↺"
 });
 
 async function walkthroughState(where) {
   const wt = await loadWalkthrough(where.slug);
   const step = wt.steps[where.step - 1];
+  if (!step) throw new Error(`walkthrough ${where.slug} has steps 1-${wt.steps.length}`);
   S.wt = { ...where, data: wt, offScript: false };
   const [a, b] = step.view.range.map(fromHex);
   S.view = { start: a, end: b };
   const sel = step.view.select || null;
   renderWalkthrough(wt, where.step, {
     onTry: () => { S.wt.offScript = true; setOffScript(true); updatePermalink(); },
-    onBack: () => { location.href = `/walkthroughs/${where.slug}/${where.step}`; },
+    onBack: () => goToStep(where, false),
+    onGo: (k) => goToStep({ slug: where.slug, step: k }, true),
   });
   setOffScript(false);
   return { doc: step.scenario, sel: sel && (sel.block != null ? `block:${sel.block}` : `hp:${sel.head_pfn}`) };
 }
+
+/** Another walkthrough step in place: no page load (history.pushState), the state replaced whole. */
+async function goToStep(where, push) {
+  document.body.dataset.ready = "false";
+  clearErrors();
+  try {
+    const { doc, sel } = await walkthroughState(where);
+    const path = `/walkthroughs/${where.slug}/${where.step}`;
+    if (push) history.pushState(null, "", path); else history.replaceState(null, "", path);
+    S.history = new History(doc);
+    S.step = null; S.sel = sel; S.chainPfn = null;
+    await apply(await evaluateDoc(doc, null));
+  } catch (e) {
+    showError("scenario", e);
+  }
+  document.body.dataset.ready = "true";
+}
+
+window.addEventListener("popstate", () => {
+  const where = parseWalkthroughPath(location.pathname);
+  if (where) goToStep(where, false); else location.reload();
+});
 
 async function listWalkthroughs() {
   const list = await api("/api/v1/walkthroughs");
@@ -359,19 +535,17 @@ async function listWalkthroughs() {
 
 async function main() {
   try {
-    // the data is fetched while the browser is still parsing plotly.min.js (async)
-    S.presets = await api("/api/v1/presets");
-    bindControls();
+    // the data is fetched while the browser is still parsing Plotly (async), all at once
+    const presets = api("/api/v1/presets");
     const where = parseWalkthroughPath(location.pathname);
     const { doc, sel } = where ? await walkthroughState(where) : await fromUrl();
+    const evaluated = evaluateDoc(doc, S.step);
     listWalkthroughs().catch((e) => showError("scenario", e));
+    S.presets = await presets;
+    bindControls();
     S.history = new History(doc);
-    const r = await evaluateDoc(doc, S.step);
-    await apply(r);
-    if (sel) {
-      const m = /^(block|hp):(.+)$/.exec(sel);
-      if (m) await showVmemmap(m[1] === "block" ? { block: Number(m[2]) } : { head_pfn: m[2] });
-    }
+    S.sel = sel;
+    await apply(await evaluated);
     document.body.dataset.ready = "true";
   } catch (e) {
     showError("scenario", e);

@@ -1,5 +1,5 @@
 // Side panels: summary, memory blocks (with their actions), huge pages, event log, page details.
-import { $, el, human } from "./util.js";
+import { $, count, el, human } from "./util.js";
 
 export function renderSummary(t, ev) {
   const ps = { "4K": 4096, "16K": 16384, "64K": 65536 }[t.page_size] || 4096;
@@ -9,14 +9,14 @@ export function renderSummary(t, ev) {
     ["Memory block size", t.memory_block_size],
     ["vmemmap base", t.vmemmap_base],
     ["Blocks", `${t.blocks} (${t.blocks_online} online), ${t.sections} sections`],
-    ["Present memory", `${human(t.present_pages * ps)} (${t.present_pages} pages)`],
+    ["Present memory", `${human(t.present_pages * ps)} (${count(t.present_pages, "page")})`],
     ["Managed memory", `${human(t.managed_pages * ps)} (MemTotal ${t.mem_total_kb} kB)`],
-    ["memmap overhead", `${human(t.memmap_bytes)} (${t.memmap_pages} pages)`],
+    ["memmap overhead", `${human(t.memmap_bytes)} (${count(t.memmap_pages, "page")})`],
     ["Self-hosted pages", String(t.self_hosted_pages)],
     ["HugeTLB", `${human(t.hugetlb_pages * ps)} in ${Object.entries(t.hugepages)
       .map(([s, c]) => `${Object.values(c).reduce((a, b) => a + b, 0)} x ${s}`).join(", ") || "no pages"}`],
-    ["HVO", t.hvo_enabled ? `on: ${human(t.hvo_freed_bytes)} freed (${t.hvo_freed_pages} pages)` : "off"],
-    ["Page tables for HVO", `${t.page_table_pages} pages`],
+    ["HVO", t.hvo_enabled ? `on: ${human(t.hvo_freed_bytes)} freed (${count(t.hvo_freed_pages, "page")})` : "off"],
+    ["Page tables for HVO", count(t.page_table_pages, "page")],
   ];
   const dl = $("#summary");
   dl.replaceChildren(...rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
@@ -24,7 +24,9 @@ export function renderSummary(t, ev) {
 }
 
 export function renderBlocks(blocks, { onOp, onVmemmap, selected }) {
-  const head = el("tr", {}, ["block", "start", "size", "state", "memmap", "self-mapping pfn", ""].map((h) => el("th", {}, h)));
+  // lsmem's columns and names (lsmem --output-all), then where the memmap is
+  const cols = ["RANGE", "SIZE", "STATE", "REMOVABLE", "BLOCK", "NODE", "ZONES", "memmap", "self-mapping pfn", ""];
+  const head = el("tr", {}, cols.map((h) => el("th", { scope: "col" }, h)));
   const boot = blocks.filter((b) => b.boot);
   const rows = blocks.filter((b) => !b.boot).map((b) => {
     const op = (o) => () => onOp({ ...o, start: b.start, size: b.size });
@@ -37,13 +39,14 @@ export function renderBlocks(blocks, { onOp, onVmemmap, selected }) {
       el("button", { type: "button", title: `vmemmap of memory${b.id}`, onclick: () => onVmemmap({ block: b.id }) }, "vmemmap"));
     const mm = b.memmap;
     return el("tr", { class: selected === `block:${b.id}` ? "selected" : "", dataset: { block: b.id } },
-      el("td", {}, b.name + (b.boot ? " (boot)" : "")), el("td", {}, b.start), el("td", {}, b.size),
-      el("td", {}, `${b.state}${b.zone ? " " + b.zone : ""}`),
-      el("td", { title: b.memmap_on_memory.reason }, `${mm.where} ${mm.start_pfn ?? ""} (${mm.nr_pages} pages, ${mm.mapping ?? "-"})`),
+      el("td", { class: "range" }, b.range), el("td", {}, b.size), el("td", {}, b.state),
+      el("td", {}, b.removable ? "yes" : "no"), el("td", { title: b.name }, String(b.id)), el("td", {}, String(b.node)),
+      el("td", {}, b.zones ?? "-"),
+      el("td", { title: b.memmap_on_memory.reason }, `${mm.where} ${mm.start_pfn ?? ""} (${count(mm.nr_pages, "page")}, ${mm.mapping ?? "-"})`),
       el("td", { class: b.self_mapping_pfn ? "self-mapping-pfn" : "" }, b.self_mapping_pfn ?? ""),
       actions);
   });
-  const bootRow = boot.length ? [el("tr", {}, el("td", { colspan: 7, class: "muted" },
+  const bootRow = boot.length ? [el("tr", {}, el("td", { colspan: cols.length, class: "muted" },
     `${boot.length} boot blocks (memory${boot[0].id}-memory${boot[boot.length - 1].id}): memmap in the memblock buffer at ` +
     `${[...new Set(boot.map((b) => b.memmap.start_pfn))].slice(0, 2).join(", ")}${boot.length > 2 ? ", ..." : ""}`))] : [];
   $("#blocks").replaceChildren(head, ...bootRow, ...rows);

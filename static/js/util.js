@@ -45,6 +45,9 @@ export function human(bytes) {
   return `${bytes} B`;
 }
 
+/** "1 page", "2 pages": a count with its noun. */
+export const count = (n, noun) => `${n} ${noun}${Number(n) === 1 ? "" : "s"}`;
+
 export const clone = (o) => JSON.parse(JSON.stringify(o));
 
 /** Plotly hover text (with <br> and <b>) as plain text lines. */

@@ -3,28 +3,12 @@
 import { api } from "./api.js";
 import { $, el } from "./util.js";
 
-/** A small, safe Markdown subset: paragraphs, `code`, **bold**, *emphasis*, "- " lists. */
-export function markdown(text) {
-  const inline = (s) => {
-    const out = [];
-    const re = /(`[^`]+`|\*\*[^*]+\*\*|\*[^*]+\*)/g;
-    let last = 0;
-    for (const m of s.matchAll(re)) {
-      out.push(s.slice(last, m.index));
-      const t = m[0];
-      if (t.startsWith("`")) out.push(el("code", {}, t.slice(1, -1)));
-      else if (t.startsWith("**")) out.push(el("strong", {}, t.slice(2, -2)));
-      else out.push(el("em", {}, t.slice(1, -1)));
-      last = m.index + t.length;
-    }
-    out.push(s.slice(last));
-    return out;
-  };
-  return text.split(/\n\s*\n/).map((block) => {
-    const lines = block.split("\n");
-    if (lines.every((l) => l.startsWith("- "))) return el("ul", {}, lines.map((l) => el("li", {}, inline(l.slice(2)))));
-    return el("p", {}, inline(lines.join(" ")));
-  });
+/** The step's narrative, rendered and sanitised on the server (CommonMark, raw HTML escaped:
+ * app/walkthroughs/markdown.py), as nodes. */
+export function narrative(html) {
+  const t = document.createElement("template");
+  t.innerHTML = html;
+  return t.content;
 }
 
 /** /walkthroughs/<slug>/<step> -> {slug, step} (step counts from 1), else null. */
@@ -33,18 +17,28 @@ export function parseWalkthroughPath(path) {
   return m ? { slug: m[1], step: Number(m[2]) } : null;
 }
 
+const loaded = new Map();
+
+/** A walkthrough with all its steps, fetched once per page. */
 export async function loadWalkthrough(slug) {
-  return api(`/api/v1/walkthroughs/${encodeURIComponent(slug)}`);
+  if (!loaded.has(slug)) loaded.set(slug, api(`/api/v1/walkthroughs/${encodeURIComponent(slug)}`));
+  try {
+    return await loaded.get(slug);
+  } catch (e) {
+    loaded.delete(slug);
+    throw e;
+  }
 }
 
-export function renderWalkthrough(wt, k, { onTry, onBack }) {
+export function renderWalkthrough(wt, k, { onTry, onBack, onGo }) {
   const step = wt.steps[k - 1];
   const n = wt.steps.length;
   const card = $("#walkthrough");
   card.hidden = false;
   document.body.classList.add("walkthrough-mode");
   const link = (i, label, rel) => (i >= 1 && i <= n
-    ? el("a", { href: `/walkthroughs/${wt.slug}/${i}`, rel, class: "button", id: rel === "prev" ? "wt-prev" : "wt-next" }, label)
+    ? el("a", { href: `/walkthroughs/${wt.slug}/${i}`, rel, class: "button", id: rel === "prev" ? "wt-prev" : "wt-next",
+                onclick: (e) => { if (!(e.ctrlKey || e.metaKey || e.shiftKey)) { e.preventDefault(); onGo(i); } } }, label)
     : el("span", { class: "button disabled", "aria-disabled": "true" }, label));
   card.replaceChildren(
     el("p", { class: "muted" }, `Walkthrough: ${wt.title}`),
@@ -52,7 +46,7 @@ export function renderWalkthrough(wt, k, { onTry, onBack }) {
     el("div", { class: "wt-progress" },
       el("progress", { id: "wt-progress", max: n, value: k, "aria-label": "walkthrough progress" }),
       el("span", { id: "wt-count" }, `Step ${k} of ${n}`)),
-    el("div", { id: "wt-narrative", class: "narrative" }, markdown(step.narrative)),
+    el("div", { id: "wt-narrative", class: "narrative" }, narrative(step.narrative_html)),
     el("details", {}, el("summary", {}, "What this step claims (checked against the engine)"),
       el("ul", { id: "wt-claims" }, step.claims.map((c) => el("li", { class: "mono" }, c)))),
     el("nav", { class: "wt-nav", "aria-label": "walkthrough steps" },

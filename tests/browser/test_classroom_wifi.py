@@ -1,0 +1,63 @@
+"""Classroom Wi-Fi (issue 14 §9): static assets compressed and cached under versioned names, a first
+load under 1.6 MB on the wire, and walkthrough steps that do not reload the page."""
+from __future__ import annotations
+
+import re
+
+import httpx
+from playwright.sync_api import expect
+
+from app.assets import PLOTLY_CARTESIAN, PLOTLY_JS, plotly_release
+
+
+def test_assets_are_versioned_compressed_and_cached(live_server):
+    html = httpx.get(live_server + "/", timeout=30).text
+    urls = re.findall(r'(?:src|href)="(/static/[^"]+)"', html)
+    assert urls and all(re.match(r"^/static/v/[0-9a-f]{12}/", u) for u in urls), urls
+    plotly = next(u for u in urls if u.endswith("/vendor/plotly-cartesian.min.js"))
+    for coding in ("br", "gzip"):
+        r = httpx.get(live_server + plotly, headers={"accept-encoding": coding}, timeout=60)
+        assert r.status_code == 200 and r.headers["content-encoding"] == coding
+        assert int(r.headers["content-length"]) < 1_600_000
+        assert r.content == PLOTLY_CARTESIAN.read_bytes()        # httpx decodes: the same script
+        assert "immutable" in r.headers["cache-control"] and "max-age=31536000" in r.headers["cache-control"]
+        assert r.headers["vary"] == "Accept-Encoding"
+    # an old version's URL still answers, but is not cached for a year
+    old = re.sub(r"/v/[0-9a-f]{12}/", "/v/000000000000/", plotly)
+    r = httpx.get(live_server + old, headers={"accept-encoding": "gzip"}, timeout=60)
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-cache"
+    assert httpx.get(live_server + "/static/v/x/%2e%2e/%2e%2e/app/main.py", timeout=30).status_code == 404
+
+
+def test_the_cartesian_bundle_is_the_plotly_packages_release():
+    assert plotly_release(PLOTLY_CARTESIAN) == plotly_release(PLOTLY_JS) != ""
+
+
+def test_first_load_is_under_1_6_mb_on_the_wire(page, live_server):
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    got = []
+    cdp.on("Network.loadingFinished", lambda e: got.append(e["encodedDataLength"]))
+    page.goto(live_server + "/")
+    page.wait_for_selector("body[data-ready=true]", timeout=30_000)
+    page.wait_for_load_state("networkidle")
+    assert 10 < len(got) and sum(got) < 1_600_000, sum(got)
+
+
+def test_walkthrough_steps_do_not_reload_the_page(dash):
+    p = dash.page
+    dash.open("/walkthroughs/hvo/1")
+    p.evaluate("window.__same_document = true")
+    p.click("#wt-next")
+    p.wait_for_url("**/walkthroughs/hvo/2")
+    expect(p.locator("#wt-count")).to_have_text(re.compile(r"^Step 2 of"))
+    p.wait_for_selector("body[data-ready=true]")
+    p.click("#wt-next")
+    p.wait_for_url("**/walkthroughs/hvo/3")
+    expect(p.locator("#wt-count")).to_have_text(re.compile(r"^Step 3 of"))
+    p.go_back()                                                 # the browser's back button, too
+    p.wait_for_url("**/walkthroughs/hvo/2")
+    expect(p.locator("#wt-count")).to_have_text(re.compile(r"^Step 2 of"))
+    p.wait_for_selector("body[data-ready=true]")
+    assert p.evaluate("window.__same_document") is True
+    assert p.evaluate("performance.getEntriesByType('navigation').length") == 1
