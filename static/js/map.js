@@ -85,7 +85,7 @@ function withPlacement(layout, update) {
   const out = { ...layout, annotations: (layout.annotations || []).map((a) => ({ ...a })), margin: { ...layout.margin } };
   for (const [k, v] of Object.entries(update)) {
     const m = /^annotations\[(\d+)\]\.(\w+)$/.exec(k);
-    if (m) out.annotations[Number(m[1])][m[2]] = v;
+    if (m && out.annotations[Number(m[1])]) out.annotations[Number(m[1])][m[2]] = v;
     else if (k === "margin.t") out.margin.t = v;
   }
   return out;
@@ -133,8 +133,9 @@ export class MemoryMap {
     let layout = scaled(fig.layout, presenter() ? PRESENTER_FONT / BASE_FONT : 1);
     layout.shapes = [...(layout.shapes || []), ...emphasis(layout.meta, counts || {}, this.pixels)];
     // the callouts' places depend only on them, the plot width and the text size: measured once
+    // (with their indexes: a placement is a list of "annotations[i]" updates)
     const key = JSON.stringify([this.pixels, layout.font, layout.margin,
-      (layout.annotations || []).filter((a) => a.name === "self-mapping").map((a) => [a.x, a.text])]);
+      (layout.annotations || []).map((a, i) => [a.name, i, a.x, a.text]).filter((a) => a[0] === "self-mapping")]);
     if (this.placed?.key === key) layout = withPlacement(layout, this.placed.update);
     await window.Plotly.react(this.div, fig.data, layout, config);
     if (this.placed?.key !== key) this.placed = { key, update: await declutter(this.div) };
