@@ -19,7 +19,7 @@ from engine import EvaluatedMachine, ScenarioError
 from engine import Scenario
 
 from .cache import MachineCache
-from .errors import ScenarioLookupError
+from .errors import ScenarioLookupError, located
 from .outage import Busy, run_db
 from .schemas import ScenarioRef
 from .store import Store
@@ -123,5 +123,4 @@ async def machine_async(ref: ScenarioRef, store: Store, cache: MachineCache) -> 
     try:
         return await run_engine(evaluate_cached, cache, sc)
     except ScenarioError as e:
-        e.prefix = ("scenario",) if ref.scenario is not None else ("scenario_id",)
-        raise
+        raise located(e, ("scenario",) if ref.scenario is not None else ("scenario_id",))

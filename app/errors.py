@@ -15,7 +15,7 @@ from engine import ADDR_PATTERN, ScenarioError, parse_addr
 
 from .store import StoreError, StoreUnavailable
 
-__all__ = ["install", "format_loc", "error_doc", "BodyLimit", "ScenarioLookupError"]
+__all__ = ["located", "install", "format_loc", "error_doc", "BodyLimit", "ScenarioLookupError"]
 
 log = logging.getLogger("vmemscope")
 
@@ -86,6 +86,13 @@ def _http_loc(request: Request, status: int) -> tuple[list[Any], str]:
     if status == 413:
         return ["body"], "body_too_large"
     return ["body" if request.method not in ("GET", "HEAD") else "path"], "http_error"
+
+
+def located(e: ScenarioError, prefix: tuple = (), where: str = "body") -> ScenarioError:
+    """The engine's error placed in the request: its loc goes under `where` ("body", "query", "path")
+    and `prefix` (e.g. ("scenario",) for an inline document, () for a query's own fields)."""
+    e.prefix, e.where = prefix, where
+    return e
 
 
 def install(app: FastAPI) -> None:

@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from . import deps, errors, outage
 from .assets import STATIC
 from .cache import MachineCache
-from .routers import imports, meta, model, pages, scenarios, sections, walkthroughs
+from .routers import imports, machine, meta, pages, scenarios, sections, walkthroughs
 from .security import SecurityHeaders
 from .settings import Settings
 
@@ -49,7 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.cache = MachineCache(settings.cache_entries, settings.cache_bytes, settings.eval_budget_s)
     errors.install(app)
     outage.install(app)
-    for r in (meta.router, model.router, sections.router, scenarios.router, imports.router, walkthroughs.router,
+    for r in (meta.router, machine.router, sections.router, scenarios.router, imports.router, walkthroughs.router,
               pages.router):
         app.include_router(r)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")

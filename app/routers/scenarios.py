@@ -21,7 +21,7 @@ from ..deps import CacheDep, StoreDep, content_key, evaluate_cached, machine_asy
 from ..export import ExportBusy, build_view, check_size, export_slot, size_of, to_image
 from ..outage import run_db
 from ..store import check_name
-from ..errors import ScenarioLookupError
+from ..errors import ScenarioLookupError, located
 from ..schemas import SavedScenario, ScenarioId, ScenarioList, ScenarioRef, rfc3339
 
 router = APIRouter(prefix="/api/v1/scenarios", tags=["scenarios"])
@@ -50,8 +50,7 @@ async def save_scenario(scenario: Scenario, request: Request, store: StoreDep, c
         check_name(scenario.name)
         await run_engine(evaluate_cached, cache, scenario)
     except ScenarioError as e:
-        e.prefix = ()
-        raise
+        raise located(e)
     sid, created = await run_db(store.save, raw, scenario.name)
     cache.alias(sid, content_key(scenario))        # evaluating it by id later replays nothing
     row = await run_db(store.get, sid)
@@ -113,20 +112,18 @@ async def scenario_figure(scenario_id: Annotated[ScenarioId, Path()], fmt: Annot
     width and height are CSS pixels (default: the figure's own size), `scale` multiplies them (default
     1); width x height x scale^2 is capped, and at most a few exports run at once (else 503)."""
     scale = 1.0 if scale is None else scale
-    def query_error(e: ScenarioError) -> ScenarioError:
-        e.prefix, e.where = (), "query"
-        return e
     try:                                   # the size caps, before any work
         check_size(*size_of({"layout": {}}, fmt, width, height, scale))
     except ScenarioError as e:
-        raise query_error(e) from None
+        raise located(e, where="query") from None
     try:
         with export_slot():             # at most EXPORT_SLOTS figure requests at work, the rest 503 at once
             ref = ScenarioRef(scenario_id=scenario_id)
             m = await machine_async(ref, store, cache)
             rng = None
             if (start_pfn is None) != (end_pfn is None):
-                raise query_error(ScenarioError(("start_pfn",), "give both start_pfn and end_pfn, or neither"))
+                raise located(ScenarioError(("start_pfn",), "give both start_pfn and end_pfn, or neither"),
+                              where="query")
             if start_pfn is not None:
                 rng = (parse_addr(start_pfn), parse_addr(end_pfn))
             hp = parse_addr(head_pfn or hugepage) if (head_pfn or hugepage) is not None else None
@@ -137,7 +134,7 @@ async def scenario_figure(scenario_id: Annotated[ScenarioId, Path()], fmt: Annot
                     check_size(*size_of(fig, fmt, width, height, scale))
                     return fig
                 except ScenarioError as e:
-                    raise query_error(e) from None
+                    raise located(e, where="query") from None
             fig = await run_engine(build)
             # Chromium does the drawing: a plain thread, so an export never holds an engine thread
             body = await anyio.to_thread.run_sync(lambda: to_image(fig, fmt, width, height, scale, slotted=True))

@@ -8,7 +8,7 @@ import random
 import pytest
 
 from app import collect
-from app.routers.imports import ImportResponse
+from app.schemas_import import ImportResponse
 
 from sysroot_util import sample
 

@@ -13,6 +13,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from engine import FIXED_POINT_WHY, EvaluatedMachine, ScenarioError
 
+from ..errors import located
 from ..deps import CacheDep, StoreDep, machine_async, run_engine
 from ..figures import MAX_FIGURE_BINS, map_figure, vmemmap_figure
 from ..schemas import (RESOLVE_EXAMPLES, ChainRequest, ChainResponse, ErrorResponse, EvaluateRequest,
@@ -33,11 +34,6 @@ def _json(doc: dict) -> Response:
     """Serialise directly (the shapes are the documented models; validating a million ints twice
     would cost more than computing them)."""
     return Response(orjson.dumps(doc), media_type="application/json")
-
-
-def _query_error(e: ScenarioError) -> ScenarioError:
-    e.prefix = ()
-    return e
 
 
 async def _answer(small: bool, fn, *args) -> Response:
@@ -76,7 +72,7 @@ def _resolve(m: EvaluatedMachine, req: ResolveRequest) -> dict:
             return _resolve_columns(m, req)         # resolve_fields checks the pfns itself
         m.check_pfns(req.pfns)
     except ScenarioError as e:
-        raise _query_error(e)
+        raise located(e)
     return {"scenario_id": req.scenario_id, "pages": m.resolve(req.pfns)}
 
 
@@ -123,19 +119,19 @@ async def resolve(req: ResolveRequest, request: Request, store: StoreDep, cache:
         try:
             m.check_pfns(req.pfns)
         except ScenarioError as e:
-            raise _query_error(e)
+            raise located(e)
         return StreamingResponse(_ndjson(m, req.pfns), media_type=NDJSON)
     return await _answer(len(req.pfns) <= INLINE_PFNS, _resolve, m, req)
 
 
 def _window(m: EvaluatedMachine, req: WindowRequest) -> dict:
     if req.figure and req.bins > MAX_FIGURE_BINS:
-        raise _query_error(ScenarioError(("bins",), f"at most {MAX_FIGURE_BINS} with a figure"))
+        raise located(ScenarioError(("bins",), f"at most {MAX_FIGURE_BINS} with a figure"))
     try:
         w = m.window(req.start_pfn, req.end_pfn, req.bins)
         fig = map_figure(m, req.start_pfn, req.end_pfn, req.bins) if req.figure else None
     except ScenarioError as e:
-        raise _query_error(e)
+        raise located(e)
     return {"scenario_id": req.scenario_id, "start_pfn": hex(w["start_pfn"]), "end_pfn": hex(w["end_pfn"]),
             "bins": w["bins"], "roles": w["roles"], "dominant": w["dominant"].tolist(),
             "counts": {k: v.tolist() for k, v in w["counts"].items()}, "figure": fig}
@@ -153,7 +149,7 @@ def _vmemmap(m: EvaluatedMachine, req: VmemmapRequest) -> dict:
     try:
         vm = m.vmemmap(block=req.block, head_pfn=req.head_pfn)
     except ScenarioError as e:
-        raise _query_error(e)
+        raise located(e)
     return {"scenario_id": req.scenario_id, **vm, "figure": vmemmap_figure(vm, m) if req.figure else None}
 
 
@@ -169,7 +165,7 @@ def _chain(m: EvaluatedMachine, req: ChainRequest) -> dict:
     try:
         chain = m.chain(req.pfn)
     except ScenarioError as e:
-        raise _query_error(e)
+        raise located(e)
     last = chain[-1]
     fixed = last["pfn"] if last["backing_pfn"] == last["pfn"] else None
     return {"scenario_id": req.scenario_id, "chain": chain, "fixed_point": fixed}
