@@ -85,15 +85,16 @@ def _bands(dominant: list[int], edges: list[int]) -> list[tuple[int, int, str]]:
     return [tuple(b) for b in out]  # type: ignore[misc]
 
 
-def _callouts(marks: list[int], start: int, width: int) -> tuple[list[dict[str, Any]], int]:
-    """Annotations for the fixed points, and the extra bottom margin their key needs."""
+def _callouts(marks: list[int], start: int, width: int, inline: bool = False) -> tuple[list[dict[str, Any]], int]:
+    """Annotations for the fixed points, and the extra bottom margin their key needs. `inline`: always
+    callouts with arrows (the dashboard places them on the drawn plot, static/js/map.js declutter)."""
     px = [(p - start) / width * PLOT_PX for p in marks]
     text = [f"struct page of pfn {p:#x} lives in pfn {p:#x}" for p in marks]
     room = all(b - a > CALLOUT_PX * len(t) + 40 for a, b, t in zip(px, px[1:], text)) and \
         (not px or px[-1] + CALLOUT_PX * len(text[-1]) < PLOT_PX + 200)
     common = {"y": 0.5, "showarrow": True, "arrowhead": 2, "arrowwidth": 2, "arrowcolor": "#000",
               "bgcolor": "#fff7d6", "bordercolor": "#000", "captureevents": True, "font": {"size": 13}}
-    if room:
+    if room or inline:
         return [{**common, "x": p + 0.5, "ax": 30, "ay": -34, "xanchor": "left", "text": t, "name": "self-mapping"}
                 for p, t in zip(marks, text)], 0
     out = []
@@ -123,7 +124,7 @@ def map_figure(m: EvaluatedMachine, start_pfn: int, end_pfn: int, bins: int, tit
                        "fillcolor": PALETTE[role], "line": {"width": 0}, "name": f"band:{role}"})
         if (e - s) / width * PLOT_PX > CALLOUT_PX * len(role) + 16:       # name the band in words
             annotations.append({"x": (s + e - 1) / 2, "y": -0.3, "text": role, "showarrow": False,
-                                "font": {"size": 11, "color": "#000" if role not in DARK else "#fff"},
+                                "font": {"size": 12, "color": "#000" if role not in DARK else "#fff"},
                                 "name": f"band-label:{role}"})
     data: list[dict[str, Any]] = []
     if interactive:
@@ -169,7 +170,7 @@ def map_figure(m: EvaluatedMachine, start_pfn: int, end_pfn: int, bins: int, tit
     if len(blocks) <= 64:
         cands = [b.start for b in blocks if b.holds_altmap and start_pfn <= b.start < end_pfn]
         marks = [r for r, x in zip(cands, m.resolve(cands)) if x["maps_to_itself"]]
-    notes, extra_b = _callouts(marks, start_pfn, width)
+    notes, extra_b = _callouts(marks, start_pfn, width, inline=interactive)
     annotations += notes
     tickvals, ticktext = _hex_ticks(start_pfn, end_pfn, m.arch.page_shift)
     if not interactive:       # an exported map always says what it shows

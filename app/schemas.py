@@ -124,6 +124,7 @@ class SectionsRequest(ScenarioRef):
     """Present memory sections in pfn order, a page of them."""
     offset: Annotated[int, Field(ge=0, le=1 << 40)] = 0
     limit: Annotated[int, Field(ge=1, le=4096)] = 256
+    start_pfn: Optional[Pfn] = Field(default=None, description="Count `offset` from the section holding this pfn")
 
 
 class ChainRequest(ScenarioRef):

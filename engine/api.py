@@ -276,9 +276,12 @@ class EvaluatedMachine:
         flags = stable_page_flags(self.m, pfn, role)
         return {"kpageflags": hex(flags), "kpageflags_names": kpf_names(flags)}
 
-    def sections(self, offset: int = 0, limit: int | None = None) -> dict[str, Any]:
+    def sections(self, offset: int = 0, limit: int | None = None, start_pfn: int | None = None) -> dict[str, Any]:
         """Present memory sections in pfn order (crash's kmem -n): number, pfn range, mem_map address,
-        memory block, node and section_mem_map flags; with their total, for paging."""
+        memory block, node and section_mem_map flags; with their total, for paging. With start_pfn,
+        offset counts from the first present section that ends above it."""
+        if start_pfn is not None:
+            offset += nr_present_sections(self.m, below=start_pfn)
         rows = [{**r, "start_pfn": hex(r["start_pfn"]), "end_pfn": hex(r["end_pfn"]),
                  "mem_map": hexs(r["mem_map"]) if r["mem_map"] is not None else None,
                  "flag_bits": hex(r["flag_bits"])}

@@ -18,9 +18,13 @@ def _sections_of(m: Machine, b: Block) -> list[int]:
     return sorted({sec for s, e in b.present for sec in range(s >> shift, ((e - 1) >> shift) + 1)})
 
 
-def nr_present_sections(m: Machine) -> int:
-    """How many sections are present (every section of every memory block that has memory)."""
-    return sum(len(_sections_of(m, b)) for b in m.blocks.values())
+def nr_present_sections(m: Machine, below: int | None = None) -> int:
+    """How many sections are present (every section of every memory block that has memory), or how
+    many of them end at or below pfn `below`."""
+    if below is None:
+        return sum(len(_sections_of(m, b)) for b in m.blocks.values())
+    shift = m.arch.pfn_section_shift
+    return sum(1 for b in m.blocks_in(0, below) for sec in _sections_of(m, b) if (sec + 1) << shift <= below)
 
 
 def section_flags(m: Machine, b: Block) -> list[str]:

@@ -17,7 +17,7 @@ RESPONSES = {400: {"description": "Body is not parseable JSON"}, 404: {"descript
 
 async def _sections(req: SectionsRequest, store, cache) -> Response:
     m = await machine_async(req, store, cache)
-    doc = await run_engine(m.sections, req.offset, req.limit)
+    doc = await run_engine(m.sections, req.offset, req.limit, req.start_pfn)
     return Response(orjson.dumps({"scenario_id": req.scenario_id, **doc}), media_type="application/json")
 
 

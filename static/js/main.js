@@ -3,7 +3,7 @@
 import { api, ApiError } from "./api.js";
 import { History } from "./history.js";
 import { MemoryMap } from "./map.js";
-import { renderBlocks, renderChain, renderEvents, renderHugepages, renderSummary } from "./panels.js";
+import { renderBlocks, renderChain, renderEvents, renderHugepages, renderSections, renderSummary } from "./panels.js";
 import { renderVmemmap } from "./vmemmap.js";
 import { loadWalkthrough, parseWalkthroughPath, renderWalkthrough, setOffScript } from "./walkthrough.js";
 import { $, clone, count, el, formatSize, fromHex, hex, parseSize } from "./util.js";
@@ -57,7 +57,7 @@ async function apply(r) {
   S.key = `${S.id}@${currentStep()}`;
   renderAll();
   S.bootReady = findBootFixed();                   // asked for while the map's window is on its way
-  await Promise.all([drawMap(false), deriveVmemmap(), deriveChain()]);
+  await Promise.all([drawMap(false), deriveVmemmap(), deriveChain(), deriveSections()]);
   rendered();
 }
 
@@ -195,11 +195,23 @@ function clearVmemmap(why) {
   stamp("#vmemmap-card");
 }
 
+/** The memory sections from the start of the view, in the current state. */
+async function deriveSections() {
+  try {
+    renderSections(await api("/api/v1/sections", { ...S.ref, start_pfn: S.view?.start ?? 0, limit: 64 }));
+  } catch (e) {
+    showError("sections", e);
+  }
+  stamp("#sections");
+}
+
 /** The chain of the last clicked pfn, followed again in the current state. */
 async function deriveChain(report = false) {
   if (S.chainPfn == null) { stamp("#chain"); return; }
   try {
-    renderChain(await api("/api/v1/chain", { ...S.ref, pfn: S.chainPfn }));
+    const [chain, page] = await Promise.all([api("/api/v1/chain", { ...S.ref, pfn: S.chainPfn }),
+      api("/api/v1/resolve", { ...S.ref, pfns: [S.chainPfn] })]);
+    renderChain(chain, page.pages[0]);
   } catch (e) {
     $("#chain").replaceChildren();              // that pfn is not in this machine
     if (report) showError("map", e);

@@ -73,11 +73,25 @@ export function renderEvents(events, step, nops) {
   $("#step-out").value = `${step} / ${nops}`;
 }
 
-export function renderChain(res) {
+export function renderSections(res) {
+  const head = el("tr", {}, ["SECTION", "PFN RANGE", "MEM_MAP", "BLOCK", "NODE", "FLAGS"].map((h) => el("th", { scope: "col" }, h)));
+  const rows = res.sections.map((x) => el("tr", {},
+    el("td", {}, String(x.section)), el("td", { class: "range" }, `${x.start_pfn}-${x.end_pfn}`), el("td", {}, x.mem_map ?? "-"),
+    el("td", {}, `memory${x.block}`), el("td", {}, String(x.node)),
+    el("td", { title: x.flag_bits }, x.flags.map((f) => f.replace("SECTION_", "")).join(" "))));
+  const shown = res.sections.length;
+  const more = res.total > res.offset + shown
+    ? [el("tr", {}, el("td", { colspan: 6, class: "muted" }, `sections ${res.offset}-${res.offset + shown - 1} of ${res.total}`))] : [];
+  $("#sections").replaceChildren(head, ...rows, ...more);
+}
+
+export function renderChain(res, page) {
   const items = res.chain.map((c) => el("li", { class: c.pfn === res.fixed_point ? "fixed" : "" },
     `pfn ${c.pfn} -> struct page ${c.struct_page_vaddr ?? "none"} -> pfn ${c.backing_pfn ?? "none"} (${c.role})`));
   const tail = res.fixed_point
     ? el("p", { class: "fixed" }, `fixed point: the struct page of pfn ${res.fixed_point} lives in pfn ${res.fixed_point}`)
     : el("p", {}, "no fixed point: the chain ends in memory that is not self-hosted");
-  $("#chain").replaceChildren(el("h3", {}, "whose struct page is stored where"), el("ol", {}, items), tail);
+  const flags = page ? [el("p", { id: "kpageflags" }, `/proc/kpageflags of pfn ${page.pfn}: ${page.kpageflags}` +
+    ` (${page.kpageflags_names.join(" ") || "no flag the model knows"})`)] : [];
+  $("#chain").replaceChildren(el("h3", {}, "whose struct page is stored where"), el("ol", {}, items), tail, ...flags);
 }
