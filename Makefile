@@ -89,10 +89,13 @@ test: test-deps
 lock: $(TEST_STAMP)
 	$(VPY) scripts/lock_requirements.py
 
-bench: venv
+bench: venv $(TEST_STAMP) chromium
 	$(VPY) bench/bench_engine.py
+	$(VPY) bench/bench_peer.py
 	$(VPY) bench/bench_api.py
+	$(VPY) bench/bench_figures.py
 	$(VPY) bench/bench_browser.py
+	$(VPY) bench/bench_fair.py
 
 # QEMU, Debian's kernels (6.1 installed; 6.12 and 7.3 fetched into ~/.cache/vmemscope/kernels) and
 # busybox for the live kernel validation (root: apt-get)
