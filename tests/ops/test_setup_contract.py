@@ -11,8 +11,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _dry_run(target: str) -> str:
     # -B: pretend every stamp is stale, as on a fresh clone; -n: print the recipes, run nothing
-    return subprocess.run(["make", "-n", "-B", target], cwd=ROOT, capture_output=True, text=True,
-                          check=True).stdout
+    out = subprocess.run(["make", "-n", "-B", target], cwd=ROOT, capture_output=True, text=True,
+                         check=True).stdout
+    # under `make test` itself the inner make says "make[1]: Entering/Leaving directory": not recipe
+    return "\n".join(ln for ln in out.splitlines() if not ln.startswith("make["))
 
 
 def test_make_test_installs_kernel_validation_postgres_and_browser_packages():

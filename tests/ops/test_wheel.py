@@ -4,6 +4,7 @@ figure."""
 from __future__ import annotations
 
 import json
+import re
 import os
 import site
 import subprocess
@@ -67,7 +68,9 @@ def test_the_installed_wheel_serves_pages_health_and_a_figure(installed, tmp_pat
             raise AssertionError("the server did not start: " + "".join(log))
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as c:
             page = c.get("/")
-            assert page.status_code == 200 and "/static/js/main.js" in page.text
+            main_js = re.search(r'/static/v/[0-9a-f]+/js/main\.js', page.text)   # versioned asset URL
+            assert page.status_code == 200 and main_js, page.text[:500]
+            assert c.get(main_js.group(0)).status_code == 200
             assert c.get("/static/js/main.js").status_code == 200
             assert c.get("/healthz").json()["status"] == "ok"
             assert c.get("/readyz").status_code == 200
