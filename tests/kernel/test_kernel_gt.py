@@ -255,3 +255,17 @@ def test_fixed_points_like_the_kernels(k, n):
     assert boot_mine[0]["memmap"] == "boot" and boot_mine[0]["node"] == 0
     assert "harmless" in engine.FIXED_POINT_WHY["boot"]
     assert boot_mine[0]["block"] == boot_real[0] // 0x8000
+
+
+@pytest.mark.parametrize("k,n", RUNS)
+def test_kpageflags_of_huge_pages_match_how_the_kernel_was_read(k, n):
+    """The kernel's heads were found by kpageflags COMPOUND_HEAD and HUGE (bits 15, 17): where the engine
+    put a huge page at the same pfn, it reports exactly those for the head and COMPOUND_TAIL|HUGE for a tail."""
+    real = {int(h["head_pfn"], 16) for h in gt.hugepages(k, n)}
+    m = machine(k, n, "9_after_hugetlb")
+    both = sorted(real & {int(h["head_pfn"], 16) for h in m.hugepages(0, None)})
+    assert len(both) >= 30
+    pages = m.resolve([p + d for p in both for d in (0, 1)])
+    assert {(r["kpageflags"], tuple(r["kpageflags_names"])) for r in pages[0::2]} == \
+        {(hex(1 << 15 | 1 << 17), ("COMPOUND_HEAD", "HUGE"))}
+    assert {r["kpageflags"] for r in pages[1::2]} == {hex(1 << 16 | 1 << 17)}
