@@ -211,7 +211,7 @@ async function deriveChain(report = false) {
   try {
     const [chain, page] = await Promise.all([api("/api/v1/chain", { ...S.ref, pfn: S.chainPfn }),
       api("/api/v1/resolve", { ...S.ref, pfns: [S.chainPfn] })]);
-    renderChain(chain, page.pages[0]);
+    renderChain(chain, page.pages[0], S.ev.fixed_point_notes);
   } catch (e) {
     $("#chain").replaceChildren();              // that pfn is not in this machine
     if (report) showError("map", e);

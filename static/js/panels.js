@@ -85,13 +85,16 @@ export function renderSections(res) {
   $("#sections").replaceChildren(head, ...rows, ...more);
 }
 
-export function renderChain(res, page) {
+export function renderChain(res, page, notes = {}) {
   const items = res.chain.map((c) => el("li", { class: c.pfn === res.fixed_point ? "fixed" : "" },
     `pfn ${c.pfn} -> struct page ${c.struct_page_vaddr ?? "none"} -> pfn ${c.backing_pfn ?? "none"} (${c.role})`));
   const tail = res.fixed_point
     ? el("p", { class: "fixed" }, `fixed point: the struct page of pfn ${res.fixed_point} lives in pfn ${res.fixed_point}`)
     : el("p", {}, "no fixed point: the chain ends in memory that is not self-hosted");
+  const last = res.chain[res.chain.length - 1];
+  const kind = res.fixed_point && { memmap_boot: "boot", memmap_self: "self_hosted" }[last.role];
+  const why = kind && notes[kind] ? [el("p", { id: "fixed-point-why", class: "muted" }, `Why it matters: ${notes[kind]}.`)] : [];
   const flags = page ? [el("p", { id: "kpageflags" }, `/proc/kpageflags of pfn ${page.pfn}: ${page.kpageflags}` +
     ` (${page.kpageflags_names.join(" ") || "no flag the model knows"})`)] : [];
-  $("#chain").replaceChildren(el("h3", {}, "whose struct page is stored where"), el("ol", {}, items), tail, ...flags);
+  $("#chain").replaceChildren(el("h3", {}, "whose struct page is stored where"), el("ol", {}, items), tail, ...why, ...flags);
 }

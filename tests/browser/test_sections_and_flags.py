@@ -30,3 +30,18 @@ def test_sections_table_and_kpageflags_agree_with_the_api(dash):
         f"/proc/kpageflags of pfn 0x100000: {page['kpageflags']} ({' '.join(page['kpageflags_names'])})")
     assert page["kpageflags_names"] == ["RESERVED", "OWNER_PRIVATE"]          # 6.8: PG_reserved as well
     dash.assert_clean()
+
+
+def test_the_chain_says_why_a_boot_fixed_point_is_harmless(dash):
+    from test_dashboard import BOOT
+    p = dash.page
+    dash.open(BOOT)
+    sid = dash.save(BOOT)
+    ev = httpx.post(dash.base + "/api/v1/evaluate", json={"scenario_id": sid}, timeout=30).json()
+    (boot,) = [f for f in ev["fixed_points"] if f["memmap"] == "boot"]
+    p.fill("#follow-pfn", boot["pfn"])
+    p.click("#follow")
+    expect(p.locator("#chain")).to_contain_text(f"the struct page of pfn {boot['pfn']} lives in pfn {boot['pfn']}")
+    expect(p.locator("#fixed-point-why")).to_have_text(f"Why it matters: {ev['fixed_point_notes']['boot']}.")
+    dash.assert_clean()
+
