@@ -13,7 +13,7 @@ def test_start_page_offline_and_marked(page: Page, live_server: str, shot_dir) -
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     page.goto(live_server + "/")
     expect(page.locator("#self-mapping")).to_have_text("struct page of pfn 0x100000 lives in pfn 0x100000")
-    expect(page.locator("table").nth(1)).to_contain_text("refused")
+    expect(page.locator("#hugepages")).to_contain_text("refused")
     page.screenshot(path=str(shot_dir / "start_page.png"), full_page=True)
     assert offsite == []
     assert errors == []
