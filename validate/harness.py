@@ -307,13 +307,22 @@ def compare_vmemmap(vm: dict[str, Any], booted, m, mismatches: list[str]) -> dic
             eng_shared.add(h["tail_pfn"])
         else:
             eng_layouts.add("own")
+    # kpageflags (§3 of the model) of the heads the kernel reported (found by COMPOUND_HEAD|HUGE) where the
+    # engine has a huge page too
+    heads = sorted(int(h) for h in vm["heads"])
+    mine = {int(h["head_pfn"], 16) for h in m.hugepages(0, None)}
+    flags = {r["kpageflags"] for r in m.resolve([h for h in heads if h in mine])}
+    if flags - {hex(1 << 15 | 1 << 17)}:
+        mismatches.append(f"vmemmap: the engine's kpageflags of the kernel's huge page heads: {sorted(flags)}")
     b0, b1 = vm["boot"]
     e0, e1 = (int(r["backing_pfn"], 16) for r in booted.resolve([0, 0x8000]))
     kdir, edir = ("up" if b1 > b0 else "down"), ("up" if e1 > e0 else "down")
     step = {"step": "vmemmap", "kernel": {"hvo_layouts": sorted(kernel_layouts), "shared_tail_frames": len(kernel_shared),
-                                          "heads": len(vm["heads"]), "boot_memmap_order": kdir},
+                                          "heads": len(vm["heads"]), "boot_memmap_order": kdir,
+                                          "head_kpageflags": hex(1 << 15 | 1 << 17)},
             "engine": {"hvo_layouts": sorted(eng_layouts), "shared_tail_frames": len(eng_shared),
-                       "heads": m.nr_hugepages, "boot_memmap_order": edir}}
+                       "heads": m.nr_hugepages, "boot_memmap_order": edir,
+                       "head_kpageflags": ", ".join(sorted(flags)) or None}}
     if kernel_layouts != eng_layouts:
         mismatches.append(f"vmemmap: HVO layouts kernel {sorted(kernel_layouts)}, engine {sorted(eng_layouts)}")
     if len(kernel_shared) != len(eng_shared):

@@ -43,6 +43,7 @@ def test_engine_agrees_with_a_running_kernel(version, scenario):
     assert r["kernel"].startswith(version + "."), r["kernel"]
     assert r["mismatches"] == [], r["mismatches"]
     vm = next(s for s in r["steps"] if s["step"] == "vmemmap")
+    assert vm["engine"]["head_kpageflags"] in (vm["kernel"]["head_kpageflags"], None)   # COMPOUND_HEAD|HUGE
     if version == "6.1":                                  # scenario C: memmap_on_memory really happened
         d1 = next(s for s in r["steps"] if s["step"] == "d1")
         assert d1["kernel"]["memory32_selfhosted"]["count"] == 512
