@@ -30,6 +30,7 @@ help:
 	@echo "make load       60 s load test: 50 simulated trainees on 127.0.0.1 (prints latencies)"
 	@echo "make docs       regenerate the figures and screenshots in docs/ (needs chromium)"
 	@echo "make build-ext  rebuild the Cython extension in place (dev loop)"
+	@echo "make image-replay  build the Dockerfile's image without Docker (chroots; root, ~10 min) and start it"
 	@echo "make lock       rewrite requirements.lock (the image's pinned run-time dependencies) from .venv"
 	@echo "make clean      remove build artefacts (keeps .venv); distclean also removes .venv"
 
@@ -128,6 +129,12 @@ postgres-deps:
 # SCENARIO=validate/scenarios/B_mmo0_hvo_on.json KERNEL=/boot/vmlinuz-... make validate-kernel
 validate-kernel: venv kernel-deps
 	$(VPY) -m validate.harness $(if $(SCENARIO),--scenario $(SCENARIO)) $(if $(KERNEL),--kernel $(KERNEL)) --out $(VMEMSCOPE_TEST_OUTPUT)/kernel
+
+# No Docker engine here or in CI: replay the Dockerfile in chroots (debootstrap'd stand-in for the base) and
+# start the result (HEALTHCHECK, /, /readyz, a PNG and an SVG figure). Root, a Debian mirror and PyPI.
+image-replay:
+	command -v debootstrap >/dev/null || apt-get install -y -qq --no-install-recommends debootstrap
+	$(PYTHON) validate/image_replay.py
 
 load: venv
 	$(VPY) bench/load_walkthrough.py --users 50 --seconds 60

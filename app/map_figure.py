@@ -68,6 +68,9 @@ def _page_text(p: dict[str, Any]) -> str:
                        for x in lines)
 
 
+# narrow roles that must never vanish inside a wider neighbour (static/js/map.js EMPHASIS, for exports)
+EMPHASIS = ("hugetlb_head", "hvo_freed_selfhosted")
+MIN_PX = 4               # their least drawn width
 DARK = {"memmap_boot", "hugetlb_head", "page_table", "offline", "vmemmap_hvo_head"}
 PLOT_PX = 1160           # the plot area's width at the default export width, for placing callouts
 CALLOUT_PX = 7.2         # an average character at 13 px
@@ -83,6 +86,33 @@ def _bands(dominant: list[int], edges: list[int]) -> list[tuple[int, int, str]]:
         else:
             out.append([edges[i], edges[i + 1], role])
     return [tuple(b) for b in out]  # type: ignore[misc]
+
+
+def _emphasis(counts: dict[str, list[int]], edges: list[int]) -> list[dict[str, Any]]:
+    """Outlined rects, at least MIN_PX wide at the export's plot width, over the bins that hold an
+    EMPHASIS role: a 1-pfn huge page head stays visible beside its 511 tails (the dashboard adds the
+    same marks at the plot's real width, static/js/map.js emphasis)."""
+    width = edges[-1] - edges[0]
+    min_pfns = MIN_PX * width / PLOT_PX
+    shapes = []
+    for role in EMPHASIS:
+        c = counts.get(role)
+        if not c:
+            continue
+        runs: list[list[int]] = []
+        for i, n in enumerate(c):
+            if not n:
+                continue
+            if runs and edges[i] - runs[-1][1] < min_pfns:      # closer than MIN_PX: one mark
+                runs[-1][1] = edges[i + 1]
+            else:
+                runs.append([edges[i], edges[i + 1]])
+        for a, b in runs[:400]:
+            pad = max(0.0, (min_pfns - (b - a)) / 2)
+            shapes.append({"type": "rect", "x0": a - 0.5 - pad, "x1": b - 0.5 + pad, "y0": -0.5, "y1": 0.5,
+                           "layer": "above", "fillcolor": PALETTE[role], "line": {"color": "#000", "width": 1.5},
+                           "name": f"emphasis:{role}"})
+    return shapes
 
 
 def _callouts(marks: list[int], start: int, width: int, inline: bool = False) -> tuple[list[dict[str, Any]], int]:
@@ -170,6 +200,8 @@ def map_figure(m: EvaluatedMachine, start_pfn: int, end_pfn: int, bins: int, tit
     if len(blocks) <= 64:
         cands = [b.start for b in blocks if b.holds_altmap and start_pfn <= b.start < end_pfn]
         marks = [r for r, x in zip(cands, m.resolve(cands)) if x["maps_to_itself"]]
+    if not interactive:
+        shapes += _emphasis(counts, edges)
     notes, extra_b = _callouts(marks, start_pfn, width, inline=interactive)
     annotations += notes
     tickvals, ticktext = _hex_ticks(start_pfn, end_pfn, m.arch.page_shift)

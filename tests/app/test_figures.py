@@ -99,3 +99,20 @@ def test_two_far_apart_fixed_points_are_called_out_inline():
     f = map_figure(m, 0x100000, 0x110000, 64)
     inline = [a for a in f["layout"]["annotations"] if a["name"] == "self-mapping"]
     assert [a["text"] for a in inline] == ["struct page of pfn 0x100000 lives in pfn 0x100000"]
+
+
+def test_an_exported_map_draws_each_huge_page_head_at_least_min_px_wide_with_an_outline():
+    """Like the dashboard (static/js/map.js emphasis): a 1-pfn head beside 511 tails never vanishes."""
+    from app.map_figure import MIN_PX, PLOT_PX
+    m = engine.evaluate(DEFAULT_SCENARIO)
+    start, end = 0x100000, 0x110000
+    heads = [int(h["head_pfn"], 16) for h in m.hugepages() if start <= int(h["head_pfn"], 16) < end]
+    assert heads                                                                     # the default scenario has some
+    f = map_figure(m, start, end, 512, interactive=False)
+    marks = [s for s in f["layout"]["shapes"] if s["name"] == "emphasis:hugetlb_head"]
+    assert len(marks) == len(heads)
+    for s, head in zip(sorted(marks, key=lambda s: s["x0"]), sorted(heads)):
+        assert s["x0"] <= head - 0.5 and s["x1"] >= head + 0.5 - 1                  # covers the head's bin
+        assert (s["x1"] - s["x0"]) / (end - start) * PLOT_PX >= MIN_PX - 0.01
+        assert s["line"]["width"] > 0 and s["layer"] == "above"
+    assert not [s for s in map_figure(m, start, end, 512)["layout"]["shapes"] if s["name"].startswith("emphasis")]

@@ -24,7 +24,7 @@ def stages() -> list[str]:
 
 def test_the_base_image_is_pinned():
     base = re.search(r"(?m)^ARG PYTHON_IMAGE=(\S+)$", DOCKERFILE).group(1)
-    assert re.fullmatch(r"python:\d+\.\d+\.\d+-slim-bookworm(@sha256:[0-9a-f]{64})?", base), base
+    assert re.fullmatch(r"python:\d+\.\d+\.\d+-slim-bookworm@sha256:[0-9a-f]{64}", base), base
     assert all(s.startswith("${PYTHON_IMAGE}") for s in stages())
 
 
