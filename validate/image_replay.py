@@ -26,6 +26,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -263,19 +264,19 @@ def run(st: Stage, port: int) -> int:
     cmd = [a.replace("8000", str(port)) for a in st.cmd]
     env = [f"{k}={v}" for k, v in st.env.items()] + [f"HOME=/home/{st.user}"]
     chroot = ["chroot", "--userspec", uid_gid(st), str(st.root), "/usr/bin/env", "-i", *env]
-    server = subprocess.Popen(chroot + ["/bin/sh", "-c", f"cd {shlex.quote(st.workdir)} && exec {shlex.join(cmd)}"])
+    server = subprocess.Popen(chroot + ["/bin/sh", "-c", f"cd {shlex.quote(st.workdir)} && exec {shlex.join(cmd)}"],
+                              stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
     failures = 0
     try:
         t0 = time.monotonic()
-        while True:
-            try:
-                urllib.request.urlopen(base + "/healthz", timeout=2)
+        for line in server.stderr:          # uvicorn says when it listens
+            print(line, end="")
+            if "Uvicorn running on" in line:
                 break
-            except OSError:
-                if server.poll() is not None or time.monotonic() - t0 > 60:
-                    raise SystemExit("the image's CMD did not start")
-                time.sleep(0.5)     # polling a starting server; no event to wait on
+        else:
+            raise SystemExit("the image's CMD did not start")
+        threading.Thread(target=lambda: [print(ln, end="") for ln in server.stderr], daemon=True).start()
         print(f"started in {time.monotonic() - t0:.1f} s")
         hc = [a.replace("8000", str(port)) for a in st.healthcheck]
         rc = subprocess.run(chroot + hc).returncode
