@@ -316,16 +316,19 @@ class Store:
             raise StoreUnavailable("the data directory is read-only: saved scenarios can be read, new ones "
                                    "cannot be saved")
 
-    def _insert_ignore(self, table: Table, row: dict[str, Any]):
-        """INSERT that does nothing when the primary key exists (rowcount 0): one statement, so
-        concurrent saves of one document never fail each other's transaction."""
+    def _insert_ignore(self, c, table: Table, row: dict[str, Any]) -> bool:
+        """INSERT that does nothing when the primary key exists; whether it inserted. One statement,
+        so concurrent saves of one document never fail each other's transaction (RETURNING says what
+        happened: psycopg's rowcount of an INSERT ... ON CONFLICT is not to be trusted)."""
         name = self.engine.dialect.name
+        first = list(table.primary_key.columns)[0]
         if name in ("sqlite", "postgresql"):
             mod = __import__(f"sqlalchemy.dialects.{name}", fromlist=["insert"])
-            return mod.insert(table).values(**row).on_conflict_do_nothing()
+            stmt = mod.insert(table).values(**row).on_conflict_do_nothing().returning(first)
+            return c.execute(stmt).first() is not None
         pk = and_(*(col == row[col.name] for col in table.primary_key.columns))
-        return table.insert().from_select(list(row), select(*(literal(v) for v in row.values()))
-                                          .where(~exists().where(pk)))
+        return c.execute(table.insert().from_select(list(row), select(*(literal(v) for v in row.values()))
+                                                    .where(~exists().where(pk)))).rowcount == 1
 
     def save(self, doc: Any, name: str, workspace: str = DEFAULT_WORKSPACE) -> tuple[str, bool]:
         """Store a document and list it in a workspace; returns (id, listed). listed is False when that
@@ -338,11 +341,11 @@ class Store:
         now = time.time()
         row = {"id": sid, "name": name[:200], "body": body, "bytes": len(body.encode()), "created_at": now}
         with self._unavailable("save the scenario"), self.engine.begin() as c:
-            if c.execute(self._insert_ignore(scenarios, row)).rowcount != 1:
+            if not self._insert_ignore(c, scenarios, row):
                 if c.execute(select(scenarios.c.body).where(scenarios.c.id == sid)).scalar() != body:
                     raise StoreError(f"scenario id {sid} collides with a different document")
-            listed = c.execute(self._insert_ignore(workspace_scenarios, {
-                "workspace": workspace, "scenario_id": sid, "added_at": now, "pinned_at": None})).rowcount == 1
+            listed = self._insert_ignore(c, workspace_scenarios, {
+                "workspace": workspace, "scenario_id": sid, "added_at": now, "pinned_at": None})
         return sid, listed
 
     def get(self, sid: str) -> dict[str, Any] | None:
@@ -411,8 +414,8 @@ class Store:
                 return c.execute(workspace_scenarios.update().where(here).values(pinned_at=None)).rowcount == 1
             if c.execute(select(scenarios.c.id).where(scenarios.c.id == sid)).first() is None:
                 return False
-            c.execute(self._insert_ignore(workspace_scenarios, {
-                "workspace": workspace, "scenario_id": sid, "added_at": now, "pinned_at": now}))
+            self._insert_ignore(c, workspace_scenarios, {
+                "workspace": workspace, "scenario_id": sid, "added_at": now, "pinned_at": now})
             c.execute(workspace_scenarios.update().where(here, m.pinned_at.is_(None)).values(pinned_at=now))
         return True
 

@@ -37,6 +37,7 @@ TrainerToken = Annotated[Optional[str], Header(
 SCENARIO_EXAMPLE = {"name": "class A: memmap_on_memory", "kernel": "6.8", "ops": [
     {"op": "add_memory", "start": "0x100000000", "size": "128M", "memmap_on_memory": True},
     {"op": "online", "start": "0x100000000", "size": "128M", "zone": "movable"}]}
+SAVE_EXAMPLES = {"class-a": {"summary": "A hot-added block with memmap_on_memory", "value": SCENARIO_EXAMPLE}}
 ENTRY_EXAMPLE = {"id": "3f2a9c0d1e4b5a6978877665", "name": "class A: memmap_on_memory", "bytes": 203,
                  "created_at": "2026-11-30T19:04:05.123Z", "url": "/api/v1/scenarios/3f2a9c0d1e4b5a6978877665",
                  "workspace": "class-a", "added_at": "2026-11-30T19:04:05.123Z", "pinned": True,
@@ -115,7 +116,7 @@ async def list_workspace(workspace: WorkspacePath, request: Request, store: Stor
                         400: {"model": E, "description": "Body is not parseable JSON"},
                         413: {"model": E, "description": "Body over the size limit"}, **DOWN})
 async def save_to_workspace(workspace: WorkspacePath, request: Request, store: StoreDep, cache: CacheDep,
-                            scenario: Annotated[Scenario, Body(examples=[SCENARIO_EXAMPLE])]) -> JSONResponse:
+                            scenario: Annotated[Scenario, Body(openapi_examples=SAVE_EXAMPLES)]) -> JSONResponse:
     """Save a scenario document (it must evaluate) into a workspace's list; the id is its content hash."""
     return await save_into(workspace, scenario, request, store, cache)
 
@@ -132,7 +133,8 @@ async def get_entry(workspace: WorkspacePath, scenario_id: Annotated[ScenarioId,
 
 @router.delete("/{workspace}/scenarios/{scenario_id}", status_code=204, response_class=Response,
                responses={**NOT_LISTED, 409: {"model": E, "description": "Pinned: unpin it first"}, **DOWN})
-async def remove_entry(workspace: WorkspacePath, scenario_id: Annotated[ScenarioId, Path()], store: StoreDep) -> Response:
+async def remove_entry(workspace: WorkspacePath, scenario_id: Annotated[ScenarioId, Path()],
+                       store: StoreDep) -> Response:
     """Take a scenario off a workspace's list (other workspaces and its id keep working)."""
     got = await run_db(store.remove, workspace, scenario_id)
     if got == "absent":
