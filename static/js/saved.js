@@ -31,6 +31,7 @@ export class SavedPanel {
   constructor(ws, { current, link, onSwitch }) {
     Object.assign(this, { ws, current, link, onSwitch, seq: 0, tokenRequired: false, focus: null });
     $("#workspace").value = ws;
+    $("#workspace-name").textContent = ws;
     $("#workspace-form").addEventListener("submit", (e) => {
       e.preventDefault();
       const next = $("#workspace").value.trim();

@@ -49,6 +49,7 @@ def test_two_workspaces_see_different_lists_and_a_permalink_keeps_its_workspace(
     p = dash.page
     dash.open(f"/?ws={a}")
     expect(p.locator("#workspace")).to_have_value(a)
+    expect(p.locator("#workspace-name")).to_have_text(a)        # the header says where saves go
     expect(p.locator(ITEMS)).to_have_count(1)                   # the start page's scenario, saved in a
     allocate(dash, 3)
     expect(p.locator(ITEMS)).to_have_count(2)
