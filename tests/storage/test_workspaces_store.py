@@ -193,3 +193,37 @@ def test_concurrent_saves_into_workspaces_lose_nothing(store_url):
             assert s.integrity() == "ok"
     finally:
         s.close()
+
+
+def test_a_read_only_schema_1_database_is_served_unmigrated_with_its_scenarios_in_default(tmp_path):
+    """A data directory that cannot be written (immutable files) is not migrated: its scenarios are
+    listed in the default workspace as the migration would list them, and saves are refused."""
+    import os
+    from app.store import StoreUnavailable
+    data = tmp_path / "ro"
+    url = f"sqlite:///{data / 'scenarios.db'}"
+    bodies = make_v1(url)
+    files = [data, *data.iterdir()]
+    if os.geteuid() == 0:
+        if subprocess.run(["chattr", "+i", *map(str, files)], capture_output=True).returncode != 0:
+            pytest.skip("this filesystem has no immutable flag (chattr +i) and we are root")
+    else:
+        for p in files:
+            p.chmod(0o555 if p.is_dir() else 0o444)
+    try:
+        s = opened(url)
+        assert s.read_only and s.schema_version == 1
+        rows, total = s.list("default", limit=1000)
+        assert total == len(bodies) and {r["id"] for r in rows} == set(bodies)
+        assert all(r["pinned_at"] is None and r["workspace"] == "default" for r in rows)
+        assert s.list("class-a") == ([], 0) and s.entry("default", rows[0]["id"])["name"] == rows[0]["name"]
+        with pytest.raises(StoreUnavailable, match="read-only"):
+            s.save({"kernel": "6.8", "ops": []}, "x", "class-a")
+        s.close()
+    finally:
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", *map(str, files)], capture_output=True)
+        else:
+            for p in files:
+                p.chmod(0o755 if p.is_dir() else 0o644)
+    assert version_of(url) == "1"
