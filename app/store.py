@@ -126,8 +126,9 @@ MIGRATIONS = {1: _migrate_1_to_2}      # from version k to k + 1, run in one tra
 
 
 class Store:
-    """Thread-safe: SQLAlchemy pools one SQLite connection per thread; every write is one statement
-    in its own transaction, so concurrent saves neither lose nor corrupt each other."""
+    """Thread-safe: SQLAlchemy pools one SQLite connection per thread; every write is one short
+    transaction of INSERT ... ON CONFLICT DO NOTHING, UPDATE or DELETE statements (a save: the document,
+    then its workspace's entry), so concurrent saves neither lose nor corrupt each other nor fail."""
 
     def __init__(self, url: str, connect_timeout_s: float = 3.0, statement_timeout_s: float = 5.0) -> None:
         self.url = normalise_url(url)
