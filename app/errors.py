@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine import ADDR_PATTERN, ScenarioError, parse_addr
 
-from .store import StoreError, StoreUnavailable
+from .store import WORKSPACE_PATTERN, WORKSPACE_RULE, StoreError, StoreUnavailable
 
 __all__ = ["located", "install", "format_loc", "error_doc", "BodyLimit", "ScenarioLookupError"]
 
@@ -42,6 +42,8 @@ def _clean(err: dict[str, Any]) -> dict[str, Any]:
     Literal/union discriminator tags that pydantic adds to a loc are dropped."""
     loc = [p for p in err.get("loc", ()) if not (isinstance(p, str) and p.startswith("function-"))]
     msg = err.get("msg", "")
+    if err.get("type") == "string_pattern_mismatch" and (err.get("ctx") or {}).get("pattern") == WORKSPACE_PATTERN:
+        msg = f"{WORKSPACE_RULE}, not {str(err.get('input'))[:40]!r}"
     if err.get("type") == "string_pattern_mismatch" and (err.get("ctx") or {}).get("pattern") == ADDR_PATTERN:
         try:                            # a query parameter's address: say why, as a body field would
             parse_addr(err.get("input"), "pfn" if str(loc[-1]).endswith("pfn") or loc[-1] == "hugepage" else "address")

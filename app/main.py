@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from . import deps, errors, outage
 from .assets import STATIC
 from .cache import MachineCache
-from .routers import imports, machine, meta, pages, scenarios, sections, walkthroughs
+from .routers import imports, machine, meta, pages, scenarios, sections, walkthroughs, workspaces
 from .security import SecurityHeaders
 from .settings import Settings
 
@@ -25,7 +25,10 @@ memory blocks, memmap_on_memory, HugeTLB Vmemmap Optimization (HVO) and the self
 
 Every call takes a scenario document inline (`scenario`) or a saved one (`scenario_id`).
 64-bit values are `0x`-prefixed lower-case hex strings; sizes are short forms ("2M", "128M").
-Bad input answers 422 with `detail[].loc` (the field path) and a one-line `message`."""
+Bad input answers 422 with `detail[].loc` (the field path) and a one-line `message`.
+
+Saved scenarios belong to workspaces (`/api/v1/workspaces/{workspace}/scenarios`, one list per class,
+team or trainee; `/api/v1/scenarios` is the `default` workspace); their ids are content hashes."""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -49,14 +52,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.cache = MachineCache(settings.cache_entries, settings.cache_bytes, settings.eval_budget_s)
     errors.install(app)
     outage.install(app)
-    for r in (meta.router, machine.router, sections.router, scenarios.router, imports.router, walkthroughs.router,
-              pages.router):
+    for r in (meta.router, machine.router, sections.router, scenarios.router, workspaces.router, imports.router,
+              walkthroughs.router, pages.router):
         app.include_router(r)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     app.add_middleware(errors.BodyLimit, limit=settings.max_body_bytes)
     if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
-                           allow_headers=["content-type", "if-none-match"], expose_headers=["etag", "location"])
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "PUT", "DELETE"],
+                           allow_headers=["content-type", "if-none-match", "x-trainer-token"], expose_headers=["etag", "location"])
     app.add_middleware(SecurityHeaders)
     return app
 

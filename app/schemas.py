@@ -15,15 +15,23 @@ from engine import MAX_BINS
 from engine import KPF, ROLES
 from engine import Pfn, Scenario
 
+from .store import DEFAULT_WORKSPACE, WORKSPACE_PATTERN
+
 __all__ = ["ScenarioId", "EvaluateRequest", "ResolveRequest", "WindowRequest", "VmemmapRequest",
            "ChainRequest", "SectionsRequest", "SectionsResponse", "VmemmapResponse", "ChainResponse",
            "EvaluateResponse", "ResolveResponse", "ResolveColumnsResponse", "WindowResponse", "SavedScenario",
-           "ScenarioList", "Presets", "Health", "MAX_RESOLVE_PFNS", "RESOLVE_EXAMPLES", "rfc3339", "ErrorResponse"]
+           "ScenarioList", "Presets", "Health", "MAX_RESOLVE_PFNS", "RESOLVE_EXAMPLES", "rfc3339", "ErrorResponse",
+           "Workspace"]
 
 MAX_RESOLVE_PFNS = 100_000
 Hex = Annotated[str, Field(pattern=r"^0x[0-9a-f]+$", examples=["0x100000"])]
 ScenarioId = Annotated[str, Field(pattern=r"^[0-9a-f]{24}$", description="Content hash of a saved scenario",
                                   examples=["3f2a9c0d1e4b5a6978877665"])]
+Workspace = Annotated[str, Field(pattern=WORKSPACE_PATTERN, description=(
+    "A workspace (a class, a team, one trainee): each has its own list of saved scenarios. "
+    f"1 to 32 characters of a-z, 0-9 and '-', starting with a letter or a digit; `{DEFAULT_WORKSPACE}` "
+    "holds what was saved before workspaces existed and what /api/v1/scenarios saves"),
+    examples=["class-a"])]
 RoleName = Literal[tuple(name for name, _ in ROLES)]  # type: ignore[valid-type]
 
 
@@ -433,20 +441,33 @@ class ChainResponse(_Out):
     fixed_point: Optional[Hex] = Field(description="The pfn whose struct page lives in itself, if reached")
 
 
+_TIME = {"json_schema_extra": {"format": "date-time"}, "examples": ["2026-11-30T19:04:05.123Z"]}
+
+
 class SavedScenario(_Out):
+    """A saved scenario as one workspace lists it (the document itself is at `url`, in every workspace)."""
     id: ScenarioId
     name: str
     bytes: int
-    created_at: str = Field(json_schema_extra={"format": "date-time"}, examples=["2026-11-30T19:04:05.123Z"],
-                            description="When it was first saved, RFC 3339 in UTC")
-    url: str
+    created_at: str = Field(**_TIME, description="When the document was first saved (in any workspace), "
+                            "RFC 3339 in UTC")
+    url: str = Field(description="The document (GET: canonical JSON, immutable)",
+                     examples=["/api/v1/scenarios/3f2a9c0d1e4b5a6978877665"])
+    workspace: str = Field(description="The workspace whose list this entry is in", examples=["class-a"])
+    added_at: str = Field(**_TIME, description="When it joined this workspace's list, RFC 3339 in UTC")
+    pinned: bool = Field(description="Pinned by a trainer: listed first, and not removable until unpinned")
+    pinned_at: Optional[str] = Field(**_TIME, description="When it was pinned, RFC 3339 in UTC (null: not pinned)")
 
 
 class ScenarioList(_Out):
+    """One workspace's list: pinned entries first (in the order they were pinned), then newest first."""
+    workspace: str = Field(examples=["class-a"])
     items: list[SavedScenario]
     total: int
     limit: int
     offset: int
+    trainer_token_required: bool = Field(description="Pinning and unpinning need the X-Trainer-Token header "
+                                         "(the server has VMEMSCOPE_TRAINER_TOKEN set)")
 
 
 class Machine(_Out):

@@ -33,7 +33,8 @@ class Settings:
     eval_queue more may wait, beyond that 503. db_connect_timeout_s/db_timeout_s bound a connection
     and a database call (then 503); retry_after_s is what a 503 asks clients to wait.
     max_header_bytes, header_timeout_s, body_timeout_s, keep_alive_s: what one client may hold
-    (app/serving.py).
+    (app/serving.py). trainer_token: when set, pinning and unpinning a workspace's scenarios need it in
+    the X-Trainer-Token header.
     Every limit is listed in docs/operations.md."""
     data_dir: Path = field(default_factory=default_data_dir)
     database_url: str | None = field(default_factory=lambda: os.environ.get("DATABASE_URL") or None)
@@ -53,6 +54,7 @@ class Settings:
     header_timeout_s: float = field(default_factory=lambda: _float("VMEMSCOPE_HEADER_TIMEOUT", 10.0))
     body_timeout_s: float = field(default_factory=lambda: _float("VMEMSCOPE_BODY_TIMEOUT", 30.0))
     keep_alive_s: int = field(default_factory=lambda: _int("VMEMSCOPE_KEEP_ALIVE", 5))
+    trainer_token: str | None = field(default_factory=lambda: os.environ.get("VMEMSCOPE_TRAINER_TOKEN") or None)
     switch_interval_s: float = field(default_factory=lambda: _float("VMEMSCOPE_SWITCH_INTERVAL", 0.001))
 
     @property

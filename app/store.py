@@ -14,6 +14,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import threading
 import time
 import unicodedata
@@ -21,18 +22,23 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from sqlalchemy import (Column, Float, Integer, MetaData, String, Table, Text, create_engine, event,
-                        inspect, select, text)
+from sqlalchemy import (Column, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text, and_,
+                        create_engine, event, exists, func, inspect, literal, null, select)
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from engine import ScenarioError
 
 __all__ = ["Store", "StoreError", "StoreUnavailable", "canonical_json", "scenario_id", "SCHEMA_VERSION",
-           "normalise_url", "redact_url", "check_name"]
+           "normalise_url", "redact_url", "check_name", "check_workspace", "DEFAULT_WORKSPACE",
+           "WORKSPACE_PATTERN", "WORKSPACE_RULE"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2   # 1: scenarios; 2: + workspace_scenarios (lists per workspace, pins)
 ID_HEX = 24          # 96 bits of sha256: ids stay short in links, collisions are checked anyway
+DEFAULT_WORKSPACE = "default"
+WORKSPACE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,31}$"
+WORKSPACE_RULE = ("a workspace name is 1 to 32 characters of a-z, 0-9 and '-', starting with a letter or a "
+                  f"digit ({WORKSPACE_PATTERN})")
 
 metadata = MetaData()
 meta = Table("vmemscope_meta", metadata,
@@ -43,6 +49,13 @@ scenarios = Table("scenarios", metadata,
                   Column("body", Text, nullable=False),
                   Column("bytes", Integer, nullable=False),
                   Column("created_at", Float, nullable=False, index=True))
+# one row per entry of a workspace's list; pinned_at is NULL unless a trainer pinned it there
+workspace_scenarios = Table("workspace_scenarios", metadata,
+                            Column("workspace", String(32), primary_key=True),
+                            Column("scenario_id", String(ID_HEX), ForeignKey("scenarios.id"), primary_key=True),
+                            Column("added_at", Float, nullable=False),
+                            Column("pinned_at", Float, nullable=True),
+                            Index("workspace_scenarios_by_time", "workspace", "added_at"))
 
 
 class StoreError(RuntimeError):
@@ -83,6 +96,12 @@ def check_name(name: str) -> None:
                                 "allowed in a scenario name")
 
 
+def check_workspace(workspace: str) -> None:
+    """Workspace names travel in URLs: short, lower-case, no escaping needed (422 otherwise)."""
+    if not isinstance(workspace, str) or not re.fullmatch(WORKSPACE_PATTERN, workspace):
+        raise ScenarioError(("workspace",), WORKSPACE_RULE)
+
+
 def canonical_json(doc: Any) -> str:
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
@@ -91,9 +110,25 @@ def scenario_id(canonical: str) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:ID_HEX]
 
 
+def _migrate_1_to_2(c) -> None:
+    """Schema 2 (workspaces): the membership table; every scenario saved before joins the default
+    workspace's list, unpinned, at the time it was first saved. Idempotent, so a migration that a
+    crash interrupted (before its commit) is simply done again."""
+    workspace_scenarios.create(c, checkfirst=True)
+    m = workspace_scenarios.c
+    listed = exists().where(and_(m.workspace == DEFAULT_WORKSPACE, m.scenario_id == scenarios.c.id))
+    c.execute(workspace_scenarios.insert().from_select(
+        ["workspace", "scenario_id", "added_at"],
+        select(literal(DEFAULT_WORKSPACE), scenarios.c.id, scenarios.c.created_at).where(~listed)))
+
+
+MIGRATIONS = {1: _migrate_1_to_2}      # from version k to k + 1, run in one transaction under the schema lock
+
+
 class Store:
-    """Thread-safe: SQLAlchemy pools one SQLite connection per thread; every write is one statement
-    in its own transaction, so concurrent saves neither lose nor corrupt each other."""
+    """Thread-safe: SQLAlchemy pools one SQLite connection per thread; every write is one short
+    transaction of INSERT ... ON CONFLICT DO NOTHING, UPDATE or DELETE statements (a save: the document,
+    then its workspace's entry), so concurrent saves neither lose nor corrupt each other nor fail."""
 
     def __init__(self, url: str, connect_timeout_s: float = 3.0, statement_timeout_s: float = 5.0) -> None:
         self.url = normalise_url(url)
@@ -104,6 +139,7 @@ class Store:
         self._engine: Engine | None = None
         self._lock = threading.Lock()
         self.read_only = False             # the data directory could not be written at start
+        self.schema_version = SCHEMA_VERSION  # of the open database (1 only when opened read-only)
 
     # ------------------------------------------------------------------ opening
     def open(self) -> None:
@@ -185,6 +221,7 @@ class Store:
 
     def _check_and_create(self, eng: Engine) -> set[str]:
         sqlite = self.sqlite
+        version = None
         with eng.connect() as c:               # look before writing anything
             if sqlite:
                 ok = c.exec_driver_sql("PRAGMA quick_check").scalar()
@@ -193,28 +230,48 @@ class Store:
                                      "refusing to start (move it away or restore a backup)")
             names = set(inspect(c).get_table_names())
             if "vmemscope_meta" in names:
-                v = c.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
-                if v is None or not str(v).isdigit():
-                    raise StoreError(f"database {self.safe_url} has no valid schema_version; refusing to start")
-                if int(v) > SCHEMA_VERSION:
-                    raise StoreError(f"database {self.safe_url} has schema version {v}, newer than this "
-                                     f"vmemscope understands ({SCHEMA_VERSION}); refusing to start "
-                                     "(upgrade vmemscope)")
+                version = self._version(c)
             elif names:
                 raise StoreError(f"database {self.safe_url} holds tables that are not vmemscope's "
                                  f"({', '.join(sorted(names))}); refusing to start")
             c.rollback()
+        if version == SCHEMA_VERSION:
+            self.schema_version = version
+            if sqlite:
+                with eng.begin() as c:
+                    c.exec_driver_sql("PRAGMA journal_mode=WAL")
+            return names
         with eng.begin() as c:
             if sqlite:
                 c.exec_driver_sql("PRAGMA journal_mode=WAL")
-            if "vmemscope_meta" not in names:
+                # pysqlite begins a transaction only before DML: BEGIN here, so that the tables, the rows
+                # copied into them and schema_version commit together or not at all
+                c.exec_driver_sql("BEGIN IMMEDIATE")
+            if version is None:
                 metadata.create_all(c)
                 c.execute(meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+            else:
+                for v in range(version, SCHEMA_VERSION):
+                    MIGRATIONS[v](c)
+                c.execute(meta.update().where(meta.c.key == "schema_version").values(value=str(SCHEMA_VERSION)))
+        self.schema_version = SCHEMA_VERSION
         return names
+
+    def _version(self, c) -> int:
+        """The schema version of an existing database; StoreError if it is missing or newer than ours."""
+        v = c.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
+        if v is None or not str(v).isdigit():
+            raise StoreError(f"database {self.safe_url} has no valid schema_version; refusing to start")
+        if int(v) > SCHEMA_VERSION:
+            raise StoreError(f"database {self.safe_url} has schema version {v}, newer than this "
+                             f"vmemscope understands ({SCHEMA_VERSION}); refusing to start "
+                             "(upgrade vmemscope)")
+        return int(v)
 
     def _open_read_only(self, path: str, why: Exception) -> Engine:
         """A data directory we cannot write (read-only mount, immutable files): serve the saved
-        scenarios read-only; saves answer 503."""
+        scenarios read-only; saves answer 503. A schema-1 database cannot be migrated here: its
+        scenarios are listed as the default workspace's, as the migration would list them."""
         eng = create_engine(f"sqlite:///file:{path}?mode=ro&immutable=1&uri=true")
         try:
             with eng.connect() as c:
@@ -226,6 +283,7 @@ class Store:
             eng.dispose()
             raise StoreError(f"database {self.safe_url} has schema version {v}; refusing to start")
         self.read_only = True
+        self.schema_version = int(v)
         return eng
 
     @property
@@ -248,45 +306,119 @@ class Store:
         reasons (disk full, read-only) are kept, a server's (which name its host and port) are not."""
         try:
             yield
-        except (IntegrityError, StoreError, StoreUnavailable):
+        except (StoreError, StoreUnavailable):
             raise
         except SQLAlchemyError as e:
             reason = _why(e) if self.sqlite else "the database server does not answer"
             raise StoreUnavailable(f"cannot {what} now ({reason}); try again later") from e
 
-    def save(self, doc: Any, name: str) -> tuple[str, bool]:
-        """Store a document; returns (id, created). Saving the same document again is a no-op."""
-        check_name(name)
-        body = canonical_json(doc)
-        sid = scenario_id(body)
+    def _writable(self) -> None:
         if self.engine is not None and self.read_only:
             raise StoreUnavailable("the data directory is read-only: saved scenarios can be read, new ones "
                                    "cannot be saved")
-        row = {"id": sid, "name": name[:200], "body": body, "bytes": len(body.encode()),
-               "created_at": time.time()}
-        try:
-            with self._unavailable("save the scenario"), self.engine.begin() as c:
-                c.execute(scenarios.insert().values(**row))
-            return sid, True
-        except IntegrityError:
-            got = self.get(sid)
-            if got is not None and got["body"] == body:
-                return sid, False
-            raise StoreError(f"scenario id {sid} collides with a different document")
+
+    def _insert_ignore(self, c, table: Table, row: dict[str, Any]) -> bool:
+        """INSERT that does nothing when the primary key exists; whether it inserted. One statement,
+        so concurrent saves of one document never fail each other's transaction (RETURNING says what
+        happened: psycopg's rowcount of an INSERT ... ON CONFLICT is not to be trusted)."""
+        name = self.engine.dialect.name
+        first = list(table.primary_key.columns)[0]
+        if name in ("sqlite", "postgresql"):
+            mod = __import__(f"sqlalchemy.dialects.{name}", fromlist=["insert"])
+            stmt = mod.insert(table).values(**row).on_conflict_do_nothing().returning(first)
+            return c.execute(stmt).first() is not None
+        pk = and_(*(col == row[col.name] for col in table.primary_key.columns))
+        return c.execute(table.insert().from_select(list(row), select(*(literal(v) for v in row.values()))
+                                                    .where(~exists().where(pk)))).rowcount == 1
+
+    def save(self, doc: Any, name: str, workspace: str = DEFAULT_WORKSPACE) -> tuple[str, bool]:
+        """Store a document and list it in a workspace; returns (id, listed). listed is False when that
+        workspace listed it already: saving the same document again changes nothing."""
+        check_workspace(workspace)
+        check_name(name)
+        body = canonical_json(doc)
+        sid = scenario_id(body)
+        self._writable()
+        now = time.time()
+        row = {"id": sid, "name": name[:200], "body": body, "bytes": len(body.encode()), "created_at": now}
+        with self._unavailable("save the scenario"), self.engine.begin() as c:
+            if not self._insert_ignore(c, scenarios, row):
+                if c.execute(select(scenarios.c.body).where(scenarios.c.id == sid)).scalar() != body:
+                    raise StoreError(f"scenario id {sid} collides with a different document")
+            listed = self._insert_ignore(c, workspace_scenarios, {
+                "workspace": workspace, "scenario_id": sid, "added_at": now, "pinned_at": None})
+        return sid, listed
 
     def get(self, sid: str) -> dict[str, Any] | None:
         with self._unavailable("read the scenario"), self.engine.connect() as c:
             r = c.execute(select(scenarios).where(scenarios.c.id == sid)).mappings().first()
         return dict(r) if r else None
 
-    def list(self, limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
-        """Newest first, without bodies; and the total count."""
-        cols = [scenarios.c.id, scenarios.c.name, scenarios.c.bytes, scenarios.c.created_at]
+    def _members(self):
+        """The membership table; on a schema-1 database (read-only, not migrated) every scenario as an
+        unpinned entry of the default workspace, as the migration would list it."""
+        if self.schema_version >= 2:
+            return workspace_scenarios
+        s = scenarios.c
+        return select(literal(DEFAULT_WORKSPACE).label("workspace"), s.id.label("scenario_id"),
+                      s.created_at.label("added_at"), null().label("pinned_at")).subquery("workspace_scenarios")
+
+    def _entries(self, workspace: str):
+        m = self._members()
+        return (select(scenarios.c.id, scenarios.c.name, scenarios.c.bytes, scenarios.c.created_at,
+                       m.c.workspace, m.c.added_at, m.c.pinned_at)
+                .join_from(m, scenarios, m.c.scenario_id == scenarios.c.id).where(m.c.workspace == workspace))
+
+    def list(self, workspace: str = DEFAULT_WORKSPACE, limit: int = 50, offset: int = 0
+             ) -> tuple[list[dict[str, Any]], int]:
+        """A workspace's entries, without bodies: pinned first (in the order they were pinned), then
+        newest first; and the workspace's total count."""
+        check_workspace(workspace)
+        m = self._members()
+        q = self._entries(workspace).order_by(m.c.pinned_at.is_(None), m.c.pinned_at, m.c.added_at.desc(),
+                                              scenarios.c.id)
         with self._unavailable("list the scenarios"), self.engine.connect() as c:
-            rows = c.execute(select(*cols).order_by(scenarios.c.created_at.desc(), scenarios.c.id)
-                             .limit(limit).offset(offset)).mappings().all()
-            total = c.execute(text("SELECT count(*) FROM scenarios")).scalar() or 0
-        return [dict(r) for r in rows], int(total)
+            rows = c.execute(q.limit(limit).offset(offset)).mappings().all()
+            total = c.execute(select(func.count()).select_from(m).where(m.c.workspace == workspace)).scalar()
+        return [dict(r) for r in rows], int(total or 0)
+
+    def entry(self, workspace: str, sid: str) -> dict[str, Any] | None:
+        """One entry of a workspace's list (None if that workspace does not list it)."""
+        check_workspace(workspace)
+        with self._unavailable("read the scenario"), self.engine.connect() as c:
+            r = c.execute(self._entries(workspace).where(scenarios.c.id == sid)).mappings().first()
+        return dict(r) if r else None
+
+    def remove(self, workspace: str, sid: str) -> str:
+        """Take a scenario off a workspace's list (the document itself stays): "removed", "pinned"
+        (a pinned entry stays until it is unpinned) or "absent"."""
+        check_workspace(workspace)
+        self._writable()
+        m = workspace_scenarios.c
+        here = and_(m.workspace == workspace, m.scenario_id == sid)
+        with self._unavailable("remove the scenario"), self.engine.begin() as c:
+            if c.execute(workspace_scenarios.delete().where(here, m.pinned_at.is_(None))).rowcount == 1:
+                return "removed"
+            return "pinned" if c.execute(select(m.pinned_at).where(here)).first() else "absent"
+
+    def pin(self, workspace: str, sid: str, pinned: bool = True) -> bool:
+        """Pin (listing it there if it was not) or unpin a saved scenario in a workspace; False if there
+        is no such scenario (pin) or the workspace does not list it (unpin). Pinning again keeps the
+        first pin's time, and so the entry's place."""
+        check_workspace(workspace)
+        self._writable()
+        m = workspace_scenarios.c
+        here = and_(m.workspace == workspace, m.scenario_id == sid)
+        now = time.time()
+        with self._unavailable("pin the scenario"), self.engine.begin() as c:
+            if not pinned:
+                return c.execute(workspace_scenarios.update().where(here).values(pinned_at=None)).rowcount == 1
+            if c.execute(select(scenarios.c.id).where(scenarios.c.id == sid)).first() is None:
+                return False
+            self._insert_ignore(c, workspace_scenarios, {
+                "workspace": workspace, "scenario_id": sid, "added_at": now, "pinned_at": now})
+            c.execute(workspace_scenarios.update().where(here, m.pinned_at.is_(None)).values(pinned_at=now))
+        return True
 
     def ping(self) -> None:
         """One round trip to the database (readiness); StoreUnavailable if it does not answer."""

@@ -1,11 +1,11 @@
-"""Saved scenarios: POST /scenarios, GET /scenarios/{id}, GET /scenarios (newest first).
+"""Saved scenarios: POST /scenarios, GET /scenarios/{id}, GET /scenarios (pinned, then newest first).
 
 Immutable and content-addressed: the id is a hash of the canonical JSON, so GETs can be cached
-forever (ETag = id) and a shared link can never change under its reader."""
+forever (ETag = id) and a shared link can never change under its reader. The list and the save are
+the `default` workspace's (app/routers/workspaces.py has every workspace's); a document is
+readable by its id whichever workspaces list it."""
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Annotated, Literal, Optional
 
 import anyio
@@ -17,20 +17,16 @@ from engine import ScenarioError
 from engine import Scenario
 from engine import ADDR_PATTERN, parse_addr
 
-from ..deps import CacheDep, StoreDep, content_key, evaluate_cached, machine_async, run_engine
+from ..deps import CacheDep, StoreDep, machine_async, run_engine
 from ..export import ExportBusy, build_view, check_size, export_slot, size_of, to_image
 from ..outage import run_db
-from ..store import check_name
+from ..store import DEFAULT_WORKSPACE
 from ..errors import ScenarioLookupError, located
-from ..schemas import SavedScenario, ScenarioId, ScenarioList, ScenarioRef, rfc3339
+from ..schemas import SavedScenario, ScenarioId, ScenarioList, ScenarioRef
+from .workspaces import list_of, save_into
 
 router = APIRouter(prefix="/api/v1/scenarios", tags=["scenarios"])
 IMMUTABLE = "public, max-age=31536000, immutable"
-
-
-def _saved(row: dict) -> dict:
-    return {"id": row["id"], "name": row["name"], "bytes": row["bytes"], "created_at": rfc3339(row["created_at"]),
-            "url": f"/api/v1/scenarios/{row['id']}"}
 
 
 def _not_modified(request: Request, etag: str) -> bool:
@@ -44,18 +40,8 @@ def _not_modified(request: Request, etag: str) -> bool:
                         413: {"description": "Body over the size limit"},
                         503: {"description": "The store cannot be written now (down, read-only, full disk)"}})
 async def save_scenario(scenario: Scenario, request: Request, store: StoreDep, cache: CacheDep) -> JSONResponse:
-    """Save a scenario document (it must evaluate). 201 with its id, or 200 if it was saved before."""
-    raw = json.loads(await request.body())
-    try:
-        check_name(scenario.name)
-        await run_engine(evaluate_cached, cache, scenario)
-    except ScenarioError as e:
-        raise located(e)
-    sid, created = await run_db(store.save, raw, scenario.name)
-    cache.alias(sid, content_key(scenario))        # evaluating it by id later replays nothing
-    row = await run_db(store.get, sid)
-    url = f"/api/v1/scenarios/{sid}"
-    return JSONResponse(_saved(row), status_code=201 if created else 200, headers={"Location": url})
+    """Save a scenario document (it must evaluate) into the default workspace. 201 with its id, or 200 if it was saved before."""
+    return await save_into(DEFAULT_WORKSPACE, scenario, request, store, cache)
 
 
 @router.get("/{scenario_id}", response_model=Scenario,
@@ -76,15 +62,8 @@ async def get_scenario(scenario_id: Annotated[ScenarioId, Path()], request: Requ
 async def list_scenarios(request: Request, store: StoreDep,
                    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
                    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> Response:
-    """Saved scenarios, newest first, without their bodies."""
-    rows, total = await run_db(store.list, limit, offset)
-    doc = {"items": [_saved(r) for r in rows], "total": total, "limit": limit, "offset": offset}
-    body = json.dumps(doc, separators=(",", ":")).encode()
-    etag = 'W/"' + hashlib.sha256(body).hexdigest()[:24] + '"'
-    headers = {"ETag": etag, "Cache-Control": "no-cache"}
-    if _not_modified(request, etag):
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type="application/json", headers=headers)
+    """The default workspace's saved scenarios, pinned first then newest first, without their bodies."""
+    return await list_of(DEFAULT_WORKSPACE, request, store, limit, offset)
 
 
 FIGURE_TYPES = {"svg": "image/svg+xml", "png": "image/png", "pdf": "application/pdf"}

@@ -8,9 +8,11 @@ export class ApiError extends Error {
   }
 }
 
-export async function api(path, body) {
-  const init = body === undefined ? {} : {
-    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body),
+/** GET (no body) or POST (a body) by default; opts.method and opts.headers for the rest (PUT, DELETE).
+ * An answer without a body (204) is null. */
+export async function api(path, body, opts = {}) {
+  const init = body === undefined ? { method: opts.method || "GET", headers: { ...opts.headers } } : {
+    method: opts.method || "POST", headers: { "content-type": "application/json", ...opts.headers }, body: JSON.stringify(body),
   };
   const res = await fetch(path, init);
   const text = await res.text();

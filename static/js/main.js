@@ -7,10 +7,12 @@ import { renderBlocks, renderChain, renderEvents, renderHugepages, renderSection
 import { renderVmemmap } from "./vmemmap.js";
 import { loadWalkthrough, parseWalkthroughPath, renderWalkthrough, setOffScript } from "./walkthrough.js";
 import { $, clone, count, el, formatSize, fromHex, hex, parseSize } from "./util.js";
+import { DEFAULT_WS, SavedPanel, scenariosPath, workspaceOf, wsQuery } from "./saved.js";
 
 const S = {
   presets: null, history: null, step: null, view: null, sel: null, chainPfn: null, wt: null, bootFixed: [], bootReady: null,
   id: null, ref: null, ev: null, key: null, mapSeq: 0, renders: 0,
+  ws: DEFAULT_WS,            // the workspace whose list saves go to (?ws= in the URL and in permalinks)
 };
 // what tests and the browser benchmark read (no polling of private state)
 window.vmemscope = { state: S, renders: 0 };
@@ -29,7 +31,7 @@ function showError(where, err) {
 async function evaluateDoc(doc, step) {
   // saved and evaluated at once (one round trip, not two); later queries name the saved document
   const shown = step == null || step >= doc.ops.length ? doc : { ...doc, ops: doc.ops.slice(0, step) };
-  const [saved, ev] = await Promise.all([api("/api/v1/scenarios", doc),
+  const [saved, ev] = await Promise.all([api(scenariosPath(S.ws), doc),
     api("/api/v1/evaluate", { scenario: shown, hugepages_limit: 500 })]);
   const ref = shown === doc ? { scenario_id: saved.id } : { scenario: shown };
   return { id: saved.id, ref, ev };
@@ -57,7 +59,7 @@ async function apply(r) {
   S.key = `${S.id}@${currentStep()}`;
   renderAll();
   S.bootReady = findBootFixed();                   // asked for while the map's window is on its way
-  await Promise.all([drawMap(false), deriveVmemmap(), deriveChain(), deriveSections()]);
+  await Promise.all([drawMap(false), deriveVmemmap(), deriveChain(), deriveSections(), saved.refresh()]);
   rendered();
 }
 
@@ -460,14 +462,20 @@ function zoom(kind) {
 }
 
 // ------------------------------------------------------------------ permalink
-function updatePermalink() {
-  const q = new URLSearchParams({ s: S.id });
+/** The URL of the state shown (document, step, view, selection), in workspace ws. */
+function stateUrl(ws) {
+  const q = new URLSearchParams(ws === DEFAULT_WS ? {} : { ws });
+  q.set("s", S.id);
   if (S.step != null) q.set("step", String(S.step));
   if (S.view) q.set("v", `${hex(S.view.start)}-${hex(S.view.end)}`);
   if (S.sel) q.set("sel", S.sel);
-  const url = `${location.origin}/?${q}`;
-  if (!(S.wt && !S.wt.offScript)) history.replaceState(null, "", `/?${q}`);
-  return url;
+  return `/?${q}`;
+}
+
+function updatePermalink() {
+  const path = stateUrl(S.ws);
+  if (!(S.wt && !S.wt.offScript)) history.replaceState(null, "", path);
+  return `${location.origin}${path}`;
 }
 
 async function fromUrl() {
@@ -481,6 +489,16 @@ async function fromUrl() {
 }
 
 // ------------------------------------------------------------------ start
+const wsFromUrl = workspaceOf(location.search);
+S.ws = wsFromUrl.ws;
+const saved = new SavedPanel(S.ws, {
+  current: () => S.id,
+  link: (id) => `/?${new URLSearchParams(S.ws === DEFAULT_WS ? { s: id } : { ws: S.ws, s: id })}`,
+  // the same state (or walkthrough step), listed in the other workspace
+  onSwitch: (ws) => location.assign(S.wt && !S.wt.offScript ? `/walkthroughs/${S.wt.slug}/${S.wt.step}${wsQuery(ws)}` : stateUrl(ws)),
+});
+if (wsFromUrl.error) saved.error(wsFromUrl.error);
+
 const map = new MemoryMap($("#map"), {
   onZoom: (a, b) => (a == null ? zoom("all") : setView(a + 0.5, b + 0.5)),
   onHover: (text) => { $("#details").textContent = text; },
@@ -505,6 +523,7 @@ async function walkthroughState(where) {
   S.view = { start: a, end: b };
   const sel = step.view.select || null;
   renderWalkthrough(wt, where.step, {
+    query: wsQuery(S.ws),
     onTry: () => { S.wt.offScript = true; setOffScript(true); updatePermalink(); },
     onBack: () => goToStep(where, false),
     onGo: (k) => goToStep({ slug: where.slug, step: k }, true),
@@ -519,7 +538,7 @@ async function goToStep(where, push) {
   clearErrors();
   try {
     const { doc, sel } = await walkthroughState(where);
-    const path = `/walkthroughs/${where.slug}/${where.step}`;
+    const path = `/walkthroughs/${where.slug}/${where.step}${wsQuery(S.ws)}`;
     if (push) history.pushState(null, "", path); else history.replaceState(null, "", path);
     S.history = new History(doc);
     S.step = null; S.sel = sel; S.chainPfn = null;
@@ -539,7 +558,7 @@ async function listWalkthroughs() {
   const list = await api("/api/v1/walkthroughs");
   $("#walkthrough-list").replaceChildren(...list.map((w) => {
     const li = document.createElement("li");
-    const a = Object.assign(document.createElement("a"), { href: `/walkthroughs/${w.slug}/1`, textContent: w.title });
+    const a = Object.assign(document.createElement("a"), { href: `/walkthroughs/${w.slug}/1${wsQuery(S.ws)}`, textContent: w.title });
     li.append(a, ` (${w.steps} steps)`);
     return li;
   }));

@@ -30,14 +30,14 @@ export async function loadWalkthrough(slug) {
   }
 }
 
-export function renderWalkthrough(wt, k, { onTry, onBack, onGo }) {
+export function renderWalkthrough(wt, k, { onTry, onBack, onGo, query = "" }) {
   const step = wt.steps[k - 1];
   const n = wt.steps.length;
   const card = $("#walkthrough");
   card.hidden = false;
   document.body.classList.add("walkthrough-mode");
   const link = (i, label, rel) => (i >= 1 && i <= n
-    ? el("a", { href: `/walkthroughs/${wt.slug}/${i}`, rel, class: "button", id: rel === "prev" ? "wt-prev" : "wt-next",
+    ? el("a", { href: `/walkthroughs/${wt.slug}/${i}${query}`, rel, class: "button", id: rel === "prev" ? "wt-prev" : "wt-next",
                 onclick: (e) => { if (!(e.ctrlKey || e.metaKey || e.shiftKey)) { e.preventDefault(); onGo(i); } } }, label)
     : el("span", { class: "button disabled", "aria-disabled": "true" }, label));
   card.replaceChildren(

@@ -114,13 +114,14 @@ def dash(page, live_server, shot_dir, request):
 
 @pytest.fixture()
 def new_dashboard(browser, live_server):
-    """Dashboards on fresh browser contexts (a permalink opened elsewhere), closed afterwards."""
+    """Dashboards on fresh browser contexts (a permalink opened elsewhere), closed afterwards; on the
+    session's live server unless given another base URL."""
     contexts = []
 
-    def make() -> Dashboard:
-        ctx = browser.new_context(viewport={"width": 1280, "height": 720})
+    def make(base: str | None = None, width: int = 1280, height: int = 720) -> Dashboard:
+        ctx = browser.new_context(viewport={"width": width, "height": height})
         contexts.append(ctx)
-        return Dashboard(ctx.new_page(), live_server)
+        return Dashboard(ctx.new_page(), base or live_server)
     yield make
     for ctx in contexts:
         ctx.close()
