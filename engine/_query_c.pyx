@@ -93,10 +93,6 @@ cdef inline i64 min2(i64 a, i64 b) noexcept nogil:
     return a if a < b else b
 
 
-cdef inline i64 ceil_div(i64 a, i64 b) noexcept nogil:
-    """ceil(a / b) for a >= 0, b > 0 (C division: cdivision)."""
-    return (a + b - 1) // b
-
 
 def _present_and_roles(t):
     """The pieces of the present ranges and the frame-role ranges together, so one lookup
@@ -487,11 +483,14 @@ cdef i64 next_segment(Index ix, i64 p, i64 end, i64* role, Py_ssize_t* run) noex
 def window_counts(t, i64 start, i64 end, i64 bins, int nroles):
     """See _query_py.window_counts. One sweep over the pieces of [start, end); a role's column is
     allocated when the role first occurs (int32 when no bin can reach 2**31 pages), and the bin
-    edges start + (i+1)*W // bins advance by quotient and remainder, without a division per bin."""
+    edges start + (i+1)*W // bins advance by quotient and remainder, without a division per bin. A
+    run of huge pages is one piece: each bin gets its heads and tails by arithmetic, not page by page."""
     cdef Index ix = index_of(t)
-    cdef i64 p, q, r, width = end - start, i, edge, c, qd, rem, step, rstep, best, n, h, nr, heads
+    cdef i64 p, q, r, width = end - start, i, edge, c, qd, rem, step, rstep, best, n, h, mask, heads
+    cdef int o
     cdef Py_ssize_t run = -1
     cdef void* ptr[64]
+    cdef bint used[64]       # a role had pages counted (the run path allocates HEAD and TAIL together)
     cdef int k, nk = 0
     cdef int codes[64]
     cdef bint wide = width // bins + 1 >= (<i64>1 << 31)
@@ -499,6 +498,7 @@ def window_counts(t, i64 start, i64 end, i64 bins, int nroles):
     cols = {}
     for k in range(64):
         ptr[k] = NULL
+        used[k] = False
     with nogil:
         step = width // bins
         rstep = width % bins
@@ -510,8 +510,20 @@ def window_counts(t, i64 start, i64 end, i64 bins, int nroles):
         while p < end:
             q = next_segment(ix, p, end, &r, &run)
             if r == IN_RUN:
-                # a run of huge pages: per bin, its heads in [p, c) (one pfn each) and the rest tails
-                h, nr = ix.H[run].head, <i64>1 << ix.H[run].order
+                # a run of huge pages: per bin, its heads in [p, c) (one pfn each), the rest tails;
+                # the run's heads below x: (x - h + 2**order - 1) >> order
+                h, o = ix.H[run].head, ix.H[run].order
+                mask = (<i64>1 << o) - 1
+                heads = (p - h + mask) >> o
+                n = ((q - h + mask) >> o) - heads          # heads in [p, q): HEAD and TAIL counted if any
+                used[HEAD] = used[HEAD] or n > 0
+                used[TAIL] = used[TAIL] or q - p > n
+                for r in range(HEAD, TAIL + 1):          # (a role with nothing counted is dropped below)
+                    if ptr[r] == NULL:
+                        with gil:
+                            col = carray.clone(template, bins, True)
+                            cols[r] = col
+                            ptr[r] = col.data.as_voidptr
                 while p < q:
                     while p >= edge:
                         i += 1
@@ -522,22 +534,17 @@ def window_counts(t, i64 start, i64 end, i64 bins, int nroles):
                             qd += 1
                         edge = start + qd
                     c = min2(q, edge)
-                    heads = ceil_div(c - h, nr) - ceil_div(p - h, nr)
-                    for r in range(HEAD, TAIL + 1):
-                        n = heads if r == HEAD else c - p - heads
-                        if n == 0:
-                            continue
-                        if ptr[r] == NULL:
-                            with gil:
-                                col = carray.clone(template, bins, True)
-                                cols[r] = col
-                                ptr[r] = col.data.as_voidptr
-                        if wide:
-                            (<i64*> ptr[r])[i] += n
-                        else:
-                            (<int*> ptr[r])[i] += <int> n
+                    n = (c - h + mask) >> o
+                    if wide:
+                        (<i64*> ptr[HEAD])[i] += n - heads
+                        (<i64*> ptr[TAIL])[i] += c - p - (n - heads)
+                    else:
+                        (<int*> ptr[HEAD])[i] += <int> (n - heads)
+                        (<int*> ptr[TAIL])[i] += <int> (c - p - (n - heads))
+                    heads = n
                     p = c
                 continue
+            used[r] = True
             if ptr[r] == NULL:
                 with gil:
                     col = carray.clone(template, bins, True)
@@ -559,9 +566,11 @@ def window_counts(t, i64 start, i64 end, i64 bins, int nroles):
                     (<int*> ptr[r])[i] += <int> (c - p)
                 p = c
     for k in range(nroles):
-        if ptr[k] != NULL:
+        if ptr[k] != NULL and used[k]:
             codes[nk] = k
             nk += 1
+        elif ptr[k] != NULL:
+            del cols[k]
     cdef carray.array dominant = carray.clone(B_TEMPLATE, bins, True)
     cdef unsigned char* D = dominant.data.as_uchars
     with nogil:
@@ -660,7 +669,7 @@ cdef void _merge_sort(i64* I, i64* tmp, Py_ssize_t k, const i64* key) noexcept n
 
 def gather(col, idx):
     """col[i] for i in idx; col itself when idx is 0, 1, 2, ... over all of it (the usual case:
-    every huge page alive, allocated in head order), since the replay is over and nothing
+    every row of huge pages live, allocated in head order), since the replay is over and nothing
     changes the machine's columns any more."""
     cdef const i64[::1] C = col, X = idx
     cdef Py_ssize_t n = X.shape[0], i

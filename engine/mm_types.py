@@ -114,23 +114,30 @@ class HugePool:
         n = self.count[r]
         if n == 0 or p.head != self.head[r] + (n << self.order[r]):
             return False
-        if any(getattr(p, c) != getattr(self, c)[r] for c in SHARED):
+        if (p.order != self.order[r] or p.node != self.node[r] or p.state != self.state[r]
+                or p.reason != self.reason[r] or p.nkeep != self.nkeep[r] or p.freed != self.freed[r]
+                or p.splits != self.splits[r]):                                   # SHARED
             return False
-        return n == 1 or all(getattr(p, c) == getattr(self, c)[r] + n * getattr(self, c + "_step")[r]
-                             for c in STEPPED)
+        return n == 1 or (p.detail == self.detail[r] + n * self.detail_step[r]   # STEPPED
+                          and p.v0 == self.v0[r] + n * self.v0_step[r]
+                          and p.tail == self.tail[r] + n * self.tail_step[r])
 
     def add(self, p: HugePage) -> None:
         """A new live page, after HVO has looked at it."""
         r = len(self.head) - 1
         if r >= 0 and self._continues(r, p):
             if self.count[r] == 1:
-                for c in STEPPED:
-                    getattr(self, c + "_step")[r] = getattr(p, c) - getattr(self, c)[r]
+                self.detail_step[r] = p.detail - self.detail[r]
+                self.v0_step[r] = p.v0 - self.v0[r]
+                self.tail_step[r] = p.tail - self.tail[r]
             self.count[r] += 1
         else:
-            for c, v in zip(POOL_COLUMNS, (p.head, 1, p.order, p.node, p.state, p.reason, p.detail, 0, p.v0, 0,
-                                           p.tail, 0, p.nkeep, p.freed, p.splits)):
-                getattr(self, c).append(v)
+            for col, v in ((self.head, p.head), (self.count, 1), (self.order, p.order), (self.node, p.node),
+                           (self.state, p.state), (self.reason, p.reason), (self.detail, p.detail),
+                           (self.detail_step, 0), (self.v0, p.v0), (self.v0_step, 0), (self.tail, p.tail),
+                           (self.tail_step, 0), (self.nkeep, p.nkeep), (self.freed, p.freed),
+                           (self.splits, p.splits)):                              # POOL_COLUMNS
+                col.append(v)
         self.nr_alive += 1
 
     def remove(self, r: int, k: int) -> None:

@@ -231,3 +231,17 @@ def test_rowbuf_adds_runs_as_hugepool_adds_pages(cy, before, runs, cut):
     rp.add_runs(got, runs)
     assert pool_columns(got) == pool_columns(want)
     assert [p for p in got.pages()] == [p for p in want.pages()]
+
+
+def test_hugepool_spells_out_its_columns():
+    """HugePool.add and _continues name the columns one by one: they must be POOL_COLUMNS, SHARED and
+    STEPPED, in that order."""
+    import inspect
+    import re
+
+    from engine.mm_types import SHARED, STEPPED
+    add = inspect.getsource(HugePool.add)
+    assert re.findall(r"\(self\.(\w+), ", add) == list(POOL_COLUMNS)
+    cont = inspect.getsource(HugePool._continues)
+    assert re.findall(r"p\.(\w+) != self\.\1\[r\]", cont) == ["head", *SHARED]
+    assert re.findall(r"p\.(\w+) == self\.\1\[r\] \+ n \* self\.\1_step\[r\]", cont) == list(STEPPED)

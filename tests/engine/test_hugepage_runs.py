@@ -68,7 +68,8 @@ def answers(m, pfns: array) -> dict:
         "hugepage": [m.hugepage(h) for h in some] + [m.hugepage(h + 512) for h in some] + [m.hugepage(h + 1) for h in some],
         "heads": [m.hugepage_heads(h - 1, h + 3000, 7) for h in some] + [m.hugepage_heads(0, top, 50)],
         "windows": [(lambda w: ({k: list(v) for k, v in w["counts"].items()}, list(w["dominant"])))(
-            m.window(lo, hi, n)) for lo, hi, n in ((0, top, 997), (0, top, 1), (some[0] - 700, some[0] + 1500, 2200))
+            m.window(lo, hi, n)) for lo, hi, n in ((0, top, 997), (0, top, 1), (some[0] - 700, some[0] + 1500, 2200),
+                                                   (some[0] + 5, some[0] + 200, 7), (some[-1] + 1, some[-1] + 513, 3))
                     if lo >= 0] if some else [],
         "shared_tails": m.shared_tails(),
     }
