@@ -227,6 +227,8 @@ def prep_and_add_allocated_folios(m, list runs, int order, int node):
     cdef Py_ssize_t ns = 0, cap = 0, j, j1
     rv = hvo.run_verdict(m, order)
     merged = m.params.selfhosted_check == "merged"
+    # the section_flag policy names the page's first flagged section: cut at every section too
+    cdef int sec_shift = m.arch.pfn_section_shift if m.params.selfhosted_check == "section_flag" else 0
     cdef ccol ro_s = m.roles.starts, ro_e = m.roles.ends, ro_v = m.roles.vals
     blocks = m.blocks
     cdef RowBuf buf = RowBuf(hp)
@@ -245,6 +247,8 @@ def prep_and_add_allocated_folios(m, list runs, int order, int node):
                     state, reason, detail = rv
                 else:
                     k = (min(next_boundary(&G, &vm, &ov, h), hend) - h) // G.nr
+                    if sec_shift and (((h >> sec_shift) + 1) << sec_shift) - h < k * G.nr:
+                        k = max(1, ((((h >> sec_shift) + 1) << sec_shift) - h) // G.nr)
                     if merged:            # hvo.page_verdict() for the default policy (PageVmemmapSelfHosted), in C
                         frame = backing(&ov, &vm, vpage(&G, h))
                         rr = find(ro_s, ro_e, frame) if frame >= 0 else -1

@@ -121,6 +121,14 @@ CASES = {
         "7.1", [{"op": "alloc_hugepages", "size": "2M", "count": 150},
                 {"op": "free_hugepage", "at": "0x10800000"},
                 {"op": "free_hugepages", "size": "2M", "count": 4}], boot="2G"),
+    # the v2 policy names the page's first flagged section: the C replay must cut runs at sections
+    # when a block holds several (2 GiB blocks of 16 sections here)
+    "section_flag policy, 2 GiB blocks": scenario(
+        "6.8", [{"op": "add_memory", "start": "0x100000000", "size": "2G"},
+                {"op": "online", "start": "0x100000000", "size": "2G", "zone": "movable"},
+                {"op": "alloc_hugepages", "size": "2M", "count": 200},
+                {"op": "free_hugepage", "at": "0x112000000"}], boot="4G",
+        machine={"memory_block_size": "2G"}, params={"selfhosted_check": "section_flag"}),
     # the sysctl turns HVO off halfway: two runs of one allocation order, different states
     "sysctl between allocations": scenario(
         "6.8", [{"op": "alloc_hugepages", "size": "2M", "count": 70},
