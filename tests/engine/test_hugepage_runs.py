@@ -10,18 +10,12 @@ from array import array
 
 import pytest
 from hypothesis import given
-from test_properties import SETTINGS, replay, scenarios
+from test_properties import SETTINGS, core, replay, scenarios  # noqa: F401  (core: a fixture)
 
 import engine
 from engine.mm_types import POOL_COLUMNS, HugePool
 
 MiB, GiB = 1 << 20, 1 << 30
-
-
-@pytest.fixture()
-def cython_built(impl):
-    if impl != "cython":
-        pytest.skip("compares against the C replay")
 
 
 def evaluate_one_row_per_page(sc: dict, monkeypatch=pytest.MonkeyPatch) -> engine.EvaluatedMachine:
@@ -172,7 +166,7 @@ def test_runs_are_cut_where_pages_left(impl, case):
     assert pages == heads_of(m)
 
 
-def test_pools_of_both_replays_are_the_same_rows(cython_built, monkeypatch):
+def test_pools_of_both_replays_are_the_same_rows(core):
     """The C replay adds runs whole (RowBuf), the Python model page by page (HugePool.add): the same
     rows, in the same order, on every case and on the XL-like machine."""
     for sc in [*CASES.values(), xl_like(8)]:
@@ -181,7 +175,7 @@ def test_pools_of_both_replays_are_the_same_rows(cython_built, monkeypatch):
             {c: list(getattr(mc.m.hugetlb, c)) for c in POOL_COLUMNS}
 
 
-def test_xl_like_machine_resolves_the_same_in_both(cython_built, monkeypatch):
+def test_xl_like_machine_resolves_the_same_in_both(core, monkeypatch):
     """An XL-like machine (24 blocks of 2 GiB, every free 2 MiB in a huge page, ~26,000 pages in a
     few dozen runs) answers the same in the Python model, in the C replay, and with one row per page."""
     sc = xl_like(24)
