@@ -4,7 +4,8 @@ machine, and peak RSS, for the Cython core and the pure-Python twin on the same 
 Each (scenario, implementation) runs in its own process so peak RSS is its own, and times one run
 of each step after one untimed evaluate of S (so neither side pays for imports and first calls
 inside the timing). Prints a table and the ratios; asserts nothing.
-Usage: python bench/bench_engine.py [S M H L] [--python-on S,M,H]
+XL (issue 16) has its targets printed beside it: evaluate < 1 s, peak RSS < 1 GiB.
+Usage: python bench/bench_engine.py [S M H L XL] [--python-on S,M,H]
 """
 from __future__ import annotations
 
@@ -47,9 +48,20 @@ def run_one(name: str, impl: str) -> dict:
             "hugepages": sum(sum(v.values()) for v in s["hugepages"].values())}
 
 
+# issue 16: scenario XL evaluates in under a second with a peak RSS under 1 GiB
+TARGETS = {"XL": (1.0, 1024.0)}
+
+
+def _targets(r: dict) -> str:
+    t_max, rss_max = TARGETS[r["scenario"]]
+    ok = lambda good: "met" if good else "MISSED"  # noqa: E731
+    return (f"  [targets: evaluate < {t_max:g} s {ok(r['evaluate_s'] < t_max)}, "
+            f"peak RSS < {rss_max / 1024:g} GiB {ok(r['peak_rss_mib'] < rss_max)}]")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("scenarios", nargs="*", default=["S", "M", "H", "L"])
+    ap.add_argument("scenarios", nargs="*", default=["S", "M", "H", "L", "XL"])
     ap.add_argument("--python-on", default="S,M,H", help="scenarios where the Python twin also runs")
     ap.add_argument("--one", nargs=2, metavar=("SCENARIO", "IMPL"), help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -66,8 +78,8 @@ def main() -> None:
             r = rows[-1]
             print(f"{r['scenario']}  {r['impl']:6}  blocks {r['blocks']:6}  huge pages {r['hugepages']:8}  "
                   f"evaluate {r['evaluate_s'] * 1e3:9.1f} ms  resolve 1M {r['resolve_s'] * 1e3:9.1f} ms  "
-                  f"window {r['bins']} bins {r['window_s'] * 1e3:9.1f} ms  peak RSS {r['peak_rss_mib']:7.1f} MiB",
-                  flush=True)
+                  f"window {r['bins']} bins {r['window_s'] * 1e3:9.1f} ms  peak RSS {r['peak_rss_mib']:7.1f} MiB"
+                  + (_targets(r) if name in TARGETS else ""), flush=True)
     print("\nratios (python / cython, same input, one run):")
     by = {(r["scenario"], r["impl"]): r for r in rows}
     for name in args.scenarios:

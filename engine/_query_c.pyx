@@ -56,10 +56,14 @@ cdef enum:
 
 
 cdef struct HpRow:
-    # a live huge page in 32 bytes (a million of them on L)
+    # a run of live huge pages (Tables.hp_*) in one cache line: pages head + j << order, j < count
     i64 head
-    i64 v0           # frame of the head's vmemmap page once HVO optimised it
-    i64 tail         # frame the tail vmemmap pages are remapped to
+    i64 count
+    i64 first        # the number of the run's first page (live huge pages counted in head order)
+    i64 v0           # frame of page j's head vmemmap page once HVO optimised it: v0 + j * v0_step
+    i64 v0_step
+    i64 tail         # frame page j's tail vmemmap pages are remapped to: tail + j * tail_step
+    i64 tail_step
     int order
     unsigned char optimized
     unsigned char nkeep
@@ -87,6 +91,7 @@ cdef inline Py_ssize_t upper(const Col* c, i64 x) noexcept nogil:
 
 cdef inline i64 min2(i64 a, i64 b) noexcept nogil:
     return a if a < b else b
+
 
 
 def _present_and_roles(t):
@@ -161,11 +166,11 @@ cdef inline bint may_be_hugepage(Index ix, i64 x) noexcept nogil:
 
 
 cdef inline Py_ssize_t find_hp(Index ix, i64 x) noexcept nogil:
-    """Index of the live huge page holding pfn x, or -1."""
+    """Index of the run of live huge pages holding pfn x, or -1."""
     if not may_be_hugepage(ix, x):
         return -1
     cdef Py_ssize_t i = upper(&ix.hp, x) - 1
-    if i >= 0 and x < ix.H[i].head + (<i64>1 << ix.H[i].order):
+    if i >= 0 and x < ix.H[i].head + (ix.H[i].count << ix.H[i].order):
         return i
     return -1
 
@@ -192,15 +197,18 @@ cdef class Index:
 
     def __init__(self, t):
         cdef Py_ssize_t i, n = len(t.hp_head)
-        cdef col_t head = t.hp_head, order = t.hp_order, state = t.hp_state, v0 = t.hp_v0
-        cdef col_t tail = t.hp_tail, nkeep = t.hp_nkeep
+        cdef col_t head = t.hp_head, count = t.hp_count, first = t.hp_first, order = t.hp_order
+        cdef col_t state = t.hp_state, v0 = t.hp_v0, v0_step = t.hp_v0_step, tail = t.hp_tail
+        cdef col_t tail_step = t.hp_tail_step, nkeep = t.hp_nkeep
         self.keep = []
         self.H = <HpRow*> alloc_table(n * sizeof(HpRow))
         if self.H == NULL:
             raise MemoryError()
         with nogil:
             for i in range(n):
-                self.H[i].head, self.H[i].v0, self.H[i].tail = head[i], v0[i], tail[i]
+                self.H[i].head, self.H[i].count, self.H[i].first = head[i], count[i], first[i]
+                self.H[i].v0, self.H[i].v0_step = v0[i], v0_step[i]
+                self.H[i].tail, self.H[i].tail_step = tail[i], tail_step[i]
                 self.H[i].order, self.H[i].optimized = order[i], state[i] == 1
                 self.H[i].nkeep = nkeep[i]
         self._map_hugepages(n)
@@ -252,7 +260,7 @@ cdef class Index:
         cdef Py_ssize_t i
         cdef int smallest = 63
         for i in range(n):
-            end = self.H[i].head + (<i64>1 << self.H[i].order)
+            end = self.H[i].head + (self.H[i].count << self.H[i].order)
             if end > top:
                 top = end
             if self.H[i].order < smallest:
@@ -266,7 +274,7 @@ cdef class Index:
             raise MemoryError()
         with nogil:
             for i in range(n):
-                end = self.H[i].head + (<i64>1 << self.H[i].order)
+                end = self.H[i].head + (self.H[i].count << self.H[i].order)
                 for g in range(self.H[i].head >> self.gs, ((end - 1) >> self.gs) + 1):
                     self.hpmap[g >> 3] |= <unsigned char> (1 << (g & 7))
 
@@ -345,7 +353,7 @@ def resolve_columns(t, pfns):
     cdef i64[::1] o_backing = out["backing"]
     cdef i64 page_shift = t.page_shift, spsize = t.struct_page_size, off = t.pfn_offset
     cdef i64 pmd_pages = t.pmd_pages
-    cdef i64 pfn, v, b, mp, r, i, pmd, kind, val
+    cdef i64 pfn, v, b, mp, r, i, pmd, kind, val, j, hhead
     cdef Py_ssize_t pi, hi, ri, oi, vi, si
     cdef const HpRow* H
     cdef const i64* V
@@ -381,10 +389,14 @@ def resolve_columns(t, pfns):
                 val = row(&ix.pf, si)[3]
             o_present[k] = pi
             hi = find_hp(ix, pfn)
-            o_hp[k] = hi
             H = &ix.H[hi] if hi >= 0 else NULL
+            j = hhead = 0
+            if hi >= 0:                  # page j of run hi
+                j = (pfn - H.head) >> H.order
+                hhead = H.head + (j << H.order)
+            o_hp[k] = H.first + j if hi >= 0 else -1
             if hi >= 0:
-                r = HEAD if pfn == H.head else TAIL
+                r = HEAD if pfn == hhead else TAIL
             elif val & 0xff:
                 r = (val & 0xff) - 1
             elif pi >= 0:
@@ -398,13 +410,13 @@ def resolve_columns(t, pfns):
             if pfn >= off:
                 v = ((pfn - off) * spsize) >> page_shift
                 if hi >= 0 and H.optimized:
-                    i = v - (((H.head - off) * spsize) >> page_shift)
+                    i = v - (((hhead - off) * spsize) >> page_shift)
                     if i == 0:
-                        b = H.v0
+                        b = H.v0 + j * H.v0_step
                     elif i < H.nkeep:
                         run_backing(&ix.vm, v, &b)
                     else:
-                        b = H.tail
+                        b = H.tail + j * H.tail_step
                     mp = PTE
                 else:
                     if run_backing(&ix.ov, v, &b) != NULL:
@@ -434,8 +446,13 @@ def resolve_columns(t, pfns):
 
 
 
-cdef i64 next_segment(Index ix, i64 p, i64 end, i64* role) noexcept nogil:
-    """Role of pfn p and the end of the piece [p, q) that shares it (hugepage > role > present)."""
+cdef enum:
+    IN_RUN = -1      # next_segment: [p, q) lies in a run of huge pages (heads and tails, counted apart)
+
+
+cdef i64 next_segment(Index ix, i64 p, i64 end, i64* role, Py_ssize_t* run) noexcept nogil:
+    """Role of pfn p and the end of the piece [p, q) that shares it (hugepage > role > present); in a
+    run of huge pages, IN_RUN, the run's index (run) and the end of the run."""
     cdef Py_ssize_t hi, si
     cdef i64 val
     cdef i64 q = end
@@ -443,12 +460,10 @@ cdef i64 next_segment(Index ix, i64 p, i64 end, i64* role) noexcept nogil:
     cdef i64 hend
     hi = upper(&ix.hp, p) - 1
     if hi >= 0:
-        hend = ix.H[hi].head + (<i64>1 << ix.H[hi].order)
+        hend = ix.H[hi].head + (ix.H[hi].count << ix.H[hi].order)
         if p < hend:
-            if p == ix.H[hi].head:
-                role[0] = HEAD
-                return p + 1
-            role[0] = TAIL
+            role[0] = IN_RUN
+            run[0] = hi
             return min2(hend, end)
     if hi + 1 < ix.hp.n:
         q = min2(q, ix.hp.s[hi + 1])
@@ -468,10 +483,14 @@ cdef i64 next_segment(Index ix, i64 p, i64 end, i64* role) noexcept nogil:
 def window_counts(t, i64 start, i64 end, i64 bins, int nroles):
     """See _query_py.window_counts. One sweep over the pieces of [start, end); a role's column is
     allocated when the role first occurs (int32 when no bin can reach 2**31 pages), and the bin
-    edges start + (i+1)*W // bins advance by quotient and remainder, without a division per bin."""
+    edges start + (i+1)*W // bins advance by quotient and remainder, without a division per bin. A
+    run of huge pages is one piece: each bin gets its heads and tails by arithmetic, not page by page."""
     cdef Index ix = index_of(t)
-    cdef i64 p, q, r, width = end - start, i, edge, c, qd, rem, step, rstep, best, n
+    cdef i64 p, q, r, width = end - start, i, edge, c, qd, rem, step, rstep, best, n, h, mask, heads
+    cdef int o
+    cdef Py_ssize_t run = -1
     cdef void* ptr[64]
+    cdef bint used[64]       # a role had pages counted (the run path allocates HEAD and TAIL together)
     cdef int k, nk = 0
     cdef int codes[64]
     cdef bint wide = width // bins + 1 >= (<i64>1 << 31)
@@ -479,6 +498,7 @@ def window_counts(t, i64 start, i64 end, i64 bins, int nroles):
     cols = {}
     for k in range(64):
         ptr[k] = NULL
+        used[k] = False
     with nogil:
         step = width // bins
         rstep = width % bins
@@ -488,7 +508,43 @@ def window_counts(t, i64 start, i64 end, i64 bins, int nroles):
         edge = start + qd
         p = start
         while p < end:
-            q = next_segment(ix, p, end, &r)
+            q = next_segment(ix, p, end, &r, &run)
+            if r == IN_RUN:
+                # a run of huge pages: per bin, its heads in [p, c) (one pfn each), the rest tails;
+                # the run's heads below x: (x - h + 2**order - 1) >> order
+                h, o = ix.H[run].head, ix.H[run].order
+                mask = (<i64>1 << o) - 1
+                heads = (p - h + mask) >> o
+                n = ((q - h + mask) >> o) - heads          # heads in [p, q): HEAD and TAIL counted if any
+                used[HEAD] = used[HEAD] or n > 0
+                used[TAIL] = used[TAIL] or q - p > n
+                for r in range(HEAD, TAIL + 1):          # (a role with nothing counted is dropped below)
+                    if ptr[r] == NULL:
+                        with gil:
+                            col = carray.clone(template, bins, True)
+                            cols[r] = col
+                            ptr[r] = col.data.as_voidptr
+                while p < q:
+                    while p >= edge:
+                        i += 1
+                        qd += step
+                        rem += rstep
+                        if rem >= bins:
+                            rem -= bins
+                            qd += 1
+                        edge = start + qd
+                    c = min2(q, edge)
+                    n = (c - h + mask) >> o
+                    if wide:
+                        (<i64*> ptr[HEAD])[i] += n - heads
+                        (<i64*> ptr[TAIL])[i] += c - p - (n - heads)
+                    else:
+                        (<int*> ptr[HEAD])[i] += <int> (n - heads)
+                        (<int*> ptr[TAIL])[i] += <int> (c - p - (n - heads))
+                    heads = n
+                    p = c
+                continue
+            used[r] = True
             if ptr[r] == NULL:
                 with gil:
                     col = carray.clone(template, bins, True)
@@ -510,9 +566,11 @@ def window_counts(t, i64 start, i64 end, i64 bins, int nroles):
                     (<int*> ptr[r])[i] += <int> (c - p)
                 p = c
     for k in range(nroles):
-        if ptr[k] != NULL:
+        if ptr[k] != NULL and used[k]:
             codes[nk] = k
             nk += 1
+        elif ptr[k] != NULL:
+            del cols[k]
     cdef carray.array dominant = carray.clone(B_TEMPLATE, bins, True)
     cdef unsigned char* D = dominant.data.as_uchars
     with nogil:
@@ -538,7 +596,7 @@ def live_by_head(hp):
 
 
 def live_by_head_desc(hp, i64 node, i64 order):
-    """See hugetlb.live_by_head_desc: the live pages of one size on one node, highest head first."""
+    """See hugetlb.live_by_head_desc: the live rows of one size on one node, highest head first."""
     idx = _live_sorted(hp, node, order)
     cdef i64* I = (<carray.array> idx).data.as_longlongs
     cdef Py_ssize_t k = len(idx), a
@@ -549,7 +607,7 @@ def live_by_head_desc(hp, i64 node, i64 order):
 
 cdef carray.array _live_sorted(hp, i64 node, i64 order):
     """Live rows (of node and order, unless -1) in ascending head order."""
-    cdef const i64[::1] head = hp.head, alive = hp.alive, nodes, orders
+    cdef const i64[::1] head = hp.head, alive = hp.count, nodes, orders
     cdef Py_ssize_t n = head.shape[0], i, k = 0
     if node >= 0:
         nodes, orders = hp.node, hp.order
@@ -611,7 +669,7 @@ cdef void _merge_sort(i64* I, i64* tmp, Py_ssize_t k, const i64* key) noexcept n
 
 def gather(col, idx):
     """col[i] for i in idx; col itself when idx is 0, 1, 2, ... over all of it (the usual case:
-    every huge page alive, allocated in head order), since the replay is over and nothing
+    every row of huge pages live, allocated in head order), since the replay is over and nothing
     changes the machine's columns any more."""
     cdef const i64[::1] C = col, X = idx
     cdef Py_ssize_t n = X.shape[0], i

@@ -24,9 +24,14 @@ def prepare(t) -> None:
 
 
 def _find_hp(t, pfn: int) -> int:
-    """Index of the live huge page holding pfn, or -1."""
+    """Index of the run of live huge pages holding pfn, or -1."""
     i = bisect_right(t.hp_head, pfn) - 1
-    return i if i >= 0 and pfn < t.hp_head[i] + (1 << t.hp_order[i]) else -1
+    return i if i >= 0 and pfn < t.hp_head[i] + (t.hp_count[i] << t.hp_order[i]) else -1
+
+
+def _hp_page(t, hi: int, pfn: int) -> int:
+    """Which page of run hi holds pfn."""
+    return (pfn - t.hp_head[hi]) >> t.hp_order[hi]
 
 
 def _find(starts, ends, x: int) -> int:
@@ -43,7 +48,7 @@ def _role(t, pfn: int, hi: int, pi: int) -> int:
     """The map's role of pfn, given its huge page (hi) and present range (pi) indexes."""
     c = t.codes
     if hi >= 0:
-        return c.HUGETLB_HEAD if pfn == t.hp_head[hi] else c.HUGETLB_TAIL
+        return c.HUGETLB_TAIL if (pfn - t.hp_head[hi]) & ((1 << t.hp_order[hi]) - 1) else c.HUGETLB_HEAD
     ri = _find(t.rl_start, t.rl_end, pfn)
     if ri >= 0:
         return t.rl_role[ri]
@@ -66,7 +71,7 @@ def _base_backing(t, v: int) -> tuple[int, int]:
 
 def resolve_columns(t, pfns) -> dict[str, array]:
     """Per pfn: present-range index, role, backing frame of its struct page, mapping, huge page
-    index, whether that frame is self-hosted memmap."""
+    number (live huge pages counted in head order), whether that frame is self-hosted memmap."""
     c = t.codes
     PTE, OPTIMIZED, MEMMAP_SELF = c.PTE, c.HVO_OPTIMIZED, c.MEMMAP_SELF
     n = len(pfns)
@@ -78,19 +83,21 @@ def resolve_columns(t, pfns) -> dict[str, array]:
         pi = _find(t.pr_start, t.pr_end, pfn)
         present[k] = pi
         hi = _find_hp(t, pfn)
-        hugepage[k] = hi
+        j = _hp_page(t, hi, pfn) if hi >= 0 else 0          # page j of run hi
+        hugepage[k] = t.hp_first[hi] + j if hi >= 0 else -1
         role[k] = _role(t, pfn, hi, pi)
         b, mp = -1, 0
         if pfn >= t.pfn_offset:
             v = ((pfn - t.pfn_offset) * t.struct_page_size) >> t.page_shift
             if hi >= 0 and t.hp_state[hi] == OPTIMIZED:
-                i = v - (((t.hp_head[hi] - t.pfn_offset) * t.struct_page_size) >> t.page_shift)
+                head = t.hp_head[hi] + (j << t.hp_order[hi])
+                i = v - (((head - t.pfn_offset) * t.struct_page_size) >> t.page_shift)
                 if i == 0:
-                    b = t.hp_v0[hi]
+                    b = t.hp_v0[hi] + j * t.hp_v0_step[hi]
                 elif i < t.hp_nkeep[hi]:
                     b = _base_backing(t, v)[0]
                 else:
-                    b = t.hp_tail[hi]
+                    b = t.hp_tail[hi] + j * t.hp_tail_step[hi]
                 mp = PTE
             else:
                 oi = _find(t.ov_vstart, t.ov_vend, v)
@@ -107,16 +114,22 @@ def resolve_columns(t, pfns) -> dict[str, array]:
 def _segments(t, start: int, end: int):
     """(a, b, role) pieces covering [start, end) in order."""
     pts = {start, end}
-    hp_end = [h + (1 << o) for h, o in zip(t.hp_head, t.hp_order)]
-    for starts, ends in ((t.pr_start, t.pr_end), (t.rl_start, t.rl_end), (t.hp_head, hp_end)):
+    for starts, ends in ((t.pr_start, t.pr_end), (t.rl_start, t.rl_end)):
         i = max(bisect_right(starts, start) - 1, 0)
         while i < len(starts) and starts[i] < end:
             for p in (starts[i], ends[i]):
                 if start < p < end:
                     pts.add(p)
-            if starts is t.hp_head and start < starts[i] + 1 < end:
-                pts.add(starts[i] + 1)
             i += 1
+    i = max(bisect_right(t.hp_head, start) - 1, 0)       # every page of the runs: head, first tail, end
+    while i < len(t.hp_head) and t.hp_head[i] < end:
+        nr = 1 << t.hp_order[i]
+        for j in range(max(0, (start - t.hp_head[i]) // nr), t.hp_count[i]):
+            h = t.hp_head[i] + j * nr
+            if h >= end:
+                break
+            pts.update(p for p in (h, h + 1, h + nr) if start < p < end)
+        i += 1
     pts = sorted(pts)
     for a, b in zip(pts, pts[1:]):
         yield a, b, _role(t, a, _find_hp(t, a), _find(t.pr_start, t.pr_end, a))
@@ -150,11 +163,11 @@ def window_counts(t, start: int, end: int, bins: int, nroles: int) -> tuple[dict
 
 
 def live_by_head(hp) -> array:
-    """Indexes of the live huge pages, in head order."""
+    """Indexes of the pool's rows that hold live huge pages, in head order."""
     n = len(hp.head)
-    if hp.nr_alive == n and _is_sorted(hp.head):
+    if all(hp.count) and _is_sorted(hp.head):
         return _q(range(n))
-    return _q(sorted(compress(range(n), hp.alive), key=hp.head.__getitem__))
+    return _q(sorted(compress(range(n), hp.count), key=hp.head.__getitem__))
 
 
 def gather(col: array, idx: array) -> array:

@@ -8,11 +8,12 @@ dispatches here in its first line when a machine has this accelerator (m.bulk):
   memory.online_memory_blocks          online_pages() of many blocks, free ranges merged per node
   memmap.vmemmap_populate_altmaps      vmemmap_populate_altmap() of many blocks, merged in one pass
   hugetlb.alloc_pool_huge_folios       the aligned runs taken in one pass over the free ranges
-  hugetlb.prep_and_add_allocated_folios  runs cut into pieces sharing one HVO verdict (the "merged"
+  hugetlb.prep_and_add_allocated_folios  runs cut into segments sharing one HVO verdict (the "merged"
                                        policy's vmemmap_should_optimize() in C, others through
-                                       hvo.page_verdict), then hvo.hugetlb_vmemmap_optimize_folio()
-                                       of a whole piece in one loop
-  hugetlb.live_by_head_desc            (from _query_c) a natural merge sort of the pool rows
+                                       hvo.page_verdict), a pool row per segment HVO leaves alone
+                                       (RowBuf: HugePool.add() of a whole run), then
+                                       hvo.hugetlb_vmemmap_optimize_folio() of a whole piece in one loop
+  hugetlb.live_by_head_desc            (from _query_c) a natural merge sort of the pool's rows
   tables.present_columns               read from the C blocks' fields
 
 It implements only the kernel behaviour switches named in SWITCHES: a machine whose kernel has
@@ -28,14 +29,14 @@ from engine.codes cimport (MEMMAP_SELF, MEMMAP_BOOT, HVO_FREED, HVO_FREED_SELF, 
                            R_SELFHOSTED as SELFHOSTED, R_HAZARD as HAZARD, R_OPTIMIZED, PMD, PTE,
                            ZONE_MOVABLE, BLOCK_ONLINE, BLOCK_OFFLINE)
 from cpython cimport array as carray
-from libc.stdlib cimport free, malloc
+from libc.stdlib cimport free, malloc, realloc
 
 from engine import hvo
 from engine.buddy import GFP_KERNEL_ZONES
 from engine.codes import ZONE_CODE
 from engine.hugetlb import htlb_alloc_zones
 from engine.memory import online_pages
-from engine.mm_types import POOL_COLUMNS
+from engine.mm_types import POOL_COLUMNS, HugePage
 from engine._query_c import live_by_head_desc
 
 # The kernel.SWITCHES whose behaviour (on or off) these loops implement; with any other switch on,
@@ -198,96 +199,226 @@ cdef i64 next_boundary(const Geometry* G, const Runs* vm, const Runs* ov, i64 h)
     return h + (vb if vb > 1 else 1) * G.nr
 
 
+cdef struct Seg:
+    # k pages at head, head + 2**order, ... that share one HVO verdict (detail steps per page)
+    i64 head, k, state, reason, detail, detail_step
+
+
 def prep_and_add_allocated_folios(m, list runs, int order, int node):
     """hugetlb.prep_and_add_allocated_folios: record the pages of the runs, then HVO on them.
 
-    Each run is cut into pieces that share one verdict (next_boundary); the rows of all pages are
-    appended in one go per column; then each optimised piece runs hugetlb_vmemmap_optimize_folio()
-    in C."""
+    Each run is cut into segments that share one verdict (next_boundary). A segment HVO leaves
+    alone is added to the pool whole (RowBuf.add: the rows HugePool.add() of each of its pages
+    would leave, usually one); consecutive segments HVO optimises make a piece, optimised page by
+    page in C (_optimize_piece)."""
     hp = m.hugetlb
     cdef Geometry G
     G.S, G.shift, G.off, G.bp = m.struct_page_size, m.arch.page_shift, m.pfn_offset, m.block_pages
     G.nr = <i64>1 << order
     G.step_frames = G.nr * G.S // m.arch.page_size
-    cdef i64 n = sum([len(r) for r in runs]), h0, h, hend, k, c, frame, rr, nseg = 0, row = 0
+    cdef i64 h0, h, hend, k, frame, rr, nseg = 0, optimised = 0
     cdef i64 state, reason, detail, step
     cdef list keep = []
     cdef Runs vm = runs_of(m.vmemmap, keep), ov = runs_of(m.overlay, keep)
     ends = [array("q", [r.start for r in runs]), array("q", [r.stop - r.step + G.nr for r in runs])]
     merge_ranges(m.hp_map, ends[0], ends[1], array("q", [1]) * len(runs))   # Machine.mark_hugepage
-    # one row per page, written in place: the columns grow by n first
-    cdef Py_ssize_t i0 = len(hp.head)
-    for name in POOL_COLUMNS:
-        carray.resize_smart(getattr(hp, name), i0 + n)
-    cdef mcol H = hp.head, st = hp.state, rs = hp.reason, dt = hp.detail
-    _fill(hp.order, i0, n, order)
-    _fill(hp.node, i0, n, node)
-    _fill(hp.v0, i0, n, -1)
-    _fill(hp.tail, i0, n, -1)
-    _fill(hp.nkeep, i0, n, 0)
-    _fill(hp.freed, i0, n, 0)
-    _fill(hp.splits, i0, n, 0)
-    _fill(hp.alive, i0, n, 1)
-    row = i0
-    for heads in runs:
-        h0 = heads.start
-        for c in range(len(heads)):
-            H[row + c] = h0 + c * G.nr
-        row += len(heads)
-    row = i0
-    pieces = []                       # (first row, count) of the pieces HVO optimises
+    cdef Seg* segs = NULL
+    cdef Seg* grown
+    cdef Py_ssize_t ns = 0, cap = 0, j, j1
     rv = hvo.run_verdict(m, order)
     merged = m.params.selfhosted_check == "merged"
+    # the section_flag policy names the page's first flagged section: cut at every section too
+    cdef int sec_shift = m.arch.pfn_section_shift if m.params.selfhosted_check == "section_flag" else 0
     cdef ccol ro_s = m.roles.starts, ro_e = m.roles.ends, ro_v = m.roles.vals
     blocks = m.blocks
-    for heads in runs:
-        h0 = heads.start
-        hend = h0 + len(heads) * G.nr
-        h = h0
-        while h < hend:
-            nseg += 1
-            if nseg % CHECK_EVERY == 0:
-                m.budget.check()
-            if rv is not None:
-                k = (hend - h) // G.nr
-                state, reason, detail = rv
-            else:
-                k = (min(next_boundary(&G, &vm, &ov, h), hend) - h) // G.nr
-                if merged:                # hvo.page_verdict() for the default policy (PageVmemmapSelfHosted), in C
-                    frame = backing(&ov, &vm, vpage(&G, h))
-                    rr = find(ro_s, ro_e, frame) if frame >= 0 else -1
-                    b = blocks.get(frame // G.bp) if rr >= 0 and ro_v[rr] == MEMMAP_SELF else None
-                    if b is not None and b.state == "online":
-                        state, reason, detail = REFUSED, SELFHOSTED, frame
+    cdef RowBuf buf = RowBuf(hp)
+    cdef Pending pend
+    try:
+        for heads in runs:
+            h0 = heads.start
+            hend = h0 + len(heads) * G.nr
+            h = h0
+            while h < hend:
+                nseg += 1
+                if nseg % CHECK_EVERY == 0:
+                    m.budget.check()
+                if rv is not None:
+                    k = (hend - h) // G.nr
+                    state, reason, detail = rv
+                else:
+                    k = (min(next_boundary(&G, &vm, &ov, h), hend) - h) // G.nr
+                    if sec_shift and (((h >> sec_shift) + 1) << sec_shift) - h < k * G.nr:
+                        k = max(1, ((((h >> sec_shift) + 1) << sec_shift) - h) // G.nr)
+                    if merged:            # hvo.page_verdict() for the default policy (PageVmemmapSelfHosted), in C
+                        frame = backing(&ov, &vm, vpage(&G, h))
+                        rr = find(ro_s, ro_e, frame) if frame >= 0 else -1
+                        b = blocks.get(frame // G.bp) if rr >= 0 and ro_v[rr] == MEMMAP_SELF else None
+                        if b is not None and b.state == "online":
+                            state, reason, detail = REFUSED, SELFHOSTED, frame
+                        else:
+                            state, reason, detail = OPTIMIZED, R_OPTIMIZED, 0
                     else:
-                        state, reason, detail = OPTIMIZED, R_OPTIMIZED, 0
-                else:
-                    state, reason, detail = hvo.page_verdict(m, h, order)
-            step = G.step_frames if rv is None and (reason == SELFHOSTED or reason == HAZARD) else 0
-            for c in range(k):
-                st[row + c] = state
-                rs[row + c] = reason
-                dt[row + c] = detail + c * step
-            if state == OPTIMIZED:      # consecutive optimised rows make one piece
-                if pieces and pieces[len(pieces) - 1][0] + pieces[len(pieces) - 1][1] == row:
-                    pieces[len(pieces) - 1] = (pieces[len(pieces) - 1][0], pieces[len(pieces) - 1][1] + k)
-                else:
-                    pieces.append((row, k))
-            row += k
-            h += k * G.nr
-    del st, rs, dt, ro_s, ro_e, ro_v, H
-    hp.nr_alive += n
-    m.budget.tick()
-    pend = Pending()
-    optimised = sum([_optimize_piece(m, j, k, order, node, pend) for j, k in pieces])
-    pend.flush(m)
+                        state, reason, detail = hvo.page_verdict(m, h, order)
+                step = G.step_frames if rv is None and (reason == SELFHOSTED or reason == HAZARD) else 0
+                if ns == cap:
+                    cap = 2 * cap + 16
+                    grown = <Seg*> realloc(segs, cap * sizeof(Seg))
+                    if grown == NULL:
+                        raise MemoryError()
+                    segs = grown
+                segs[ns].head, segs[ns].k, segs[ns].state = h, k, state
+                segs[ns].reason, segs[ns].detail, segs[ns].detail_step = reason, detail, step
+                ns += 1
+                h += k * G.nr
+        del ro_s, ro_e, ro_v
+        m.budget.tick()
+        pend = Pending()
+        j = 0
+        while j < ns:
+            if segs[j].state != OPTIMIZED:
+                buf.add(segs[j].head, segs[j].k, order, node, segs[j].state, segs[j].reason, segs[j].detail,
+                        segs[j].detail_step, -1, 0, -1, 0, 0, 0, 0)
+                j += 1
+                continue
+            j1 = j + 1                 # consecutive optimised segments make one piece
+            while j1 < ns and segs[j1].state == OPTIMIZED:
+                j1 += 1
+            optimised += _optimize_piece(m, segs + j, j1 - j, order, node, pend, buf)
+            j = j1
+        buf.flush()
+        pend.flush(m)
+    finally:
+        free(segs)
     return optimised
 
 
-cdef void _fill(mcol col, Py_ssize_t i0, Py_ssize_t n, i64 v) noexcept:
-    cdef Py_ssize_t i
-    for i in range(i0, i0 + n):
-        col[i] = v
+cdef struct PoolRow:
+    # a HugePool row, its fields in POOL_COLUMNS order
+    i64 head, count, order, node, state, reason, detail, detail_step, v0, v0_step, tail, tail_step
+    i64 nkeep, freed, splits
+
+
+cdef enum:
+    NCOLS = 15           # len(POOL_COLUMNS)
+
+
+cdef inline bint continues(const PoolRow* r, const PoolRow* p) noexcept nogil:
+    """HugePool._continues: page p extends row r."""
+    if r.count == 0 or p.head != r.head + (r.count << r.order):
+        return False
+    if (p.order != r.order or p.node != r.node or p.state != r.state or p.reason != r.reason
+            or p.nkeep != r.nkeep or p.freed != r.freed or p.splits != r.splits):
+        return False
+    return r.count == 1 or (p.detail == r.detail + r.count * r.detail_step and p.v0 == r.v0 + r.count * r.v0_step
+                            and p.tail == r.tail + r.count * r.tail_step)
+
+
+cdef class RowBuf:
+    """New pool rows gathered in C and written to the HugePool's columns in one go (flush). add() of
+    a run of k pages (each field x + c * x_step for page c) leaves the rows that HugePool.add() of
+    each page in turn would: the run extends the pool's last row as far as it continues it, and the
+    rest makes one row."""
+    cdef PoolRow* rows
+    cdef Py_ssize_t n, cap, r0     # rows[0] is the pool's row r0 when loaded
+    cdef bint loaded
+    cdef i64 pages
+    cdef object hp
+
+    def __cinit__(self, hp):
+        self.hp = hp
+        self.rows = NULL
+        self.n = self.cap = 0
+        self.loaded = False
+        self.pages = 0
+
+    def __dealloc__(self):
+        free(self.rows)
+
+    cdef PoolRow* _push(self) except NULL:
+        cdef PoolRow* grown
+        if self.n == self.cap:
+            self.cap = 2 * self.cap + 64
+            grown = <PoolRow*> realloc(self.rows, self.cap * sizeof(PoolRow))
+            if grown == NULL:
+                raise MemoryError()
+            self.rows = grown
+        self.n += 1
+        return &self.rows[self.n - 1]
+
+    cdef int _load(self) except -1:
+        """The pool's last row, the one a new page may extend."""
+        cdef Py_ssize_t c, r = len(self.hp.head) - 1
+        cdef i64* dst
+        if r < 0:
+            return 0
+        dst = <i64*> self._push()
+        for c, name in enumerate(POOL_COLUMNS):
+            dst[c] = (<carray.array> getattr(self.hp, name)).data.as_longlongs[r]
+        self.r0, self.loaded = r, True
+        return 0
+
+    cdef int add(self, i64 head, i64 k, i64 order, i64 node, i64 state, i64 reason, i64 detail,
+                 i64 detail_step, i64 v0, i64 v0_step, i64 tail, i64 tail_step, i64 nkeep, i64 freed,
+                 i64 splits) except -1:
+        cdef PoolRow p
+        cdef PoolRow* r
+        p.head, p.count, p.order, p.node, p.state, p.reason = head, k, order, node, state, reason
+        p.detail, p.detail_step, p.v0, p.v0_step = detail, detail_step, v0, v0_step
+        p.tail, p.tail_step = tail, tail_step
+        p.nkeep, p.freed, p.splits = nkeep, freed, splits
+        if self.n == 0 and not self.loaded:
+            self._load()
+        self.pages += k
+        while k > 0:
+            r = &self.rows[self.n - 1] if self.n else NULL
+            if r != NULL and continues(r, &p):
+                if r.count == 1:             # a row of one page takes its steps from the second
+                    r.detail_step, r.v0_step, r.tail_step = p.detail - r.detail, p.v0 - r.v0, p.tail - r.tail
+                r.count += 1
+                k -= 1
+                if k and r.detail_step == p.detail_step and r.v0_step == p.v0_step and r.tail_step == p.tail_step:
+                    r.count += k
+                    k = 0
+                p.head += <i64>1 << order    # the next page (it cannot continue r: it starts a row)
+                p.detail += p.detail_step
+                p.v0 += p.v0_step
+                p.tail += p.tail_step
+                continue
+            p.count = k
+            if k == 1:
+                p.detail_step = p.v0_step = p.tail_step = 0
+            self._push()[0] = p
+            k = 0
+        return 0
+
+    cdef int flush(self) except -1:
+        """Write the rows to the pool: rows[0] back to row r0 if loaded, the others appended."""
+        cdef Py_ssize_t c, i, n0 = len(self.hp.head), first = 1 if self.loaded else 0
+        cdef i64* col
+        cdef i64* src = <i64*> self.rows
+        for c, name in enumerate(POOL_COLUMNS):
+            a = getattr(self.hp, name)
+            if self.n > first:
+                carray.resize_smart(a, n0 + self.n - first)
+            col = (<carray.array> a).data.as_longlongs
+            if self.loaded:
+                col[self.r0] = src[c]
+            for i in range(first, self.n):
+                col[n0 + i - first] = src[i * NCOLS + c]
+        self.hp.nr_alive += self.pages
+        self.n, self.loaded, self.pages = 0, False, 0
+        return 0
+
+
+def add_runs(hp, runs):
+    """HugePool.add() of every page of each run, through RowBuf: a run is (head, count, order, node,
+    state, reason, detail, detail_step, v0, v0_step, tail, tail_step, nkeep, freed, splits), page c
+    of it having head + c * 2**order and each stepped field x + c * x_step (the property tests hold
+    this equal to HugePool.add() page by page)."""
+    cdef RowBuf buf = RowBuf(hp)
+    for r in runs:
+        buf.add(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14])
+    buf.flush()
 
 
 cdef class Pending:
@@ -339,45 +470,52 @@ cdef inline i64 backing_span(const Runs* ov, const Runs* vm, i64 v, i64 vend, i6
     return vm.b[i] + v - vm.vs[i]
 
 
-cdef i64 _optimize_piece(m, i64 i0, i64 k, int order, int node, Pending pend) except -1:
-    """hvo.hugetlb_vmemmap_optimize_folio() for rows i0 .. i0+k-1 (pages recorded as optimised), in
-    order, in one loop; returns how many stay optimised."""
+cdef i64 _optimize_piece(m, const Seg* segs, Py_ssize_t nseg, int order, int node, Pending pend,
+                         RowBuf buf) except -1:
+    """hvo.hugetlb_vmemmap_optimize_folio() for the pages of segments recorded as optimised, in
+    order, in one loop, each page then added to the pool through buf; returns how many stay
+    optimised."""
     hp = m.hugetlb
     k_ = m.kernel
     cdef i64 S = m.struct_page_size, shift = m.arch.page_shift, off = m.pfn_offset
-    cdef i64 g = m.arch.ptrs_per_pte, nkeep = k_.hvo_reserve_pages
+    cdef i64 g = m.arch.ptrs_per_pte, nkeep = k_.hvo_reserve_pages, nr = <i64>1 << order
     cdef i64 n = (S << order) >> shift
     cdef bint head_copy = k_.hvo_head_copy
     cdef dict split = m.split_pmds
     cdef list keep = []
     cdef Runs vm = runs_of(m.vmemmap, keep), ov = runs_of(m.overlay, keep)
     cdef i64 j, vh, pmd, last = -1, need = 0, c = 0, pfn, nrun, q, head, a, b, span = 0, seg
-    cdef i64 i, ns, copy, f, run_f, run_n, nfreed
+    cdef i64 ns, copy, f, run_f, run_n, nfreed, v0, tail, total = 0, optimised
+    cdef Py_ssize_t s
     cdef i64* F
-    cdef ccol heads = hp.head
-    cdef mcol v0, tail, kept, freed, splits
     cdef ccol ro_s, ro_e, ro_v
     # 1. how many order-0 frames the pieces' PMD splits and head copies take (a piece can span
     # runs, so its pages' PMDs need not ascend: remember every PMD counted)
     counted = set()
-    for j in range(k):
-        vh = ((heads[i0 + j] - off) * S) >> shift
-        for pmd in range(vh // g, (vh + n - 1) // g + 1):
-            if pmd != last and pmd_leaf(&vm, pmd * g) and pmd not in split and pmd not in counted:
-                need += 1
-                counted.add(pmd)
-                last = pmd
-        need += head_copy
+    for s in range(nseg):
+        total += segs[s].k
+        for j in range(segs[s].k):
+            vh = ((segs[s].head + j * nr - off) * S) >> shift
+            for pmd in range(vh // g, (vh + n - 1) // g + 1):
+                if pmd != last and pmd_leaf(&vm, pmd * g) and pmd not in split and pmd not in counted:
+                    need += 1
+                    counted.add(pmd)
+                    last = pmd
+            need += head_copy
     # one allocation per page would take the lowest free frames of this node in zonelist order:
     # so does one allocation of them all. If the node runs short, some page would fall back to
     # another node or fail (-ENOMEM): leave that to the page-by-page path.
     taken = m.buddy.alloc_pages(node, need, GFP_KERNEL_ZONES, True) if need else []
     if taken is None:
-        del heads
+        buf.flush()
         pend.flush(m)
-        for i in range(i0, i0 + k):
-            hvo.hugetlb_vmemmap_optimize_folio(m, i)
-        return sum([1 for i in range(i0, i0 + k) if hp.state[i] == OPTIMIZED])
+        optimised = 0
+        for s in range(nseg):
+            for j in range(segs[s].k):
+                p = HugePage(segs[s].head + j * nr, order, node)
+                optimised += hvo.hugetlb_vmemmap_optimize_folio(m, p)
+                hp.add(p)
+        return optimised
     F = <i64*> malloc((need + 1) * sizeof(i64))
     if F == NULL:
         raise MemoryError()
@@ -385,71 +523,68 @@ cdef i64 _optimize_piece(m, i64 i0, i64 k, int order, int node, Pending pend) ex
         for q in range(nrun):
             F[c] = pfn + q
             c += 1
-    v0, tail, kept, freed, splits = hp.v0, hp.tail, hp.nkeep, hp.freed, hp.splits
     ro_s, ro_e, ro_v = m.roles.starts, m.roles.ends, m.roles.vals
     try:
         c = 0
         last = -1
-        for j in range(k):
-            pend.work += n
-            if pend.work >= WORK_BETWEEN_CHECKS:
-                pend.work = 0
-                m.budget.check()
-            i = i0 + j
-            head = heads[i]
-            vh = ((head - off) * S) >> shift
-            ns = 0
-            for pmd in range(vh // g, (vh + n - 1) // g + 1):
-                if pmd != last and pmd_leaf(&vm, pmd * g) and pmd not in split:
-                    split[pmd] = F[c]
-                    _push(pend.roles, F[c], F[c] + 1, PAGE_TABLE)
+        for s in range(nseg):
+            for j in range(segs[s].k):
+                pend.work += n
+                if pend.work >= WORK_BETWEEN_CHECKS:
+                    pend.work = 0
+                    m.budget.check()
+                head = segs[s].head + j * nr
+                vh = ((head - off) * S) >> shift
+                ns = 0
+                for pmd in range(vh // g, (vh + n - 1) // g + 1):
+                    if pmd != last and pmd_leaf(&vm, pmd * g) and pmd not in split:
+                        split[pmd] = F[c]
+                        _push(pend.roles, F[c], F[c] + 1, PAGE_TABLE)
+                        c += 1
+                        ns += 1
+                        last = pmd
+                copy = -1
+                if head_copy:
+                    copy = F[c]
                     c += 1
-                    ns += 1
-                    last = pmd
-            splits[i] = ns
-            copy = -1
-            if head_copy:
-                copy = F[c]
-                c += 1
-                _push(pend.roles, copy, copy + 1, HVO_HEAD)
-                v0[i] = copy
-                tail[i] = copy
-            else:
-                v0[i] = backing(&ov, &vm, vh)
-                tail[i] = backing(&ov, &vm, vh + nkeep - 1)
-            kept[i] = nkeep
-            # hvo.freed_runs(): the original frames of vmemmap pages 0 (if copied) and nkeep..n-1,
-            # a run of the vmemmap at a time
-            nfreed = 0
-            run_f = -1
-            run_n = 0
-            for seg in range(2):
-                # the indexes freed: [0, n) when the head was copied (nkeep 1), else [nkeep, n)
-                # (copied with nkeep 2 never happens: the copy came in 6.2, nkeep 1 in 5.18)
-                a = b = 0
-                if seg == 0 and copy >= 0:
-                    b = 1 if nkeep > 1 else n
-                elif seg == 1:
-                    a = n if copy >= 0 and nkeep == 1 else nkeep
-                    b = n
-                while a < b:
-                    f = backing_span(&ov, &vm, vh + a, vh + b, &span)
-                    if run_n and run_f + run_n == f:
-                        run_n += span
-                    else:
-                        if run_n:
-                            pend.boot_freed += _freed_run(pend.freed, pend.hazards, ro_s, ro_e, ro_v,
-                                                          run_f, run_n, head)
-                            nfreed += run_n
-                        run_f, run_n = f, span
-                    a += span
-            if run_n:
-                pend.boot_freed += _freed_run(pend.freed, pend.hazards, ro_s, ro_e, ro_v, run_f, run_n, head)
-                nfreed += run_n
-            freed[i] = nfreed - (1 if copy >= 0 else 0)
+                    _push(pend.roles, copy, copy + 1, HVO_HEAD)
+                    v0 = tail = copy
+                else:
+                    v0 = backing(&ov, &vm, vh)
+                    tail = backing(&ov, &vm, vh + nkeep - 1)
+                # hvo.freed_runs(): the original frames of vmemmap pages 0 (if copied) and nkeep..n-1,
+                # a run of the vmemmap at a time
+                nfreed = 0
+                run_f = -1
+                run_n = 0
+                for seg in range(2):
+                    # the indexes freed: [0, n) when the head was copied (nkeep 1), else [nkeep, n)
+                    # (copied with nkeep 2 never happens: the copy came in 6.2, nkeep 1 in 5.18)
+                    a = b = 0
+                    if seg == 0 and copy >= 0:
+                        b = 1 if nkeep > 1 else n
+                    elif seg == 1:
+                        a = n if copy >= 0 and nkeep == 1 else nkeep
+                        b = n
+                    while a < b:
+                        f = backing_span(&ov, &vm, vh + a, vh + b, &span)
+                        if run_n and run_f + run_n == f:
+                            run_n += span
+                        else:
+                            if run_n:
+                                pend.boot_freed += _freed_run(pend.freed, pend.hazards, ro_s, ro_e, ro_v,
+                                                              run_f, run_n, head)
+                                nfreed += run_n
+                            run_f, run_n = f, span
+                        a += span
+                if run_n:
+                    pend.boot_freed += _freed_run(pend.freed, pend.hazards, ro_s, ro_e, ro_v, run_f, run_n, head)
+                    nfreed += run_n
+                buf.add(head, 1, order, node, OPTIMIZED, segs[s].reason, segs[s].detail + j * segs[s].detail_step,
+                        0, v0, 0, tail, 0, nkeep, nfreed - (1 if copy >= 0 else 0), ns)
     finally:
         free(F)
-    return k
+    return total
 
 
 cdef inline void _append(carray.array a, i64 x) except *:

@@ -9,6 +9,7 @@ import copy
 import operator
 import sys
 from array import array
+from bisect import bisect_right
 from collections import Counter
 from functools import lru_cache
 from typing import Any, Iterable, NamedTuple
@@ -20,6 +21,7 @@ from .errors import ScenarioError
 from .hvo import reason_text, shared_tail_key, vmemmap_pages
 from .kpageflags import kpf_names, stable_page_flags
 from .machine import Machine
+from .mm_types import POOL_COLUMNS, HugePage
 from .replay import boot, replay
 from .scenario import Scenario
 from .sections import for_each_present_section, nr_present_sections
@@ -152,7 +154,25 @@ class EvaluatedMachine:
     @property
     def nr_hugepages(self) -> int:
         """Live huge pages."""
-        return len(self.tables.hp_idx)
+        return self.m.hugetlb.nr_alive
+
+    # ------------------------------------------------------------- huge pages by number
+    # Live huge pages are numbered in head order (0 .. nr_hugepages - 1: a resolve's `hugepage`
+    # column); the tables hold them as runs, hp_first[r] being the number of run r's first page.
+    def _hugepage_at(self, n: int) -> HugePage:
+        """Live huge page number n."""
+        t = self.tables
+        r = bisect_right(t.hp_first, n) - 1
+        return self.m.hugetlb.page(t.hp_idx[r], n - t.hp_first[r])
+
+    def _hugepage_number(self, head_pfn: int) -> int:
+        """The number of the live huge page with this head pfn, or -1 (a bisection of the runs)."""
+        t = self.tables
+        r = bisect_right(t.hp_head, head_pfn) - 1
+        if r < 0:
+            return -1
+        k, off = divmod(head_pfn - t.hp_head[r], 1 << t.hp_order[r])
+        return t.hp_first[r] + k if not off and k < t.hp_count[r] else -1
 
     @property
     def nr_events(self) -> int:
@@ -163,8 +183,7 @@ class EvaluatedMachine:
         """An estimate of the memory the query tables and the replayed state hold, in bytes."""
         t, m = self.tables, self.m
         cols = [v for v in vars(t).values() if isinstance(v, array)]
-        hp = sum(len(getattr(m.hugetlb, c)) * 8 for c in ("head", "order", "node", "state", "reason", "detail",
-                                                         "v0", "tail", "nkeep", "freed", "splits", "alive"))
+        hp = sum(len(getattr(m.hugetlb, c)) * 8 for c in POOL_COLUMNS)
         return 4096 + sum(c.itemsize * len(c) for c in cols) + hp + 400 * len(m.blocks) + 200 * len(m.events)
 
     def block_spans(self, start_pfn: int, end_pfn: int) -> list[BlockSpan]:
@@ -250,9 +269,9 @@ class EvaluatedMachine:
             pi, hi, b = cols["present"][k], cols["hugepage"][k], cols["backing"][k]
             hp = None
             if hi >= 0:
-                i = t.hp_idx[hi]
-                hp = {"head_pfn": hex(m.hugetlb.head[i]), "size": m.size_str(m.hugetlb.order[i]),
-                      "hvo": HVO_STATES[m.hugetlb.state[i]], "reason": reason_text(m, i)}
+                p = self._hugepage_at(hi)
+                hp = {"head_pfn": hex(p.head), "size": m.size_str(p.order),
+                      "hvo": HVO_STATES[p.state], "reason": reason_text(m, p)}
             blk = m.block_of(pfn)
             out.append({
                 "pfn": hex(pfn), "phys_addr": hex(pfn << a.page_shift),
@@ -344,7 +363,7 @@ class EvaluatedMachine:
         memstart_pfn on)."""
         col = self.pfn_column(pfns)
         cols = self.query.resolve_columns(self.tables, col)
-        m, t, hp = self.m, self.tables, self.m.hugetlb
+        m, t = self.m, self.tables
         pfn, present, backing = col.tolist(), cols["present"].tolist(), cols["backing"].tolist()
         # indexed by present range, with the value for "no range" at index -1 (the last element)
         zone, state, node = [*t.pr_zone, 0], [*t.pr_state, 0], [*t.pr_node, None]
@@ -352,7 +371,7 @@ class EvaluatedMachine:
         block = [p // bp if p // bp in block_node else None for p in pfn]
         seen: dict[int, int] = {}
         hugepage = [None if hi < 0 else seen.setdefault(hi, len(seen)) for hi in cols["hugepage"]]
-        rows = [t.hp_idx[hi] for hi in seen]
+        pages = [self._hugepage_at(hi) for hi in seen]
         return {
             "pfn": pfn, "node": [node[i] if i >= 0 else block_node.get(b) for i, b in zip(present, block)],
             "zone": [zone[i] for i in present], "block": block, "state": [state[i] for i in present],
@@ -360,9 +379,9 @@ class EvaluatedMachine:
             "role": cols["role"].tolist(), "self_hosted": cols["self_hosted"].tolist(),
             "maps_to_itself": list(bytes(map(operator.eq, backing, pfn))), "hugepage": hugepage,
             "kpageflags": [stable_page_flags(m, p, r) for p, r in zip(pfn, cols["role"])],
-            "hugepages": {"head_pfn": [hp.head[i] for i in rows], "size": [m.size_str(hp.order[i]) for i in rows],
-                          "hvo": [HVO_STATES[hp.state[i]] for i in rows],
-                          "reason": [reason_text(m, i) for i in rows]},
+            "hugepages": {"head_pfn": [p.head for p in pages], "size": [m.size_str(p.order) for p in pages],
+                          "hvo": [HVO_STATES[p.state] for p in pages],
+                          "reason": [reason_text(m, p) for p in pages]},
             "legend": {"zone": [z or None for z in ZONE_NAMES], "state": ["absent", *STATE_NAMES[1:]],
                        "mapping": list(MAPPINGS), "role": [name for name, _ in ROLES],
                        "kpageflags": dict(KPF)},
@@ -389,16 +408,16 @@ class EvaluatedMachine:
         pages it holds, the frame backing it now (after HVO remaps) and originally, PMD or PTE, and
         for an optimised huge page whether it was kept or remapped read-only (its frame freed)."""
         m, a = self.m, self.m.arch
-        hp_i = None
+        hp = None
         if head_pfn is not None:
-            hits = [i for i in self.tables.hp_idx if m.hugetlb.head[i] == head_pfn]
-            if not hits:
+            n = self._hugepage_number(head_pfn)
+            if n < 0:
                 raise ScenarioError(("head_pfn",), f"no live huge page has head pfn {hex(head_pfn)}")
-            hp_i = hits[0]
-            s, e = head_pfn, head_pfn + (1 << m.hugetlb.order[hp_i])
-            target = {"kind": "hugepage", "head_pfn": hex(head_pfn), "size": m.size_str(m.hugetlb.order[hp_i]),
-                      "hvo": HVO_STATES[m.hugetlb.state[hp_i]], "reason": reason_text(m, hp_i),
-                      "freed_pages": m.hugetlb.freed[hp_i], **self._tail_target(hp_i)}
+            hp = self._hugepage_at(n)
+            s, e = head_pfn, head_pfn + (1 << hp.order)
+            target = {"kind": "hugepage", "head_pfn": hex(head_pfn), "size": m.size_str(hp.order),
+                      "hvo": HVO_STATES[hp.state], "reason": reason_text(m, hp),
+                      "freed_pages": hp.freed, **self._tail_target(hp)}
         elif block is not None:
             b = m.blocks.get(block)
             if b is None:
@@ -414,8 +433,8 @@ class EvaluatedMachine:
         v0, v1 = m.vpage_of(s), m.vpage_of(e - 1) + 1
         firsts = [max(s, m.pfn_offset + -(-(v * ps) // sp)) for v in range(v0, v1)]
         cols = self.resolve_columns(firsts)
-        optimized = hp_i is not None and m.hugetlb.state[hp_i] == HVO_OPTIMIZED
-        nkeep = m.hugetlb.nkeep[hp_i] if optimized else 0
+        optimized = hp is not None and hp.state == HVO_OPTIMIZED
+        nkeep = hp.nkeep if optimized else 0
         pages = []
         for k, v in enumerate(range(v0, v1)):
             orig = m.backing_of_vpage(v)[0]
@@ -461,23 +480,23 @@ class EvaluatedMachine:
 
     def hugepage_heads(self, start_pfn: int, end_pfn: int, limit: int = 1) -> list[int]:
         """Head pfns of up to `limit` live huge pages with their head in [start_pfn, end_pfn), lowest
-        first: a bisection of the sorted heads, so an empty range costs O(log n), not a listing."""
-        from bisect import bisect_left
-        heads = self.tables.hp_head
-        k = bisect_left(heads, start_pfn)
-        out = []
-        while k < len(heads) and heads[k] < end_pfn and len(out) < limit:
-            out.append(heads[k])
-            k += 1
+        first: a bisection of the sorted runs, so an empty range costs O(log n), not a listing."""
+        t = self.tables
+        r = max(bisect_right(t.hp_head, start_pfn) - 1, 0)
+        out: list[int] = []
+        while r < len(t.hp_head) and t.hp_head[r] < end_pfn and len(out) < limit:
+            h, nr = t.hp_head[r], 1 << t.hp_order[r]
+            for k in range(max(0, -(-(start_pfn - h) // nr)), t.hp_count[r]):
+                if h + k * nr >= end_pfn or len(out) == limit:
+                    break
+                out.append(h + k * nr)
+            r += 1
         return out
 
     def hugepage(self, head_pfn: int) -> dict[str, Any] | None:
         """The live huge page with this head pfn, shaped as in hugepages(), or None (bisection)."""
-        from bisect import bisect_left
-        k = bisect_left(self.tables.hp_head, head_pfn)
-        if k < len(self.tables.hp_head) and self.tables.hp_head[k] == head_pfn:
-            return self.hugepages(k, 1)[0]
-        return None
+        n = self._hugepage_number(head_pfn)
+        return self.hugepages(n, 1)[0] if n >= 0 else None
 
     # ------------------------------------------------------------- listings
     def blocks(self, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
@@ -552,38 +571,53 @@ class EvaluatedMachine:
         return {"where": where, "start_pfn": hexs(start), "nr_pages": frames, "mapping": mapping}
 
     def hugepages(self, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
-        m, hp = self.m, self.m.hugetlb
-        t = self.tables
-        idx = t.hp_idx[offset: None if limit is None else offset + limit]
+        """The live huge pages from number `offset` on (head order), at most `limit` of them."""
+        m, t = self.m, self.tables
+        end = self.nr_hugepages if limit is None else min(self.nr_hugepages, offset + limit)
         out = []
-        for i in idx:
-            head, order = hp.head[i], hp.order[i]
-            n = vmemmap_pages(m, order)
-            b = m.block_of(head)
-            out.append({"head_pfn": hex(head), "size": m.size_str(order), "block": b.id if b else None,
-                        "node": hp.node[i], "hvo": HVO_STATES[hp.state[i]],
-                        "reason": reason_text(m, i), "vmemmap_pages": n,
-                        "freed_pages": hp.freed[i], "pmd_splits": hp.splits[i],
-                        "vmemmap_vaddr": hex(m.pfn_to_page(head)), **self._tail_target(i)})
+        n = offset
+        r = bisect_right(t.hp_first, offset) - 1
+        while n < end:
+            i, k = t.hp_idx[r], n - t.hp_first[r]
+            for k in range(k, min(t.hp_count[r], k + end - n)):
+                p = m.hugetlb.page(i, k)
+                b = m.block_of(p.head)
+                out.append({"head_pfn": hex(p.head), "size": m.size_str(p.order), "block": b.id if b else None,
+                            "node": p.node, "hvo": HVO_STATES[p.state],
+                            "reason": reason_text(m, p), "vmemmap_pages": vmemmap_pages(m, p.order),
+                            "freed_pages": p.freed, "pmd_splits": p.splits,
+                            "vmemmap_vaddr": hex(m.pfn_to_page(p.head)), **self._tail_target(p)})
+                n += 1
+            r += 1
         return out
 
-    def _tail_target(self, i: int) -> dict[str, Any]:
+    def _tail_target(self, p: HugePage) -> dict[str, Any]:
         """Where an optimised page's tail vmemmap pages map: its own kept frame, or (7.1+) the
         zone's shared tail page."""
-        m = self.m
-        if m.hugetlb.state[i] != HVO_OPTIMIZED:
+        if p.state != HVO_OPTIMIZED:
             return {"tail_pfn": None, "tails_shared": False}
-        tail = m.hugetlb.tail[i]
-        return {"tail_pfn": hex(tail), "tails_shared": shared_tail_key(m, tail) is not None}
+        return {"tail_pfn": hex(p.tail), "tails_shared": shared_tail_key(self.m, p.tail) is not None}
 
     def shared_tails(self) -> list[dict[str, Any]]:
         """7.1+: each zone's shared page of tail struct pages per huge page order (zone->vmemmap_tails[]),
         one page each, allocated on first use and never freed."""
         m = self.m
         return [{"node": node, "zone": zone, "order": order, "size": m.size_str(order), "pfn": hex(pfn),
-                 "users": sum(1 for i in self.tables.hp_idx if m.hugetlb.tail[i] == pfn
-                              and m.hugetlb.state[i] == HVO_OPTIMIZED)}
+                 "users": self._tail_users(pfn)}
                 for (node, zone, order), pfn in sorted(m.vmemmap_tails.items())]
+
+    def _tail_users(self, pfn: int) -> int:
+        """Optimised live huge pages whose tail vmemmap pages map frame pfn."""
+        hp, users = self.m.hugetlb, 0
+        for i in self.tables.hp_idx:
+            if hp.state[i] != HVO_OPTIMIZED:
+                continue
+            t0, step, n = hp.tail[i], hp.tail_step[i], hp.count[i]
+            if n == 1 or step == 0:
+                users += n if t0 == pfn else 0
+            elif (pfn - t0) % step == 0 and 0 <= (pfn - t0) // step < n:
+                users += 1
+        return users
 
     def events(self) -> list[dict[str, Any]]:
         return list(self.m.events)
@@ -606,18 +640,17 @@ class EvaluatedMachine:
         managed = online - reserved_online - m.boot_memmap_pages + m.boot_memmap_freed
         hp = m.hugetlb
         by_size: dict[str, dict[str, int]] = {}
-        # (order, state) pairs counted in C, in order of first appearance (one dict per size, not per
-        # page), a slice at a time: one C call over a million pages would hold the GIL for ~0.4 s
+        # pages by (order, state), in order of first appearance, and HVO's frees: a run at a time
         pairs: Counter = Counter()
-        freed = 0
-        for k in range(0, len(t.hp_idx), 16384):
-            idx = t.hp_idx[k:k + 16384]
-            pairs.update(zip(map(hp.order.__getitem__, idx), map(hp.state.__getitem__, idx)))
-            freed += sum(map(hp.freed.__getitem__, idx))
+        freed = hugetlb_pages = 0
+        for i in t.hp_idx:
+            n = hp.count[i]
+            pairs[hp.order[i], hp.state[i]] += n
+            freed += n * hp.freed[i]
+            hugetlb_pages += n << hp.order[i]
         for (order, state), n in pairs.items():
             d = by_size.setdefault(m.size_str(order), {s: 0 for s in HVO_STATES})
             d[HVO_STATES[state]] += n
-        hugetlb_pages = sum(n << o for o, n in Counter(t.hp_order).items())
         memmap = (role_pages["memmap_boot"] + role_pages["memmap_buddy"] + role_pages["memmap_self"]
                   + role_pages["vmemmap_hvo_head"] + role_pages["vmemmap_restored"])
         ps = a.page_size
@@ -639,6 +672,6 @@ class EvaluatedMachine:
             "role_pages": role_pages,
         }
 
-    # summary() walks every live huge page (0.3 s for a million): computed once, on an engine thread
-    # inside the evaluation's budget, and every later call returns a copy
+    # summary() walks every run of live huge pages and every block: computed once, on an engine
+    # thread inside the evaluation's budget, and every later call returns a copy
     _summary: dict[str, Any] | None = None

@@ -84,6 +84,10 @@ SECTION_FLAGS: dict[str, int] = {"SECTION_MARKED_PRESENT": 1 << 0, "SECTION_HAS_
 
 # ---- the simulator's limits: they bound memory and time per request
 MAX_BLOCKS = 65_536          # memory blocks per machine
-MAX_HUGEPAGES = 4_000_000    # live huge pages per machine
+# live huge pages per machine: their numbers (head order) fit the int32 `hugepage` column of a resolve.
+# What a huge page costs is bounded otherwise: the pool keeps runs of pages allocated together (a row
+# each), the C replay pays per run and per page HVO optimises, the Python model per page, and every
+# replay runs under the CPU-time budget (budget.py), which those loops tick.
+MAX_HUGEPAGES = 1 << 30
 MAX_BINS = 1_000_000         # bins of one window
 MAX_RESOLVE = 1_000_000      # pfns of one resolve

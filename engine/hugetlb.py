@@ -13,6 +13,7 @@ from .codes import HVO_OPTIMIZED, HVO_STATES, MAX_HUGEPAGES
 from .errors import ScenarioError
 from .hvo import hugetlb_vmemmap_optimize_folio, hugetlb_vmemmap_restore_folio, reason_text
 from .machine import Machine
+from .mm_types import HugePage
 from .units import format_size, human_size
 
 __all__ = ["alloc_hugepages", "alloc_hugepage", "free_hugepage", "free_hugepages", "htlb_alloc_zones",
@@ -51,19 +52,22 @@ def prep_and_add_allocated_folios(m: Machine, runs: list[range], order: int, nod
     """Record pages already taken from the allocator (runs of head pfns), then run HVO on each
     (hugetlb_vmemmap_optimize_folios() of 6.7+: the batch is allocated first, optimised after);
     returns how many HVO optimised. C version: _replay_c.prep_and_add_allocated_folios (runs cut
-    into pieces that share one verdict, each optimised piece in one loop)."""
+    into pieces that share one verdict, a pool row per piece HVO leaves alone, each optimised piece
+    in one loop)."""
     if m.bulk is not None:
         return m.bulk.prep_and_add_allocated_folios(m, runs, order, node)
     nr, optimised = 1 << order, 0
     for heads in runs:
         for head in heads:
             m.mark_hugepage(head, head + nr)
-            optimised += hugetlb_vmemmap_optimize_folio(m, m.hugetlb.append(head, order, node))
+            p = HugePage(head, order, node)
+            optimised += hugetlb_vmemmap_optimize_folio(m, p)
+            m.hugetlb.add(p)
     return optimised
 
 
-def alloc_contig_hugetlb_folio(m: Machine, head: int, order: int) -> int | str:
-    """alloc_contig_range() at a fixed place; returns the pool row or why not."""
+def alloc_contig_hugetlb_folio(m: Machine, head: int, order: int) -> HugePage | str:
+    """alloc_contig_range() at a fixed place; returns the new page or why not."""
     nr = 1 << order
     b = m.block_of(head)
     if b is None or b.state != "online":
@@ -76,52 +80,55 @@ def alloc_contig_hugetlb_folio(m: Machine, head: int, order: int) -> int | str:
                 return f"pfns {hex(head)}-{hex(head + nr - 1)} are in ZONE_{zone.upper()} ({why})"
             fl.take(head, head + nr)
             prep_and_add_allocated_folios(m, [range(head, head + nr, nr)], order, node)
-            return len(m.hugetlb) - 1
+            return m.hugetlb.page(*m.hugetlb.find(head))
     busy = m.first_busy(head, head + nr)
     return f"pfns {hex(head)}-{hex(head + nr - 1)} are not all free ({busy})"
 
 
-def update_and_free_hugetlb_folio(m: Machine, i: int, dissolving: bool = False) -> str | None:
-    """update_and_free_hugetlb_folio(): restore the vmemmap, then give the frames to buddy. When
-    offlining dissolves the page, the op's event says so (m.effects), with the frames the vmemmap
-    restore took."""
+def update_and_free_hugetlb_folio(m: Machine, r: int, k: int, dissolving: bool = False) -> str | None:
+    """update_and_free_hugetlb_folio() of page k of pool row r: restore the vmemmap, then give the
+    frames to buddy. When offlining dissolves the page, the op's event says so (m.effects), with the
+    frames the vmemmap restore took. The page leaves the pool (HugePool.remove: the row keeps the
+    pages after it)."""
     hp = m.hugetlb
     m.budget.tick()
-    what = f"dissolved the free {m.size_str(hp.order[i])} HugeTLB page at pfn {hp.head[i]:#x}"
-    if hp.state[i] == HVO_OPTIMIZED:
-        err, new = hugetlb_vmemmap_restore_folio(m, i)
+    p = hp.page(r, k)
+    what = f"dissolved the free {m.size_str(p.order)} HugeTLB page at pfn {p.head:#x}"
+    if p.state == HVO_OPTIMIZED:
+        err, new = hugetlb_vmemmap_restore_folio(m, p)
         if err:
             return err
         if dissolving:
             m.effects.append(f"{what}: its vmemmap was restored (HVO undone) into "
-                             f"{', '.join(f'pfn {p:#x}' if k == 1 else f'pfns {p:#x}-{p + k - 1:#x}' for p, k in new)}"
-                             f" ({sum(k for _, k in new)} pages)")
+                             f"{', '.join(f'pfn {f:#x}' if n == 1 else f'pfns {f:#x}-{f + n - 1:#x}' for f, n in new)}"
+                             f" ({sum(n for _, n in new)} pages)")
     elif dissolving:
         m.effects.append(what)
-    hp.alive[i] = 0
-    hp.nr_alive -= 1
-    head, nr = hp.head[i], 1 << hp.order[i]
-    m.unmark_hugepage(head, nr)
-    m.release_frames(head, nr, hugetlb=True)
+    hp.remove(r, k)
+    nr = 1 << p.order
+    m.unmark_hugepage(p.head, nr)
+    m.release_frames(p.head, nr, hugetlb=True)
     return None
 
 
 def dissolve_free_hugetlb_folios(m: Machine, start: int, end: int) -> str | None:
-    """dissolve_free_hugetlb_folios() for memory offlining; the first failure stops it."""
-    for i in m.hugetlb.overlapping(start, end):
-        err = update_and_free_hugetlb_folio(m, i, dissolving=True)
-        if err:
-            return err
+    """dissolve_free_hugetlb_folios() for memory offlining, lowest pfn first; the first failure stops it."""
+    for r, k0, k1 in m.hugetlb.overlapping(start, end):
+        for j in range(k1 - k0):
+            # after page k0 leaves, row r begins with the next one
+            err = update_and_free_hugetlb_folio(m, r, k0 if j == 0 else 0, dissolving=True)
+            if err:
+                return err
     return None
 
 
 def live_by_head_desc(m: Machine, node: int, order: int) -> list[int]:
-    """The live pages of one size on one node, highest head first (the order free_hugepages gives
-    them back in). C version: _replay_c.live_by_head_desc (a natural merge sort of the rows)."""
+    """The live rows of one size on one node, highest head first (free_hugepages gives their pages
+    back from the top). C version: _replay_c.live_by_head_desc (a natural merge sort of the rows)."""
     if m.bulk is not None:
         return m.bulk.live_by_head_desc(m.hugetlb, node, order)
     hp = m.hugetlb
-    return sorted(hp.live_on(node, order), key=lambda i: -hp.head[i])
+    return sorted(hp.rows_on(node, order), key=lambda r: -hp.head[r])
 
 
 def why_no_huge_page(m: Machine, node: int, order: int) -> str:
@@ -193,12 +200,11 @@ def alloc_hugepage(m: Machine, loc: tuple, op) -> dict:
     if op.at + op.size > a.max_phys:
         raise ScenarioError(loc + ("at",), "beyond the physical address limit")
     head = op.at // a.page_size
-    r = alloc_contig_hugetlb_folio(m, head, order)
-    if isinstance(r, str):
-        return m.event("refused", f"alloc_contig_range: {r}")
-    st = HVO_STATES[m.hugetlb.state[r]]
-    return m.event("ok", f"HugeTLB {format_size(op.size)} page at pfn {hex(head)}: HVO {st}: "
-                   f"{reason_text(m, r)}")
+    p = alloc_contig_hugetlb_folio(m, head, order)
+    if isinstance(p, str):
+        return m.event("refused", f"alloc_contig_range: {p}")
+    return m.event("ok", f"HugeTLB {format_size(op.size)} page at pfn {hex(head)}: HVO {HVO_STATES[p.state]}: "
+                   f"{reason_text(m, p)}")
 
 
 def free_hugepage(m: Machine, loc: tuple, op) -> dict:
@@ -206,30 +212,36 @@ def free_hugepage(m: Machine, loc: tuple, op) -> dict:
     head = op.at // m.arch.page_size
     if op.at % m.arch.page_size:
         raise ScenarioError(loc + ("at",), "not page aligned")
-    i = m.hugetlb.find(head)
-    if i < 0:
+    r, k = m.hugetlb.find(head)
+    if r < 0:
         raise ScenarioError(loc + ("at",), f"no HugeTLB page has its head at {hex(op.at)}")
-    err = update_and_free_hugetlb_folio(m, i)
+    order = m.hugetlb.order[r]
+    err = update_and_free_hugetlb_folio(m, r, k)
     if err:
         return m.event("failed", f"free huge page {hex(head)}: {err}; the page stays in the pool "
                        "as a surplus page")
-    return m.event("ok", f"freed HugeTLB page {hex(head)} ({m.size_str(m.hugetlb.order[i])})")
+    return m.event("ok", f"freed HugeTLB page {hex(head)} ({m.size_str(order)})")
 
 
 def free_hugepages(m: Machine, loc: tuple, op) -> dict:
     """The free_hugepages op: shrink nr_hugepages of one size on one node by count."""
     order = _order_of(m, loc, op.size)
     _check_node(m, loc, op.node)
-    live = live_by_head_desc(m, op.node, order)
+    hp = m.hugetlb
+    rows = live_by_head_desc(m, op.node, order)
     m.budget.check()
+    live = sum(hp.count[r] for r in rows)
     freed, errs = 0, []
-    for i in live[:op.count]:
-        err = update_and_free_hugetlb_folio(m, i)
-        if err:
-            errs.append(err)
+    for r in rows:                      # each row from its top page down: the row only gets shorter
+        while hp.count[r] and freed < op.count and not errs:
+            err = update_and_free_hugetlb_folio(m, r, hp.count[r] - 1)
+            if err:
+                errs.append(err)
+            else:
+                freed += 1
+        if errs or freed == op.count:
             break
-        freed += 1
-    msg = f"node{op.node}: freed {freed} of {min(op.count, len(live))} {format_size(op.size)} pages"
+    msg = f"node{op.node}: freed {freed} of {min(op.count, live)} {format_size(op.size)} pages"
     if errs:
         msg += f"; {errs[0]}; that page stays in the pool as a surplus page"
     return m.event("ok" if not errs and freed == op.count else ("partial" if freed else "failed"),

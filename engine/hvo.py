@@ -13,6 +13,7 @@ from .codes import (HVO_FREED, HVO_FREED_SELF, HVO_NOT_OPTIMIZABLE, HVO_OFF, HVO
                     VMEMMAP_HVO_TAIL, VMEMMAP_RESTORED, R)
 from .kernel import KERNELS
 from .machine import Machine
+from .mm_types import HugePage
 
 __all__ = ["PageVmemmapSelfHosted", "vmemmap_should_optimize", "run_verdict", "page_verdict",
            "hugetlb_vmemmap_optimize_folio", "vmemmap_get_tail", "shared_tail_key",
@@ -109,15 +110,15 @@ def freed_runs(m: Machine, vh: int, n: int, nkeep: int, copied: bool) -> list[tu
     return runs
 
 
-def hugetlb_vmemmap_optimize_folio(m: Machine, i: int) -> bool:
-    """hugetlb_vmemmap_optimize_folio() on pool row i, after vmemmap_should_optimize(): split PMDs,
-    remap the tails read-only, free the vmemmap pages. Returns whether the page is optimised."""
-    hp = m.hugetlb
+def hugetlb_vmemmap_optimize_folio(m: Machine, p: HugePage) -> bool:
+    """hugetlb_vmemmap_optimize_folio() on a new huge page, after vmemmap_should_optimize(): split PMDs,
+    remap the tails read-only, free the vmemmap pages. Fills in p's HVO fields; returns whether the
+    page is optimised."""
     m.budget.tick()
-    hp.state[i], hp.reason[i], hp.detail[i] = vmemmap_should_optimize(m, hp.head[i], hp.order[i])
-    if hp.state[i] != OPTIMIZED:
+    p.state, p.reason, p.detail = vmemmap_should_optimize(m, p.head, p.order)
+    if p.state != OPTIMIZED:
         return False
-    head, order, node = hp.head[i], hp.order[i], hp.node[i]
+    head, order, node = p.head, p.order, p.node
     n = vmemmap_pages(m, order)
     vh = m.vpage_of(head)
     g = m.arch.ptrs_per_pte
@@ -127,12 +128,12 @@ def hugetlb_vmemmap_optimize_folio(m: Machine, i: int) -> bool:
         if mapping == PMD and pmd not in m.split_pmds:
             pt, _ = m.buddy.alloc(node, 1, align=1)
             if pt < 0:   # PTE tables already installed stay: the kernel keeps a split it made
-                hp.state[i], hp.reason[i] = REFUSED, R.ENOMEM_SPLIT
+                p.state, p.reason = REFUSED, R.ENOMEM_SPLIT
                 return False
             m.split_pmds[pmd] = pt
             m.roles.assign(pt, pt + 1, PAGE_TABLE)
             new_splits.append(pmd)
-    hp.splits[i] = len(new_splits)
+    p.splits = len(new_splits)
     k = m.kernel
     nkeep = k.hvo_reserve_pages
     orig0 = m.backing_of_vpage(vh)[0]
@@ -140,24 +141,24 @@ def hugetlb_vmemmap_optimize_folio(m: Machine, i: int) -> bool:
     if k.hvo_shared_tails:
         shared = vmemmap_get_tail(m, head, order)
         if shared < 0:
-            hp.state[i], hp.reason[i] = REFUSED, R.ENOMEM_TAIL
+            p.state, p.reason = REFUSED, R.ENOMEM_TAIL
             return False
     copy = -1
     if k.hvo_head_copy:
         copy, _ = m.buddy.alloc(node, 1, thisnode=k.hvo_copy_thisnode, align=1)
         if copy < 0 and k.hvo_head_copy_required:
-            hp.state[i], hp.reason[i] = REFUSED, R.ENOMEM_HEAD_COPY
+            p.state, p.reason = REFUSED, R.ENOMEM_HEAD_COPY
             return False
     if copy >= 0:
         m.roles.assign(copy, copy + 1, HVO_HEAD)
-        hp.v0[i], hp.tail[i] = copy, (shared if shared >= 0 else copy)
+        p.v0, p.tail = copy, (shared if shared >= 0 else copy)
     else:
         if m.kernel.hvo_head_copy:
-            hp.reason[i] = R.COPY_FALLBACK
-        hp.v0[i] = orig0
-        hp.tail[i] = m.backing_of_vpage(vh + nkeep - 1)[0]
-    hp.nkeep[i] = nkeep
-    hp.state[i] = OPTIMIZED
+            p.reason = R.COPY_FALLBACK
+        p.v0 = orig0
+        p.tail = m.backing_of_vpage(vh + nkeep - 1)[0]
+    p.nkeep = nkeep
+    p.state = OPTIMIZED
     freed = 0
     for f, k in freed_runs(m, vh, n, nkeep, copy >= 0):
         role = m.roles.get(f)
@@ -167,7 +168,7 @@ def hugetlb_vmemmap_optimize_folio(m: Machine, i: int) -> bool:
         freed += k
         if role == MEMMAP_SELF:
             note_hazard(m, f, k, head)
-    hp.freed[i] = freed - (1 if copy >= 0 else 0)
+    p.freed = freed - (1 if copy >= 0 else 0)
     return True
 
 
@@ -195,15 +196,14 @@ def note_hazard(m: Machine, f: int, k: int, head: int) -> None:
                          f"altmap takes back frames the buddy allocator still owns")
 
 
-def hugetlb_vmemmap_restore_folio(m: Machine, i: int) -> tuple[str | None, list[tuple[int, int]]]:
+def hugetlb_vmemmap_restore_folio(m: Machine, p: HugePage) -> tuple[str | None, list[tuple[int, int]]]:
     """hugetlb_vmemmap_restore_folio(): allocate the vmemmap back before the page leaves HugeTLB.
     Returns (why it failed, or None; the (pfn, nr) runs of the new vmemmap pages)."""
-    hp = m.hugetlb
-    head, order, node = hp.head[i], hp.order[i], hp.node[i]
+    head, order, node = p.head, p.order, p.node
     n = vmemmap_pages(m, order)
     vh = m.vpage_of(head)
-    nkeep = hp.nkeep[i]
-    copied = m.kernel.hvo_head_copy and hp.reason[i] != R.COPY_FALLBACK
+    nkeep = p.nkeep
+    copied = m.kernel.hvo_head_copy and p.reason != R.COPY_FALLBACK
     runs_freed = freed_runs(m, vh, n, nkeep, copied)
     # __GFP_THISNODE until "mm: hugetlb_vmemmap: allow alloc vmemmap pages fallback to other nodes"
     # and its restore-path companion 2eaa6c2abb9d (6.7)
@@ -215,7 +215,7 @@ def hugetlb_vmemmap_restore_folio(m: Machine, i: int) -> tuple[str | None, list[
                 f"(-ENOMEM in alloc_vmemmap_page_list)"), []
     m.overlay.remove(vh, vh + n)
     if copied:
-        m.overlay.add(vh, vh + 1, hp.v0[i], HVO_HEAD, PTE)
+        m.overlay.add(vh, vh + 1, p.v0, HVO_HEAD, PTE)
     v = vh + nkeep
     for pfn, k in new:
         m.overlay.add(v, v + k, pfn, RESTORED, PTE)
@@ -224,7 +224,7 @@ def hugetlb_vmemmap_restore_folio(m: Machine, i: int) -> tuple[str | None, list[
     for f, k in runs_freed:
         m.hvo_freed.clear(f, f + k)
         m.release_frames(f, k)
-    hp.state[i] = OFF
+    p.state = OFF
     return None, new
 
 
@@ -238,11 +238,12 @@ def _release_before(release: tuple[int, int]) -> str:
     return KERNELS[i - 1]
 
 
-def reason_text(m: Machine, i: int) -> str:
-    hp, k = m.hugetlb, m.kernel
-    r, d = hp.reason[i], hp.detail[i]
-    size = m.size_str(hp.order[i])
-    n = vmemmap_pages(m, hp.order[i])
+def reason_text(m: Machine, p: HugePage) -> str:
+    """Why a huge page is (not) optimised, with its frames."""
+    k = m.kernel
+    r, d = p.reason, p.detail
+    size = m.size_str(p.order)
+    n = vmemmap_pages(m, p.order)
     if r == R.OFF_PARAM:
         return "HVO off: hugetlb_free_vmemmap=off"
     if r == R.OFF_SYSCTL:
@@ -259,7 +260,7 @@ def reason_text(m: Machine, i: int) -> str:
         return f"the vmemmap of a {size} page is {d} page(s): nothing to free"
     if r == R.SELFHOSTED:
         b = m.block_of(d)
-        return (f"vmemmap of head pfn {hex(hp.head[i])} is backed by pfn {hex(d)}, a self-hosted memmap "
+        return (f"vmemmap of head pfn {hex(p.head)} is backed by pfn {hex(d)}, a self-hosted memmap "
                 f"page{f' of memory{b.id}' if b else ''} (PageVmemmapSelfHosted): not optimised")
     if r == R.SECTION_FLAG:
         return f"section {d} has SECTION_CANNOT_OPTIMIZE_VMEMMAP (hot-added with an altmap; v2 policy)"
@@ -277,12 +278,12 @@ def reason_text(m: Machine, i: int) -> str:
     if r == R.ENOMEM_HEAD_COPY:
         return "-ENOMEM allocating the new head vmemmap page: not optimised (7.1+ has no fallback)"
     kept = "a new page" if k.hvo_head_copy and r != R.COPY_FALLBACK else "the original head vmemmap page"
-    key = shared_tail_key(m, hp.tail[i])
-    target = (f"the shared tail page {hex(hp.tail[i])} of node{key[0]} ZONE_{key[1].upper()} order {key[2]} "
-              "(one per zone and order, never freed)" if key else hex(hp.tail[i]))
-    text = (f"{n} vmemmap pages: head page kept in {kept} ({hex(hp.v0[i])}), "
-            f"{n - hp.nkeep[i]} tail pages remapped read-only to {target}, "
-            f"{hp.freed[i]} pages ({(hp.freed[i] * m.arch.page_size) >> 10} KiB) freed")
+    key = shared_tail_key(m, p.tail)
+    target = (f"the shared tail page {hex(p.tail)} of node{key[0]} ZONE_{key[1].upper()} order {key[2]} "
+              "(one per zone and order, never freed)" if key else hex(p.tail))
+    text = (f"{n} vmemmap pages: head page kept in {kept} ({hex(p.v0)}), "
+            f"{n - p.nkeep} tail pages remapped read-only to {target}, "
+            f"{p.freed} pages ({(p.freed * m.arch.page_size) >> 10} KiB) freed")
     if r == R.COPY_FALLBACK:
         text += "; the head copy could not be allocated, 5.18 layout used"
     if r == R.HAZARD:

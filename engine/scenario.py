@@ -9,6 +9,7 @@ from typing import Annotated, Literal, Optional, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
+from .codes import MAX_HUGEPAGES
 from .units import ADDR_PATTERN, MAX_CHARS, SIZE_PATTERN, U64_MAX, parse_addr, parse_pfn, parse_size
 
 __all__ = [
@@ -18,7 +19,7 @@ __all__ = [
 ]
 
 MAX_OPS = 10_000
-MAX_OP_COUNT = 2_000_000     # huge pages per alloc/free op
+MAX_OP_COUNT = MAX_HUGEPAGES     # huge pages per alloc/free op (nr_hugepages may ask for all of memory)
 _INT_SCHEMA = {"type": "integer", "minimum": 0, "maximum": U64_MAX}
 Size = Annotated[int, BeforeValidator(parse_size), WithJsonSchema(
     {"anyOf": [{"type": "string", "maxLength": MAX_CHARS, "pattern": SIZE_PATTERN}, _INT_SCHEMA],

@@ -6,6 +6,7 @@ columns, and take the codes they need from `t.codes` (the twins import nothing f
 from __future__ import annotations
 
 from array import array
+from itertools import accumulate
 from types import ModuleType
 
 from . import codes
@@ -20,9 +21,10 @@ def _q(values=()) -> array:
 
 
 class Tables:
-    """Columns: present ranges (pr_*), frame roles (rl_*), live huge pages (hp_*: head, order,
-    HVO state, v0/tail frames, kept pages),
-    vmemmap runs (vm_*), remap overlay (ov_*), split PMDs (sp)."""
+    """Columns: present ranges (pr_*), frame roles (rl_*), live huge pages as runs sorted by head
+    (hp_*: the pool rows' first head, count, order, HVO state, v0/tail frames and their steps, kept
+    pages; hp_first: the number of the run's first page, counting pages in head order), vmemmap runs
+    (vm_*), remap overlay (ov_*), split PMDs (sp)."""
 
     def __init__(self, m: Machine, query: ModuleType) -> None:
         a = m.arch
@@ -35,11 +37,14 @@ class Tables:
          self.pr_block) = present_columns(m)
         # frame roles: roles overlaid by hvo_freed
         self.rl_start, self.rl_end, self.rl_role = query.merge_overlay(m.roles, m.hvo_freed)
-        # live huge pages sorted by head
+        # live huge pages: the pool's rows sorted by head, and where each row's pages begin in the
+        # numbering of all pages by head (a resolve's `hugepage` column)
         hp = m.hugetlb
         self.hp_idx = query.live_by_head(hp)
-        for name in ("head", "order", "state", "v0", "tail", "nkeep"):
+        for name in ("head", "count", "order", "state", "v0", "v0_step", "tail", "tail_step", "nkeep"):
             setattr(self, "hp_" + name, query.gather(getattr(hp, name), self.hp_idx))
+        self.hp_first = _q(accumulate(self.hp_count, initial=0))
+        self.hp_first.pop()
         # vmemmap
         vm, ov = m.vmemmap, m.overlay
         self.vm_vstart, self.vm_vend, self.vm_backing = vm.vstart[:], vm.vend[:], vm.backing[:]

@@ -1,6 +1,7 @@
 """The Cython core's one-pass helpers against the Python operations they replace, on random input:
 merging ranges into a RangeMap, runs into VmemmapRuns, free ranges into a FreeList, taking aligned
-runs, the query-table builders (merge_overlay, live_by_head, gather) and live_on."""
+runs, the query-table builders (merge_overlay, live_by_head, gather), live_on, and whole runs of huge
+pages added to the pool (RowBuf) against HugePool.add() page by page."""
 from __future__ import annotations
 
 import os
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from types import SimpleNamespace
 
 from engine import _query_py, hugetlb
+from engine.mm_types import POOL_COLUMNS, HugePage, HugePool
 from engine.rangemap import FreeList, RangeMap
 from engine.vmemmap import VmemmapRuns
 
@@ -158,14 +160,13 @@ def test_merge_overlay_matches_python(cy, case, top):
 
 
 class Pool:
-    def __init__(self, head: list[int], alive: list[int], node: list[int]) -> None:
-        self.head, self.alive = array("q", head), array("q", alive)
+    """The columns of a HugePool that the row sorts read: rows of count 0 are empty."""
+    def __init__(self, head: list[int], count: list[int], node: list[int]) -> None:
+        self.head, self.count = array("q", head), array("q", count)
         self.node, self.order = array("q", node), array("q", [9] * len(head))
-        self.nr_alive = sum(alive)
+        self.nr_alive = sum(count)
 
-    def live_on(self, node: int, order: int) -> list[int]:       # HugePool.live_on
-        return [i for i in range(len(self.head))
-                if self.alive[i] and self.node[i] == node and self.order[i] == order]
+    rows_on = HugePool.rows_on
 
 
 @SETTINGS
@@ -175,11 +176,72 @@ def test_live_by_head_and_gather_match_python(cy, heads, data):
     runs = sorted(heads)
     cut = data.draw(st.integers(0, len(runs)))
     heads = runs[cut:] + runs[:cut]          # two ascending runs, as two allocations leave them
-    alive = data.draw(st.lists(st.sampled_from([1, 1, 1, 0]), min_size=len(heads), max_size=len(heads)))
+    count = data.draw(st.lists(st.sampled_from([1, 3, 1, 0]), min_size=len(heads), max_size=len(heads)))
     node = data.draw(st.lists(st.sampled_from([0, 1]), min_size=len(heads), max_size=len(heads)))
-    pool = Pool(heads, alive, node)
+    pool = Pool(heads, count, node)
     idx = c.live_by_head(pool)
     assert list(idx) == list(_query_py.live_by_head(pool))
     assert list(c.gather(pool.head, idx)) == list(_query_py.gather(pool.head, idx))
     oracle = hugetlb.live_by_head_desc(SimpleNamespace(bulk=None, hugetlb=pool), 1, 9)
     assert list(c.live_by_head_desc(pool, 1, 9)) == list(oracle)
+
+
+@st.composite
+def page_runs(draw):
+    """Runs of huge pages as the replay adds them: mostly contiguous (each continuing the last or
+    not), the stepped fields on small progressions that sometimes match the last row's steps."""
+    runs, head = [], draw(st.integers(0, 64)) * 512
+    for _ in range(draw(st.integers(1, 12))):
+        head += draw(st.sampled_from([0, 0, 0, 512, 4096]))
+        k = draw(st.integers(1, 5))
+        shared = (9, 0, draw(st.sampled_from([1, 2, 2])), draw(st.sampled_from([6, 12, 12])), 0, 0, 0)
+        stepped = [draw(st.sampled_from([0, 8, 8, 100])) for _ in range(3)]
+        steps = [draw(st.sampled_from([0, 1, 8])) for _ in range(3)]
+        order, node, state, reason, nkeep, freed, splits = shared
+        runs.append((head, k, order, node, state, reason, stepped[0], steps[0], stepped[1], steps[1],
+                     stepped[2], steps[2], nkeep, freed, splits))
+        head += k * 512
+    return runs
+
+
+def pool_columns(hp) -> dict:
+    return {c: list(getattr(hp, c)) for c in POOL_COLUMNS} | {"nr_alive": hp.nr_alive}
+
+
+@SETTINGS
+@given(before=page_runs(), runs=page_runs(), cut=st.integers(0, 40))
+def test_rowbuf_adds_runs_as_hugepool_adds_pages(cy, before, runs, cut):
+    """A run of k pages added whole by the C replay leaves the rows that k HugePool.add() calls
+    leave, also after pages left the pool (remove() cuts rows) and when the run extends a row."""
+    _, rp = cy
+    want, got = HugePool(), HugePool()
+    for hp in (want, got):
+        for r in before:
+            for c in range(r[1]):
+                hp.add(HugePage(r[0] + c * 512, r[2], r[3], r[4], r[5], r[6] + c * r[7], r[8] + c * r[9],
+                                r[10] + c * r[11], r[12], r[13], r[14]))
+        if hp.nr_alive:
+            row = cut % hp.nr_rows
+            if hp.count[row]:
+                hp.remove(row, cut % hp.count[row])
+    for r in runs:
+        for c in range(r[1]):
+            want.add(HugePage(r[0] + c * 512, r[2], r[3], r[4], r[5], r[6] + c * r[7], r[8] + c * r[9],
+                              r[10] + c * r[11], r[12], r[13], r[14]))
+    rp.add_runs(got, runs)
+    assert pool_columns(got) == pool_columns(want)
+    assert [p for p in got.pages()] == [p for p in want.pages()]
+
+
+def test_hugepool_spells_out_its_columns():
+    """HugePool.add and _continues name the columns one by one: they must be POOL_COLUMNS, SHARED and
+    STEPPED, in that order."""
+    import inspect
+    import re
+
+    from engine.mm_types import SHARED, STEPPED
+    add = inspect.getsource(HugePool.add)
+    assert re.findall(r"\(self\.(\w+), ", add) == list(POOL_COLUMNS)
+    cont = inspect.getsource(HugePool._continues)
+    assert re.findall(r"p\.(\w+) != self\.\1\[r\]", cont) == ["head", *SHARED]
+    assert re.findall(r"p\.(\w+) == self\.\1\[r\] \+ n \* self\.\1_step\[r\]", cont) == list(STEPPED)

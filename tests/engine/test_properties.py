@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import engine
 from engine.codes import ROLE_CODE
-from engine.mm_types import block_fields
+from engine.mm_types import POOL_COLUMNS, block_fields
 
 IN_CI = os.environ.get("CI") == "true"
 SETTINGS = settings(max_examples=40, deadline=None, database=None,
@@ -308,14 +308,18 @@ def replay_state(m) -> dict:
             "split_pmds": dict(mm.split_pmds), "boot_memmap_freed": mm.boot_memmap_freed,
             "free": {k: (list(fl.starts), list(fl.ends)) for k, fl in mm.buddy.lists.items()},
             "tables": {k: list(v) for k, v in vars(m.tables).items() if isinstance(v, array)},
+            # the huge page pool's rows (runs of pages), dead rows and the order of rows included
+            "pool": {c: list(getattr(mm.hugetlb, c)) for c in POOL_COLUMNS} | {"nr_alive": mm.hugetlb.nr_alive},
             "block_objects": [block_fields(b) for b in mm.sorted_blocks()]}
 
 
 @SETTINGS
 @given(s=scenarios())
 def test_python_and_cython_replays_agree(core, s):
-    """The twin allocates and optimises one huge page at a time; the core cuts runs into pieces
-    that share a verdict and optimises a piece in one loop. Same machine either way."""
+    """The twin allocates and optimises one huge page at a time and adds it to the pool; the core
+    cuts runs into pieces that share a verdict, adds a piece HVO leaves alone as one run and
+    optimises a piece in one loop. Same machine either way, the same pool rows too (runs cut by
+    frees, dissolves and offlines included)."""
     mp, sc = replay(s, "python")
     mc = engine.evaluate(sc, impl="cython")
     a, b = replay_state(mp), replay_state(mc)

@@ -84,15 +84,31 @@ def default_engine_pool():
     deps.configure(defaults.eval_threads, defaults.eval_queue)
 
 
-def test_the_totals_are_computed_inside_the_budget(tmp_path):
-    """summary() walks every huge page; a replay that fits its budget while the totals would not is
-    refused (the totals used to be computed afterwards, on the event loop, outside any budget)."""
+def heavy_totals(monkeypatch, seconds: float) -> None:
+    """summary() walks the blocks and the runs of huge pages, which costs little since the pool keeps
+    runs (issue 16): make the totals take `seconds` of CPU time more, so the tests below still have
+    totals that weigh."""
+    from engine.api import EvaluatedMachine
+    compute = EvaluatedMachine._compute_summary
+
+    def slow(self):
+        t0 = time.thread_time()
+        while time.thread_time() - t0 < seconds:
+            pass
+        return compute(self)
+    monkeypatch.setattr(EvaluatedMachine, "_compute_summary", slow)
+
+
+def test_the_totals_are_computed_inside_the_budget(tmp_path, monkeypatch):
+    """A replay that fits its budget while the totals would not is refused (the totals used to be
+    computed afterwards, on the event loop, outside any budget)."""
     sc = {"kernel": "6.8", "machine": {"memory_block_size": "2G"},
           "boot_memory": [{"start": "0x0", "size": "2112G", "node": 0}],
           "ops": [{"op": "alloc_hugepages", "size": "2M", "count": 1_000_000, "node": 0}]}
     t0 = time.thread_time()
     m = engine.evaluate(sc)
     replay = time.thread_time() - t0
+    heavy_totals(monkeypatch, 2 * replay + 0.05)
     m.summary()
     total = time.thread_time() - t0
     assert total > 2 * replay, "the totals must weigh for this test to mean anything"
@@ -105,7 +121,8 @@ def test_the_totals_are_computed_inside_the_budget(tmp_path):
         assert r.status_code == 200 and r.json()["totals"]["hugetlb_pages"] == 1_000_000 * 512
 
 
-def test_a_full_engine_queue_answers_503_with_retry_after(tmp_path):
+def test_a_full_engine_queue_answers_503_with_retry_after(tmp_path, monkeypatch):
+    heavy_totals(monkeypatch, 0.2)
     with app_client(tmp_path, eval_threads=1, eval_queue=1) as c:
         # distinct documents (no shared replay), each ~0.2 s of totals: six at once overflow 1 + 1
         docs = [{"kernel": "6.8", "boot_memory": [{"start": "0x0", "size": "512G", "node": 0}],
