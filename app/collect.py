@@ -535,7 +535,7 @@ def build(snap: dict[str, Any]) -> tuple[dict[str, Any], list[str], list[str], l
             notes.append(f"node{p['node']} hugepages-{p['size_kb']}kB: {p['nr_hugepages']} pages left out ("
                          + ("size not modelled" if size not in offered else "node has no memory blocks") + ")")
             continue
-        ops.append({"op": "alloc_hugepages", "size": fmt_size(size), "count": min(p["nr_hugepages"], 2_000_000),
+        ops.append({"op": "alloc_hugepages", "size": fmt_size(size), "count": p["nr_hugepages"],
                     "node": p["node"]})
     if snap.get("hugetlb_pools"):
         observed.append("HugeTLB pool sizes per node (nr_hugepages)")
