@@ -7,19 +7,19 @@ import re
 import httpx
 from playwright.sync_api import expect
 
-from app.assets import PLOTLY_CARTESIAN, PLOTLY_JS, plotly_release
+from app.assets import PLOTLY_BUNDLE, PLOTLY_JS, plotly_release
 
 
 def test_assets_are_versioned_compressed_and_cached(live_server):
     html = httpx.get(live_server + "/", timeout=30).text
     urls = re.findall(r'(?:src|href)="(/static/[^"]+)"', html)
     assert urls and all(re.match(r"^/static/v/[0-9a-f]{12}/", u) for u in urls), urls
-    plotly = next(u for u in urls if u.endswith("/vendor/plotly-cartesian.min.js"))
+    plotly = next(u for u in urls if u.endswith("/vendor/plotly-heatmap.min.js"))
     for coding in ("br", "gzip"):
         r = httpx.get(live_server + plotly, headers={"accept-encoding": coding}, timeout=60)
         assert r.status_code == 200 and r.headers["content-encoding"] == coding
         assert int(r.headers["content-length"]) < 1_600_000
-        assert r.content == PLOTLY_CARTESIAN.read_bytes()        # httpx decodes: the same script
+        assert r.content == PLOTLY_BUNDLE.read_bytes()        # httpx decodes: the same script
         assert "immutable" in r.headers["cache-control"] and "max-age=31536000" in r.headers["cache-control"]
         assert r.headers["vary"] == "Accept-Encoding"
     # an old version's URL still answers, but is not cached for a year
@@ -29,8 +29,8 @@ def test_assets_are_versioned_compressed_and_cached(live_server):
     assert httpx.get(live_server + "/static/v/x/%2e%2e/%2e%2e/app/main.py", timeout=30).status_code == 404
 
 
-def test_the_cartesian_bundle_is_the_plotly_packages_release():
-    assert plotly_release(PLOTLY_CARTESIAN) == plotly_release(PLOTLY_JS) != ""
+def test_the_partial_bundle_is_the_plotly_packages_release():
+    assert plotly_release(PLOTLY_BUNDLE) == plotly_release(PLOTLY_JS) != ""
 
 
 def test_first_load_is_under_1_6_mb_on_the_wire(page, live_server):
