@@ -6,7 +6,7 @@ import { MemoryMap } from "./map.js";
 import { renderBlocks, renderChain, renderEvents, renderHugepages, renderSections, renderSummary } from "./panels.js";
 import { renderVmemmap } from "./vmemmap.js";
 import { loadWalkthrough, parseWalkthroughPath, renderWalkthrough, setOffScript } from "./walkthrough.js";
-import { $, clone, count, el, formatSize, fromHex, hex, parseSize } from "./util.js";
+import { $, clone, count, el, formatSize, fromHex, hash, hex, parseSize } from "./util.js";
 
 const S = {
   presets: null, history: null, step: null, view: null, sel: null, chainPfn: null, wt: null, bootFixed: [], bootReady: null,
@@ -26,42 +26,71 @@ function showError(where, err) {
 }
 
 // ------------------------------------------------------------------ evaluate and draw
+/** Evaluate a document (at a step) and save it, both asked at once. The views are drawn from the
+ * evaluation with the document inline; the save, a database write, is not waited for to draw: its id
+ * (state key, permalink, later queries) is awaited while they are drawn (apply). */
 async function evaluateDoc(doc, step) {
-  // saved and evaluated at once (one round trip, not two); later queries name the saved document
   const shown = step == null || step >= doc.ops.length ? doc : { ...doc, ops: doc.ops.slice(0, step) };
-  const [saved, ev] = await Promise.all([api("/api/v1/scenarios", doc),
-    api("/api/v1/evaluate", { scenario: shown, hugepages_limit: 500 })]);
-  const ref = shown === doc ? { scenario_id: saved.id } : { scenario: shown };
-  return { id: saved.id, ref, ev };
+  const saved = api("/api/v1/scenarios", doc);
+  saved.catch(() => {});                           // its failure is reported by apply
+  const ev = await api("/api/v1/evaluate", { scenario: shown, hugepages_limit: 500 });
+  return { ev, saved, whole: shown === doc, ref: { scenario: shown }, content: hash(JSON.stringify(shown)) };
 }
 
-/** Try a new document; keep it (undo-able) only if the API accepts it. */
+/** Try a new document; keep it (undo-able) only if the API accepts it (evaluates and saves it). */
 async function commit(doc, where) {
   clearErrors();
   if (S.wt && !S.wt.offScript) { S.wt.offScript = true; setOffScript(true); }   // leaving the script
+  let r;
   try {
-    const r = await evaluateDoc(doc, null);
-    S.history.push(doc);
-    S.step = null;
-    await apply(r);
+    r = await evaluateDoc(doc, null);
   } catch (e) {
     showError(where, e);
+    return;
+  }
+  S.history.push(doc);
+  S.step = null;
+  const refused = await apply(r);
+  if (refused) {                                   // evaluated but not saved (its name): not kept
+    S.history.drop();
+    await reload();
+    showError(where, refused);
   }
 }
 
 /** The one scenario state (document, step, view, selection, chain) -> every view. Each view is
  * re-derived here on every change (control, undo/redo, step, import, walkthrough step) and stamped with
- * the state it shows (data-state), so no panel can keep yesterday's answer. */
+ * the state it shows (data-state: the saved id and the step), so no panel can keep yesterday's answer.
+ * Resolves to the save's error if the API refused the document (4xx), else null; a store that cannot
+ * write (503) leaves the document drawn, unsaved, and says so. */
 async function apply(r) {
-  S.id = r.id; S.ref = r.ref; S.ev = r.ev;
-  S.key = `${S.id}@${currentStep()}`;
+  S.ev = r.ev; S.ref = r.ref; S.content = r.content;
+  S.key = null;                                    // stamps wait for the saved id (stamp, below)
+  S.unstamped = new Set();
   renderAll();
   S.bootReady = findBootFixed();                   // asked for while the map's window is on its way
-  await Promise.all([drawMap(false), deriveVmemmap(), deriveChain(), deriveSections()]);
+  const [saved] = await Promise.all([r.saved.catch((e) => e), drawMap(false), deriveVmemmap(), deriveChain(),
+    deriveSections()]);
+  let refused = null;
+  if (saved instanceof Error) {
+    S.id = null;
+    if (saved instanceof ApiError && saved.status >= 400 && saved.status < 500) refused = saved;
+    showError("scenario", refused || new Error(`not saved, so no permalink: ${saved.message}`));
+  } else {
+    S.id = saved.id;
+    if (r.whole) S.ref = { scenario_id: saved.id };   // later queries (zoom, hover) name it: small bodies
+  }
+  S.key = `${S.id ?? `unsaved-${S.content}`}@${currentStep()}`;
+  stamp(...S.unstamped);
   rendered();
+  return refused;
 }
 
-function stamp(...sels) { sels.forEach((s) => { $(s).dataset.state = S.key; }); }
+/** Mark views as showing the current state (once its key is known). */
+function stamp(...sels) {
+  if (S.key == null) { sels.forEach((s) => S.unstamped.add(s)); return; }
+  sels.forEach((s) => { $(s).dataset.state = S.key; });
+}
 
 function renderAll() {
   const ev = S.ev;
@@ -139,10 +168,11 @@ const BOOT_NOTE = " (boot memmap)";
 /** Fixed points of the boot memmap (the struct page of a memblock memmap page in that page itself):
  * the chain from the first page of each node's memblock memmap buffer ends in it, if there is one. The
  * engine says which (/chain's fixed_point); the figure marks only hot-plugged blocks' ones. */
-const bootFixedSeen = new Map();                  // state key -> its boot fixed points
+const bootFixedSeen = new Map();                  // content hash of the shown document -> its boot fixed points
 
 async function findBootFixed() {
-  if (bootFixedSeen.has(S.key)) { S.bootFixed = bootFixedSeen.get(S.key); return; }
+  const key = S.content;
+  if (bootFixedSeen.has(key)) { S.bootFixed = bootFixedSeen.get(key); return; }
   const firsts = new Map();
   for (const b of S.ev.blocks) {
     if (b.memmap.where !== "memblock" || b.memmap.start_pfn == null) continue;
@@ -151,7 +181,7 @@ async function findBootFixed() {
   }
   const chains = await Promise.all([...firsts.values()].map((f) => api("/api/v1/chain", { ...S.ref, pfn: hex(f) })));
   S.bootFixed = [...new Set(chains.map((c) => c.fixed_point).filter((p) => p))];
-  bootFixedSeen.set(S.key, S.bootFixed);
+  bootFixedSeen.set(key, S.bootFixed);
 }
 
 /** A boot fixed point's callout, like the figure's for a hot-plugged block (placed by map.js). */
@@ -379,7 +409,7 @@ function bindControls() {
   });
   $("#export").addEventListener("click", () => {
     const blob = new Blob([JSON.stringify(S.history.doc, null, 1)], { type: "application/json" });
-    const a = Object.assign(document.createElement("a"), { href: URL.createObjectURL(blob), download: `vmemscope-${S.id}.json` });
+    const a = Object.assign(document.createElement("a"), { href: URL.createObjectURL(blob), download: `vmemscope-${S.id ?? "unsaved"}.json` });
     a.click();
     URL.revokeObjectURL(a.href);
   });
@@ -461,7 +491,7 @@ function zoom(kind) {
 
 // ------------------------------------------------------------------ permalink
 function updatePermalink() {
-  const q = new URLSearchParams({ s: S.id });
+  const q = new URLSearchParams(S.id ? { s: S.id } : {});
   if (S.step != null) q.set("step", String(S.step));
   if (S.view) q.set("v", `${hex(S.view.start)}-${hex(S.view.end)}`);
   if (S.sel) q.set("sel", S.sel);

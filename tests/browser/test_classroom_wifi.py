@@ -2,6 +2,7 @@
 load under 1.6 MB on the wire, and walkthrough steps that do not reload the page."""
 from __future__ import annotations
 
+import json
 import re
 
 import httpx
@@ -61,3 +62,40 @@ def test_walkthrough_steps_do_not_reload_the_page(dash):
     p.wait_for_selector("body[data-ready=true]")
     assert p.evaluate("window.__same_document") is True
     assert p.evaluate("performance.getEntriesByType('navigation').length") == 1
+
+
+def test_the_views_are_drawn_while_the_save_is_outstanding(dash):
+    """The save (a database write) is asked with the evaluation but never waited for to draw: with the store
+    failing, every view is still drawn from the engine's answers and the page says it has no permalink."""
+    p = dash.page
+    dash.expected_errors.append("503")
+    p.route("**/api/v1/scenarios", lambda route: route.fulfill(
+        status=503, content_type="application/json", headers={"Retry-After": "1"},
+        body=json.dumps({"message": "the scenario store is unavailable", "detail": []}))
+        if route.request.method == "POST" else route.continue_())
+    dash.open("/")
+    expect(p.locator("[data-error-for=scenario]")).to_have_text(
+        "not saved, so no permalink: the scenario store is unavailable")
+    key = p.locator("body").get_attribute("data-state")
+    ops = p.evaluate("window.vmemscope.state.history.doc.ops.length")
+    assert key.startswith("unsaved-") and key.endswith(f"@{ops}")
+    for v in ["#summary", "#blocks", "#hugepages", "#events", "#map", "#marks", "#sections"]:
+        assert p.locator(v).get_attribute("data-state") == key, v
+    assert p.locator("#map .main-svg").count() and p.locator("#marks .mark").count()
+    assert "s=" not in p.url
+
+
+def test_a_document_the_store_refuses_is_not_kept(dash, tmp_path):
+    """Evaluated but refused by the save (a control character in its name): the edit is undone, as before."""
+    p = dash.page
+    dash.open("/")
+    dash.expected_errors.append("422")
+    before = p.evaluate("window.vmemscope.state.history.doc")
+    f = tmp_path / "bell.json"
+    f.write_text(json.dumps({**before, "name": "bell\u0007", "kernel": "6.1"}))
+    p.set_input_files("#import", str(f))
+    expect(p.locator("[data-error-for=scenario]")).to_contain_text("control character U+0007")
+    p.wait_for_selector("body[data-ready=true]")
+    assert p.evaluate("window.vmemscope.state.history.doc") == before
+    expect(p.locator("#undo")).to_be_disabled()
+    expect(p.locator("#summary")).to_contain_text("6.8 on x86_64")
