@@ -150,13 +150,17 @@ def _vmemmap(m: EvaluatedMachine, req: VmemmapRequest) -> dict:
         vm = m.vmemmap(block=req.block, head_pfn=req.head_pfn)
     except ScenarioError as e:
         raise located(e)
-    return {"scenario_id": req.scenario_id, **vm, "figure": vmemmap_figure(vm, m) if req.figure else None}
+    pages = vm["pages"]
+    end = len(pages) if req.limit is None else req.offset + req.limit
+    return {"scenario_id": req.scenario_id, **vm, "pages": pages[req.offset: end], "pages_total": len(pages),
+            "offset": req.offset, "figure": vmemmap_figure(vm, m) if req.figure else None}
 
 
 @router.post("/vmemmap", response_model=VmemmapResponse, responses=BAD_BODY)
 async def vmemmap(req: VmemmapRequest, store: StoreDep, cache: CacheDep) -> Response:
     """The vmemmap pages of a memory block or a huge page: which pfns each describes, the frame
-    backing it, PMD or PTE, and for HVO the tails remapped read-only and the frames freed."""
+    backing it, PMD or PTE, and for HVO the tails remapped read-only and the frames freed (every
+    page, or `limit` of them from `offset`; `pages_total` counts them)."""
     m = await machine_async(req, store, cache)
     return await _answer(False, _vmemmap, m, req)
 

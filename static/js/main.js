@@ -4,7 +4,7 @@ import { api, ApiError } from "./api.js";
 import { History } from "./history.js";
 import { MemoryMap } from "./map.js";
 import { renderBlocks, renderChain, renderEvents, renderHugepages, renderSections, renderSummary } from "./panels.js";
-import { renderVmemmap } from "./vmemmap.js";
+import { renderVmemmap, VMEMMAP_ROWS } from "./vmemmap.js";
 import { loadWalkthrough, parseWalkthroughPath, renderWalkthrough, setOffScript } from "./walkthrough.js";
 import { $, clone, count, el, formatSize, fromHex, hash, hex, parseSize } from "./util.js";
 
@@ -210,7 +210,7 @@ async function deriveVmemmap() {
     : S.ev.hugepages.some((h) => h.head_pfn === target.head_pfn);
   if (!there) { clearVmemmap(`${m[1] === "block" ? `memory${m[2]}` : `huge page ${m[2]}`} does not exist at this step`); return; }
   try {
-    await renderVmemmap(await api("/api/v1/vmemmap", { ...S.ref, ...target, figure: true }));
+    await renderVmemmap(await api("/api/v1/vmemmap", { ...S.ref, ...target, figure: true, limit: VMEMMAP_ROWS }));
     stamp("#vmemmap-card");
   } catch (e) {
     showError("blocks", e);

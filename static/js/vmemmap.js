@@ -2,6 +2,9 @@
 import { plotlyReady } from "./map.js";
 import { $, el } from "./util.js";
 
+/** Rows of the page table shown (asked for as the answer's `limit`; a 1 GiB huge page has 4,096). */
+export const VMEMMAP_ROWS = 256;
+
 export async function renderVmemmap(res) {
   const t = res.target;
   $("#vmemmap-title").textContent = t.kind === "block"
@@ -17,11 +20,12 @@ export async function renderVmemmap(res) {
     { responsive: false, displaylogo: false, displayModeBar: false });
   const head = el("tr", {}, ["#", "vmemmap address", "struct pages of pfns", "backing pfn", "mapping", "state"]
     .map((h) => el("th", {}, h)));
-  const rows = res.pages.slice(0, 256).map((p) => el("tr", {},
+  const rows = res.pages.slice(0, VMEMMAP_ROWS).map((p) => el("tr", {},
     el("td", {}, p.index), el("td", {}, p.vaddr), el("td", {}, `${p.first_pfn}-${p.last_pfn}`),
     el("td", {}, (p.backing_pfn ?? "none") + (p.self_hosted ? " (self-hosted)" : "")),
     el("td", {}, p.mapping ?? "-"),
     el("td", {}, p.state + (p.freed ? `, was ${p.original_pfn} (freed)` : ""))));
-  const more = res.pages.length > 256 ? [el("tr", {}, el("td", { colspan: 6 }, `... ${res.pages.length - 256} more`))] : [];
+  const left = res.pages_total - rows.length;
+  const more = left > 0 ? [el("tr", {}, el("td", { colspan: 6 }, `... ${left} more`))] : [];
   $("#vmemmap-table").replaceChildren(head, ...rows, ...more);
 }
