@@ -33,8 +33,28 @@ async function evaluateDoc(doc, step) {
   const shown = step == null || step >= doc.ops.length ? doc : { ...doc, ops: doc.ops.slice(0, step) };
   const saved = api("/api/v1/scenarios", doc);
   saved.catch(() => {});                           // its failure is reported by apply
-  const ev = await api("/api/v1/evaluate", { scenario: shown, hugepages_limit: 500 });
-  return { ev, saved, whole: shown === doc, ref: { scenario: shown }, content: hash(JSON.stringify(shown)) };
+  const { key, answer } = evaluation(shown);
+  return { ev: await answer, saved, whole: shown === doc, ref: { scenario: shown }, content: key };
+}
+
+/** The engine's evaluation of a document, asked once per content: undo, redo, the step slider and
+ * walkthrough steps that show the same machine (their documents differ in name only, which changes
+ * nothing the evaluation says) reuse the answer. The last EVALUATIONS are kept. */
+const EVALUATIONS = 16;
+const evaluations = new Map();                   // content hash (the document less its name) -> answer
+
+function evaluation(shown) {
+  const key = hash(JSON.stringify({ ...shown, name: undefined }));
+  let answer = evaluations.get(key);
+  if (answer) {
+    evaluations.delete(key);                       // most recent last
+  } else {
+    answer = api("/api/v1/evaluate", { scenario: shown, hugepages_limit: 500 });
+    answer.catch(() => evaluations.delete(key));   // refusals are asked again (and reported) next time
+  }
+  evaluations.set(key, answer);
+  while (evaluations.size > EVALUATIONS) evaluations.delete(evaluations.keys().next().value);
+  return { key, answer };
 }
 
 /** Try a new document; keep it (undo-able) only if the API accepts it (evaluates and saves it). */
@@ -168,7 +188,7 @@ const BOOT_NOTE = " (boot memmap)";
 /** Fixed points of the boot memmap (the struct page of a memblock memmap page in that page itself):
  * the chain from the first page of each node's memblock memmap buffer ends in it, if there is one. The
  * engine says which (/chain's fixed_point); the figure marks only hot-plugged blocks' ones. */
-const bootFixedSeen = new Map();                  // content hash of the shown document -> its boot fixed points
+const bootFixedSeen = new Map();                  // content hash (evaluation) -> its boot fixed points
 
 async function findBootFixed() {
   const key = S.content;
@@ -558,6 +578,14 @@ async function goToStep(where, push) {
     showError("scenario", e);
   }
   document.body.dataset.ready = "true";
+  nextStepAhead(where);
+}
+
+/** While a step is read, the next one's evaluation is asked for (the class goes there next): Next then
+ * finds the answer here and the machine in the server's cache. */
+function nextStepAhead(where) {
+  const next = S.wt?.data.steps[where.step];       // steps count from 1
+  if (next) evaluation(next.scenario).answer.catch(() => {});
 }
 
 window.addEventListener("popstate", () => {
@@ -589,6 +617,7 @@ async function main() {
     S.sel = sel;
     await apply(await evaluated);
     document.body.dataset.ready = "true";
+    if (where) nextStepAhead(where);
   } catch (e) {
     showError("scenario", e);
   }

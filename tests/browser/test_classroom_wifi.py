@@ -99,3 +99,31 @@ def test_a_document_the_store_refuses_is_not_kept(dash, tmp_path):
     assert p.evaluate("window.vmemscope.state.history.doc") == before
     expect(p.locator("#undo")).to_be_disabled()
     expect(p.locator("#summary")).to_contain_text("6.8 on x86_64")
+
+
+def test_the_next_step_is_evaluated_while_this_one_is_read(dash):
+    """Next finds the next step's evaluation already asked for (not asked again after the click), and the
+    step shows what the API answers for its scenario."""
+    p = dash.page
+    steps = httpx.get(dash.base + "/api/v1/walkthroughs/hvo", timeout=30).json()["steps"]
+    asked = []
+    p.on("request", lambda r: asked.append(r.post_data_json["scenario"]["name"])
+         if r.url.endswith("/api/v1/evaluate") else None)
+    dash.open("/walkthroughs/hvo/1")
+    p.wait_for_load_state("networkidle")
+    assert asked == [steps[0]["scenario"]["name"], steps[1]["scenario"]["name"]]
+    p.click("#wt-next")
+    p.wait_for_url("**/walkthroughs/hvo/2")
+    expect(p.locator("#wt-count")).to_have_text(re.compile(r"^Step 2 of"))
+    p.wait_for_selector("body[data-ready=true]")
+    assert steps[1]["scenario"]["name"] not in asked[2:]
+    step = steps[1]
+    ev = httpx.post(dash.base + "/api/v1/evaluate", json={"scenario": step["scenario"], "hugepages_limit": 500},
+                    timeout=30).json()
+    got = {r.get_attribute("data-head"): r.locator("td").nth(3).inner_text()
+           for r in p.locator("#hugepages tr[data-head]").all()}
+    assert got == {h["head_pfn"]: h["hvo"] for h in ev["hugepages"]}
+    expect(p.locator("#events li")).to_have_count(len(ev["events"]))
+    key = p.locator("body").get_attribute("data-state")
+    saved = httpx.post(dash.base + "/api/v1/scenarios", json=step["scenario"], timeout=30).json()["id"]
+    assert key == f"{saved}@{len(step['scenario']['ops'])}"
