@@ -6,6 +6,10 @@
 import { $, fromHex, plain } from "./util.js";
 
 const BASE_FONT = 13, PRESENTER_FONT = 18, MIN_PX = 4, GAP_PX = 8;
+// the top margin one level of callouts needs (placeCallouts: a 30 px arrow, a line of 13 px text in its
+// box, 8 px), given before the first draw: placing the callouts then moves only them, never the margin
+// (which would redraw the whole plot a second time)
+const CALLOUT_TOP = 64;
 // narrow roles that must never vanish inside a wider neighbour, with their PALETTE colour
 const EMPHASIS = { hugetlb_head: "#882255", hvo_freed_selfhosted: "#d55e00" };
 
@@ -130,8 +134,12 @@ export class MemoryMap {
     const config = { responsive: true, displaylogo: false, scrollZoom: true,
                      modeBarButtonsToRemove: ["select2d", "lasso2d", "toImage", "sendChartToCloud"] };
     await plotlyReady;
-    let layout = scaled(fig.layout, presenter() ? PRESENTER_FONT / BASE_FONT : 1);
+    const k = presenter() ? PRESENTER_FONT / BASE_FONT : 1;
+    let layout = scaled(fig.layout, k);
     layout.shapes = [...(layout.shapes || []), ...emphasis(layout.meta, counts || {}, this.pixels)];
+    if ((layout.annotations || []).some((a) => a.name === "self-mapping" && a.showarrow !== false)) {
+      layout.margin = { ...layout.margin, t: Math.max(layout.margin?.t ?? 0, Math.round(CALLOUT_TOP * k)) };
+    }
     // the callouts' places depend only on them, the plot width and the text size: measured once
     // (with their indexes: a placement is a list of "annotations[i]" updates)
     const key = JSON.stringify([this.pixels, layout.font, layout.margin,
