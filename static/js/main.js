@@ -5,7 +5,7 @@ import { History } from "./history.js";
 import { MemoryMap } from "./map.js";
 import { renderBlocks, renderChain, renderEvents, renderHugepages, renderSections, renderSummary } from "./panels.js";
 import { renderVmemmap, VMEMMAP_ROWS } from "./vmemmap.js";
-import { loadWalkthrough, parseWalkthroughPath, renderWalkthrough, setOffScript } from "./walkthrough.js";
+import { loadWalkthrough, parseWalkthroughPath, renderWalkthrough, seedWalkthrough, setOffScript } from "./walkthrough.js";
 import { $, clone, count, el, formatSize, fromHex, hash, hex, parseSize } from "./util.js";
 
 const S = {
@@ -43,8 +43,10 @@ async function evaluateDoc(doc, step) {
 const EVALUATIONS = 16;
 const evaluations = new Map();                   // content hash (the document less its name) -> answer
 
+const contentKey = (doc) => hash(JSON.stringify({ ...doc, name: undefined }));
+
 function evaluation(shown) {
-  const key = hash(JSON.stringify({ ...shown, name: undefined }));
+  const key = contentKey(shown);
   let answer = evaluations.get(key);
   if (answer) {
     evaluations.delete(key);                       // most recent last
@@ -603,10 +605,20 @@ async function listWalkthroughs() {
   }));
 }
 
+/** What the page was served with (app/routers/pages.py): the presets, the /evaluate answer for the
+ * document it opens, the walkthrough; whatever it lacks (a permalink's document) is asked for. */
+function served() {
+  const got = JSON.parse($("#served")?.textContent || "{}");
+  if (got.evaluated) evaluations.set(contentKey(got.evaluated.scenario), Promise.resolve(got.evaluated.answer));
+  if (got.walkthrough) seedWalkthrough(got.walkthrough);
+  return got;
+}
+
 async function main() {
   try {
-    // the data is fetched while the browser is still parsing Plotly (async), all at once
-    const presets = api("/api/v1/presets");
+    // the first views' data is asked for at once, before Plotly's script runs (it comes after this one)
+    const got = served();
+    const presets = got.presets ? Promise.resolve(got.presets) : api("/api/v1/presets");
     const where = parseWalkthroughPath(location.pathname);
     const { doc, sel } = where ? await walkthroughState(where) : await fromUrl();
     const evaluated = evaluateDoc(doc, S.step);

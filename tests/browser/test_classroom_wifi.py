@@ -111,7 +111,7 @@ def test_the_next_step_is_evaluated_while_this_one_is_read(dash):
          if r.url.endswith("/api/v1/evaluate") else None)
     dash.open("/walkthroughs/hvo/1")
     p.wait_for_load_state("networkidle")
-    assert asked == [steps[0]["scenario"]["name"], steps[1]["scenario"]["name"]]
+    assert asked == [steps[1]["scenario"]["name"]]                 # step 1's came with the page
     p.click("#wt-next")
     p.wait_for_url("**/walkthroughs/hvo/2")
     expect(p.locator("#wt-count")).to_have_text(re.compile(r"^Step 2 of"))
@@ -127,3 +127,39 @@ def test_the_next_step_is_evaluated_while_this_one_is_read(dash):
     key = p.locator("body").get_attribute("data-state")
     saved = httpx.post(dash.base + "/api/v1/scenarios", json=step["scenario"], timeout=30).json()["id"]
     assert key == f"{saved}@{len(step['scenario']['ops'])}"
+
+
+def served(html: str) -> dict:
+    return json.loads(re.search(r'<script type="application/json" id="served">(.*?)</script>', html, re.S).group(1))
+
+
+def test_the_page_carries_what_the_first_views_ask_for(live_server):
+    """The dashboard's page holds the presets, the /evaluate answer for the document it opens and the
+    walkthrough, exactly as the API answers them; a permalink's document (the database) is not in it."""
+    get = lambda path: httpx.get(live_server + path, timeout=30)                       # noqa: E731
+    evaluate = lambda doc: httpx.post(live_server + "/api/v1/evaluate", timeout=30,    # noqa: E731
+                                      json={"scenario": doc, "hugepages_limit": 500}).json()
+    home = served(get("/").text)
+    assert home["presets"] == get("/api/v1/presets").json()
+    assert home["evaluated"]["answer"] == evaluate(home["evaluated"]["scenario"])
+    assert home["evaluated"]["scenario"] == json.loads(
+        re.search(r'id="default-scenario">(.*?)</script>', get("/").text, re.S).group(1))
+    step = served(get("/walkthroughs/hvo/3").text)
+    assert step["walkthrough"] == get("/api/v1/walkthroughs/hvo").json()
+    assert step["evaluated"]["scenario"] == step["walkthrough"]["steps"][2]["scenario"]
+    assert step["evaluated"]["answer"] == evaluate(step["evaluated"]["scenario"])
+    assert "evaluated" not in served(get("/?s=0123456789abcdef").text)
+
+
+def test_a_first_load_asks_only_for_the_views(page, live_server):
+    """Opening a walkthrough step asks for no presets, walkthrough or evaluation: the page has them."""
+    asked, evaluated = [], []
+    page.on("request", lambda r: asked.append(r.url.split("/api/v1/")[1]) if "/api/v1/" in r.url else None)
+    page.on("request", lambda r: evaluated.append(r.post_data_json["scenario"]["name"])
+            if r.url.endswith("/api/v1/evaluate") else None)
+    page.goto(live_server + "/walkthroughs/memmap-on-memory/3")
+    page.wait_for_selector("body[data-ready=true]", timeout=30_000)
+    expect(page.locator("#wt-count")).to_have_text(re.compile(r"^Step 3 of"))
+    assert not {"presets", "walkthroughs/memmap-on-memory"} & set(asked), asked
+    assert not any(name.endswith(": step 3") for name in evaluated), evaluated   # step 4's, read ahead, may be
+    assert {"window", "sections", "scenarios"} <= set(asked)
