@@ -13,7 +13,7 @@ const S = {
   id: null, ref: null, ev: null, key: null, mapSeq: 0, renders: 0,
 };
 // what tests and the browser benchmark read (no polling of private state)
-window.vmemscope = { state: S, renders: 0 };
+window.vmemscope = { state: S, renders: 0, map: null };
 
 const totalOps = () => S.history.doc.ops.length;
 const currentStep = () => (S.step == null ? totalOps() : S.step);
@@ -547,6 +547,7 @@ const map = new MemoryMap($("#map"), {
   },
   onMark: (text) => showChain(/pfn (0x[0-9a-f]+)/.exec(text)[1]),   // the sentence or "pfn X ↺"
 });
+window.vmemscope.map = map;
 
 async function walkthroughState(where) {
   const wt = await loadWalkthrough(where.slug);

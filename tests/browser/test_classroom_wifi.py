@@ -163,3 +163,34 @@ def test_a_first_load_asks_only_for_the_views(page, live_server):
     assert not {"presets", "walkthroughs/memmap-on-memory"} & set(asked), asked
     assert not any(name.endswith(": step 3") for name in evaluated), evaluated   # step 4's, read ahead, may be
     assert {"window", "sections", "scenarios"} <= set(asked)
+
+
+def test_the_map_is_drawn_once_per_render(dash):
+    """A lone fixed-point callout is drawn in its place at once (moving it would redraw the whole map);
+    crowded callouts are placed after a first draw, and drawn in place when that view comes back."""
+    p = dash.page
+    draws = lambda: p.evaluate("window.vmemscope.map.draws")        # noqa: E731
+    dash.open("/")
+    expect(p.locator("#marks .mark")).to_have_count(1)
+    assert draws() == 1
+    dash.after(lambda: p.click("[data-zoom=in]"))
+    assert draws() == 2
+    crowded = {"kernel": "6.8", "ops": [
+        {"op": "add_memory", "start": "0x100000000", "size": "512M", "memmap_on_memory": True},
+        {"op": "online", "start": "0x100000000", "size": "512M", "zone": "movable"}]}
+    dash.open(crowded)
+    expect(p.locator("#marks .mark")).to_have_count(4)
+    assert draws() > 1                                 # measured, then placed
+    dash.after(lambda: p.click("[data-zoom=in]"))
+    dash.after(lambda: p.click("[data-zoom=hotplug]"))   # (the first draw guessed the plot's width)
+    dash.after(lambda: p.click("[data-zoom=in]"))
+    before = draws()
+    dash.after(lambda: p.click("[data-zoom=hotplug]"))
+    assert draws() == before + 1                       # a view seen before: placed before it is drawn
+    boxes = [a.bounding_box() for a in p.locator("#map .annotation").all()
+             if "pfn 0x" in (a.text_content() or "")]
+    assert len(boxes) == 4
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert a["x"] + a["width"] <= b["x"] or b["x"] + b["width"] <= a["x"] or \
+                a["y"] + a["height"] <= b["y"] or b["y"] + b["height"] <= a["y"]
