@@ -89,10 +89,11 @@ async function apply(r) {
   S.ev = r.ev; S.ref = r.ref; S.content = r.content;
   S.key = null;                                    // stamps wait for the saved id (stamp, below)
   S.unstamped = new Set();
-  renderAll();
   S.bootReady = findBootFixed();                   // asked for while the map's window is on its way
-  const [saved] = await Promise.all([r.saved.catch((e) => e), drawMap(false), deriveVmemmap(), deriveChain(),
-    deriveSections()]);
+  const views = Promise.all([r.saved.catch((e) => e), drawMap(false), deriveVmemmap(), deriveChain(),
+    deriveSections()]);                            // each asks the server first, then draws its answer
+  renderAll();                                     // the tables, while those answers travel
+  const [saved] = await views;
   let refused = null;
   if (saved instanceof Error) {
     S.id = null;
