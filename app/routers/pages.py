@@ -1,5 +1,6 @@
-"""HTML pages and their assets: the dashboard (server-rendered summary, then ES modules), static
-files, and Plotly.js from the installed plotly package (classrooms are offline: no CDN)."""
+"""HTML pages and their assets: the dashboard (server-rendered summary and the data its first views
+ask for, then ES modules), static files, and Plotly.js from the installed plotly package or its partial
+bundle in static/vendor (classrooms are offline: no CDN)."""
 from __future__ import annotations
 
 import json
@@ -32,11 +33,14 @@ def _json_script(doc: object) -> str:
     return json.dumps(doc).replace("</", "<\\/")
 
 
-def _served(cache, doc: dict | None, walkthrough: dict | None = None) -> str:
+PRESETS = json.loads(meta.PRESETS_JSON)
+
+
+def _served(cache: CacheDep, doc: dict | None, walkthrough: dict | None = None) -> str:
     """What the page's scripts ask for first, answered in the page (static/js/main.js takes them from
     there): the presets, the /evaluate answer for the document it opens (as /evaluate gives it, from the
     same cached machine), the walkthrough. The first views are then asked for without a round trip."""
-    out: dict = {"presets": json.loads(meta.PRESETS_JSON)}
+    out: dict = {"presets": PRESETS}
     if doc is not None:
         req = EvaluateRequest(scenario=doc, hugepages_limit=DASHBOARD_HUGEPAGES)
         out["evaluated"] = {"scenario": doc, "answer": machine.evaluate_answer(evaluate_cached(cache, req.scenario), req)}

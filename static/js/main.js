@@ -10,7 +10,7 @@ import { $, clone, count, el, formatSize, fromHex, hash, hex, parseSize } from "
 
 const S = {
   presets: null, history: null, step: null, view: null, sel: null, chainPfn: null, wt: null, bootFixed: [], bootReady: null,
-  id: null, ref: null, ev: null, key: null, mapSeq: 0, renders: 0,
+  id: null, ref: null, ev: null, key: null, content: null, unstamped: new Set(), mapSeq: 0, renders: 0,
 };
 // what tests and the browser benchmark read (no polling of private state)
 window.vmemscope = { state: S, renders: 0, map: null };
@@ -41,6 +41,7 @@ async function evaluateDoc(doc, step) {
  * walkthrough steps that show the same machine (their documents differ in name only, which changes
  * nothing the evaluation says) reuse the answer. The last EVALUATIONS are kept. */
 const EVALUATIONS = 16;
+const HUGEPAGES_LISTED = 500;                    // as the page's own answer lists (app/routers/machine.py)
 const evaluations = new Map();                   // content hash (the document less its name) -> answer
 
 const contentKey = (doc) => hash(JSON.stringify({ ...doc, name: undefined }));
@@ -51,7 +52,7 @@ function evaluation(shown) {
   if (answer) {
     evaluations.delete(key);                       // most recent last
   } else {
-    answer = api("/api/v1/evaluate", { scenario: shown, hugepages_limit: 500 });
+    answer = api("/api/v1/evaluate", { scenario: shown, hugepages_limit: HUGEPAGES_LISTED });
     answer.catch(() => evaluations.delete(key));   // refusals are asked again (and reported) next time
   }
   evaluations.set(key, answer);
