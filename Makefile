@@ -19,7 +19,7 @@ TEST_STAMP := $(VENV)/.stamp-test-deps
 EXT_STAMP  := $(VENV)/.stamp-ext
 ENGINE_SRC := $(wildcard engine/*.pyx engine/*.pxd)
 
-.PHONY: help venv run test test-deps lock bench load docs validate-kernel kernel-deps postgres-deps build-ext chromium clean distclean
+.PHONY: help venv run test test-deps lock bench load docs validate-kernel kernel-deps postgres-deps build-ext chromium plotly-bundle clean distclean
 
 help:
 	@echo "make run        build the engine and start the dashboard on http://127.0.0.1:$(PORT)"
@@ -31,6 +31,7 @@ help:
 	@echo "make docs       regenerate the figures and screenshots in docs/ (needs chromium)"
 	@echo "make build-ext  rebuild the Cython extension in place (dev loop)"
 	@echo "make image-replay  build the Dockerfile's image without Docker (chroots; root, ~10 min) and start it"
+	@echo "make plotly-bundle  rebuild static/vendor/plotly-heatmap.min.js (plotly.js core + heatmap; node, npm)"
 	@echo "make lock       rewrite requirements.lock (the image's pinned run-time dependencies) from .venv"
 	@echo "make clean      remove build artefacts (keeps .venv); distclean also removes .venv"
 
@@ -158,6 +159,11 @@ docs: venv chromium
 	$(VPY) -m app.cli render-walkthrough --all --out docs/walkthroughs
 	$(VPY) -m app.cli screenshot --out docs/start_page.png --full-page
 	$(VPY) -m app.cli screenshot --walkthrough memmap-on-memory --step 2 --out docs/walkthrough_step.png
+
+# The dashboard's Plotly (vendored, so running needs no node): plotly.js's core and heatmap trace, built
+# from the npm release pinned in scripts/plotly_bundle/package.json; bump it with the plotly package.
+plotly-bundle:
+	cd scripts/plotly_bundle && npm install --no-save --no-audit --no-fund --ignore-scripts && node build.js
 
 clean:
 	rm -rf build dist *.egg-info $(VMEMSCOPE_TEST_OUTPUT) .pytest_cache .hypothesis

@@ -122,10 +122,15 @@ class WindowRequest(ScenarioRef):
 
 
 class VmemmapRequest(ScenarioRef):
-    """The vmemmap pages of one memory block (`block`, the N of memoryN) or one huge page (`head_pfn`)."""
+    """The vmemmap pages of one memory block (`block`, the N of memoryN) or one huge page (`head_pfn`),
+    all of them or a page of them (`offset`, `limit`); the figure always draws them all."""
     block: Optional[Annotated[int, Field(ge=0, le=1 << 40)]] = None
     head_pfn: Optional[Pfn] = None
     figure: bool = False
+    offset: Annotated[int, Field(ge=0, le=1 << 40, description="First vmemmap page listed (by index)")] = 0
+    limit: Optional[Annotated[int, Field(ge=1, le=1 << 40)]] = Field(
+        default=None, description="At most this many pages listed (default: every one; a 1 GiB huge page has "
+                                  "4,096, some 0.9 MB of JSON); `pages_total` says how many there are")
 
 
 class SectionsRequest(ScenarioRef):
@@ -403,7 +408,9 @@ class VmemmapPage(_Out):
 class VmemmapResponse(_Out):
     scenario_id: Optional[ScenarioId]
     target: dict[str, Any]
-    pages: list[VmemmapPage]
+    pages: list[VmemmapPage] = Field(description="The pages from `offset`, at most `limit` of them")
+    pages_total: int = Field(description="How many vmemmap pages the block or huge page has")
+    offset: int
     figure: Optional[dict[str, Any]] = None
 
 

@@ -44,7 +44,11 @@ def _pfn_ranges(m: EvaluatedMachine) -> dict:
     return {k: [hex(s), hex(e)] if r else None for k, r in m.pfn_ranges().items() for s, e in [r or (0, 0)]}
 
 
-def _evaluate(m: EvaluatedMachine, req: EvaluateRequest) -> dict:
+DASHBOARD_HUGEPAGES = 500    # huge pages the dashboard lists (static/js/main.js asks for as many)
+
+
+def evaluate_answer(m: EvaluatedMachine, req: EvaluateRequest) -> dict:
+    """The /evaluate answer (the dashboard's page carries it for the document it opens: pages.py)."""
     blocks = m.blocks(req.blocks_offset, req.blocks_limit)
     span = (int(blocks[0]["start_pfn"], 16), int(blocks[-1]["end_pfn"], 16)) if blocks else (0, 0)
     return {"scenario_id": req.scenario_id, "implementation": m.implementation,
@@ -63,7 +67,7 @@ async def evaluate(req: EvaluateRequest, store: StoreDep, cache: CacheDep) -> Re
     m = await machine_async(req, store, cache)
     small = min(m.nr_blocks, req.blocks_limit) <= INLINE_BLOCKS and req.hugepages_limit <= 1000 \
         and m.nr_events <= 1000
-    return await _answer(small, _evaluate, m, req)
+    return await _answer(small, evaluate_answer, m, req)
 
 
 def _resolve(m: EvaluatedMachine, req: ResolveRequest) -> dict:
@@ -150,13 +154,17 @@ def _vmemmap(m: EvaluatedMachine, req: VmemmapRequest) -> dict:
         vm = m.vmemmap(block=req.block, head_pfn=req.head_pfn)
     except ScenarioError as e:
         raise located(e)
-    return {"scenario_id": req.scenario_id, **vm, "figure": vmemmap_figure(vm, m) if req.figure else None}
+    pages = vm["pages"]
+    end = len(pages) if req.limit is None else req.offset + req.limit
+    return {"scenario_id": req.scenario_id, **vm, "pages": pages[req.offset: end], "pages_total": len(pages),
+            "offset": req.offset, "figure": vmemmap_figure(vm, m) if req.figure else None}
 
 
 @router.post("/vmemmap", response_model=VmemmapResponse, responses=BAD_BODY)
 async def vmemmap(req: VmemmapRequest, store: StoreDep, cache: CacheDep) -> Response:
     """The vmemmap pages of a memory block or a huge page: which pfns each describes, the frame
-    backing it, PMD or PTE, and for HVO the tails remapped read-only and the frames freed."""
+    backing it, PMD or PTE, and for HVO the tails remapped read-only and the frames freed (every
+    page, or `limit` of them from `offset`; `pages_total` counts them)."""
     m = await machine_async(req, store, cache)
     return await _answer(False, _vmemmap, m, req)
 

@@ -16,8 +16,8 @@ from ..figures import role_legend
 from ..schemas import Health, Presets
 
 router = APIRouter()
-_PRESETS = json.dumps({**presets(), "roles": role_legend()}, separators=(",", ":")).encode()
-_PRESETS_ETAG = '"' + hashlib.sha256(_PRESETS).hexdigest()[:24] + '"'
+PRESETS_JSON = json.dumps({**presets(), "roles": role_legend()}, separators=(",", ":")).encode()
+_PRESETS_ETAG = '"' + hashlib.sha256(PRESETS_JSON).hexdigest()[:24] + '"'
 
 
 @router.get("/healthz", tags=["health"], response_model=Health)
@@ -42,4 +42,4 @@ async def get_presets(request: Request) -> Response:
     headers = {"ETag": _PRESETS_ETAG, "Cache-Control": "public, max-age=3600"}
     if _PRESETS_ETAG in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
-    return Response(_PRESETS, media_type="application/json", headers=headers)
+    return Response(PRESETS_JSON, media_type="application/json", headers=headers)

@@ -1,8 +1,11 @@
-"""HTML pages and their assets: the dashboard (server-rendered summary, then ES modules), static
-files, and Plotly.js from the installed plotly package (classrooms are offline: no CDN)."""
+"""HTML pages and their assets: the dashboard (server-rendered summary and the data its first views
+ask for, then ES modules), static files, and Plotly.js from the installed plotly package or its partial
+bundle in static/vendor (classrooms are offline: no CDN)."""
 from __future__ import annotations
 
 import json
+
+import orjson
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
@@ -13,6 +16,9 @@ from engine import Scenario
 
 from .. import assets
 from ..deps import CacheDep, evaluate_cached
+from ..schemas import EvaluateRequest
+from . import machine, meta, walkthroughs
+from .machine import DASHBOARD_HUGEPAGES
 
 STATIC = assets.STATIC
 templates = Jinja2Templates(directory=str(assets.TEMPLATES))     # in the package (wheel, image) or the checkout
@@ -27,8 +33,23 @@ def _json_script(doc: object) -> str:
     return json.dumps(doc).replace("</", "<\\/")
 
 
-@router.get("/", response_class=HTMLResponse)
-def index(request: Request, cache: CacheDep) -> HTMLResponse:
+PRESETS = json.loads(meta.PRESETS_JSON)
+
+
+def _served(cache: CacheDep, doc: dict | None, walkthrough: dict | None = None) -> str:
+    """What the page's scripts ask for first, answered in the page (static/js/main.js takes them from
+    there): the presets, the /evaluate answer for the document it opens (as /evaluate gives it, from the
+    same cached machine), the walkthrough. The first views are then asked for without a round trip."""
+    out: dict = {"presets": PRESETS}
+    if doc is not None:
+        req = EvaluateRequest(scenario=doc, hugepages_limit=DASHBOARD_HUGEPAGES)
+        out["evaluated"] = {"scenario": doc, "answer": machine.evaluate_answer(evaluate_cached(cache, req.scenario), req)}
+    if walkthrough is not None:
+        out["walkthrough"] = walkthrough
+    return orjson.dumps(out).decode().replace("</", "<\\/")      # as _json_script: '</' cannot close it
+
+
+def _page(request: Request, cache: CacheDep, served: str) -> HTMLResponse:
     assets.warm_up()
     m = evaluate_cached(cache, Scenario.model_validate(DEFAULT_SCENARIO))
     blocks = [b for b in m.blocks() if not b["boot"]]
@@ -37,7 +58,14 @@ def index(request: Request, cache: CacheDep) -> HTMLResponse:
     return templates.TemplateResponse(request, "index.html", {
         "scenario": DEFAULT_SCENARIO, "summary": m.summary(), "blocks": blocks,
         "hugepages": m.hugepages(), "events": m.events(), "marks": marks,
-        "default_json": _json_script(DEFAULT_SCENARIO)})
+        "default_json": _json_script(DEFAULT_SCENARIO), "served_json": served})
+
+
+@router.get("/", response_class=HTMLResponse)
+def index(request: Request, cache: CacheDep) -> HTMLResponse:
+    # a permalink (?s=) names a saved document: the page does not read the database, the script asks
+    shown = None if request.query_params.get("s") else DEFAULT_SCENARIO
+    return _page(request, cache, _served(cache, shown))
 
 
 @router.get("/walkthroughs/{slug}/{step}", response_class=HTMLResponse)
@@ -50,7 +78,8 @@ def walkthrough_page(request: Request, cache: CacheDep, slug: str, step: int) ->
         raise HTTPException(404, str(e)) from None
     if not 1 <= step <= len(wt["steps"]):
         raise HTTPException(404, f"walkthrough {slug} has steps 1-{len(wt['steps'])}")
-    return index(request, cache)
+    full = walkthroughs.full(slug)
+    return _page(request, cache, _served(cache, full["steps"][step - 1]["scenario"], full))
 
 
 def _asset(request: Request, name: str, cache_control: str) -> Response:

@@ -4,18 +4,18 @@ import { api, ApiError } from "./api.js";
 import { History } from "./history.js";
 import { MemoryMap } from "./map.js";
 import { renderBlocks, renderChain, renderEvents, renderHugepages, renderSections, renderSummary } from "./panels.js";
-import { renderVmemmap } from "./vmemmap.js";
-import { loadWalkthrough, parseWalkthroughPath, renderWalkthrough, setOffScript } from "./walkthrough.js";
-import { $, clone, count, el, formatSize, fromHex, hex, parseSize } from "./util.js";
+import { renderVmemmap, VMEMMAP_ROWS } from "./vmemmap.js";
+import { loadWalkthrough, parseWalkthroughPath, renderWalkthrough, seedWalkthrough, setOffScript } from "./walkthrough.js";
+import { $, clone, count, el, formatSize, fromHex, hash, hex, parseSize } from "./util.js";
 import { DEFAULT_WS, SavedPanel, scenariosPath, workspaceOf, wsQuery } from "./saved.js";
 
 const S = {
   presets: null, history: null, step: null, view: null, sel: null, chainPfn: null, wt: null, bootFixed: [], bootReady: null,
-  id: null, ref: null, ev: null, key: null, mapSeq: 0, renders: 0,
+  id: null, ref: null, ev: null, key: null, content: null, unstamped: new Set(), mapSeq: 0, renders: 0,
   ws: DEFAULT_WS,            // the workspace whose list saves go to (?ws= in the URL and in permalinks)
 };
 // what tests and the browser benchmark read (no polling of private state)
-window.vmemscope = { state: S, renders: 0 };
+window.vmemscope = { state: S, renders: 0, map: null };
 
 const totalOps = () => S.history.doc.ops.length;
 const currentStep = () => (S.step == null ? totalOps() : S.step);
@@ -28,42 +28,95 @@ function showError(where, err) {
 }
 
 // ------------------------------------------------------------------ evaluate and draw
+/** Evaluate a document (at a step) and save it, both asked at once. The views are drawn from the
+ * evaluation with the document inline; the save, a database write, is not waited for to draw: its id
+ * (state key, permalink, later queries) is awaited while they are drawn (apply). */
 async function evaluateDoc(doc, step) {
-  // saved and evaluated at once (one round trip, not two); later queries name the saved document
   const shown = step == null || step >= doc.ops.length ? doc : { ...doc, ops: doc.ops.slice(0, step) };
-  const [saved, ev] = await Promise.all([api(scenariosPath(S.ws), doc),
-    api("/api/v1/evaluate", { scenario: shown, hugepages_limit: 500 })]);
-  const ref = shown === doc ? { scenario_id: saved.id } : { scenario: shown };
-  return { id: saved.id, ref, ev };
+  const saved = api(scenariosPath(S.ws), doc);
+  saved.catch(() => {});                           // its failure is reported by apply
+  const { key, answer } = evaluation(shown);
+  return { ev: await answer, saved, whole: shown === doc, ref: { scenario: shown }, content: key };
 }
 
-/** Try a new document; keep it (undo-able) only if the API accepts it. */
+/** The engine's evaluation of a document, asked once per content: undo, redo, the step slider and
+ * walkthrough steps that show the same machine (their documents differ in name only, which changes
+ * nothing the evaluation says) reuse the answer. The last EVALUATIONS are kept. */
+const EVALUATIONS = 16;
+const HUGEPAGES_LISTED = 500;                    // as the page's own answer lists (app/routers/machine.py)
+const evaluations = new Map();                   // content hash (the document less its name) -> answer
+
+const contentKey = (doc) => hash(JSON.stringify({ ...doc, name: undefined }));
+
+function evaluation(shown) {
+  const key = contentKey(shown);
+  let answer = evaluations.get(key);
+  if (answer) {
+    evaluations.delete(key);                       // most recent last
+  } else {
+    answer = api("/api/v1/evaluate", { scenario: shown, hugepages_limit: HUGEPAGES_LISTED });
+    answer.catch(() => evaluations.delete(key));   // refusals are asked again (and reported) next time
+  }
+  evaluations.set(key, answer);
+  while (evaluations.size > EVALUATIONS) evaluations.delete(evaluations.keys().next().value);
+  return { key, answer };
+}
+
+/** Try a new document; keep it (undo-able) only if the API accepts it (evaluates and saves it). */
 async function commit(doc, where) {
   clearErrors();
   if (S.wt && !S.wt.offScript) { S.wt.offScript = true; setOffScript(true); }   // leaving the script
+  let r;
   try {
-    const r = await evaluateDoc(doc, null);
-    S.history.push(doc);
-    S.step = null;
-    await apply(r);
+    r = await evaluateDoc(doc, null);
   } catch (e) {
     showError(where, e);
+    return;
+  }
+  S.history.push(doc);
+  S.step = null;
+  const refused = await apply(r);
+  if (refused) {                                   // evaluated but not saved (its name): not kept
+    S.history.drop();
+    await reload();
+    showError(where, refused);
   }
 }
 
 /** The one scenario state (document, step, view, selection, chain) -> every view. Each view is
  * re-derived here on every change (control, undo/redo, step, import, walkthrough step) and stamped with
- * the state it shows (data-state), so no panel can keep yesterday's answer. */
+ * the state it shows (data-state: the saved id and the step), so no panel can keep yesterday's answer.
+ * Resolves to the save's error if the API refused the document (4xx), else null; a store that cannot
+ * write (503) leaves the document drawn, unsaved, and says so. */
 async function apply(r) {
-  S.id = r.id; S.ref = r.ref; S.ev = r.ev;
-  S.key = `${S.id}@${currentStep()}`;
-  renderAll();
+  S.ev = r.ev; S.ref = r.ref; S.content = r.content;
+  S.key = null;                                    // stamps wait for the saved id (stamp, below)
+  S.unstamped = new Set();
   S.bootReady = findBootFixed();                   // asked for while the map's window is on its way
-  await Promise.all([drawMap(false), deriveVmemmap(), deriveChain(), deriveSections(), saved.refresh()]);
+  const views = Promise.all([r.saved.catch((e) => e), drawMap(false), deriveVmemmap(), deriveChain(),
+    deriveSections(), r.saved.then(() => savedPanel.refresh(), () => {})]);   // each asks the server first, then draws its answer
+  renderAll();                                     // the tables, while those answers travel
+  const [savedDoc] = await views;
+  let refused = null;
+  if (savedDoc instanceof Error) {
+    S.id = null;
+    if (savedDoc instanceof ApiError && savedDoc.status >= 400 && savedDoc.status < 500) refused = savedDoc;
+    showError("scenario", refused || new Error(`not saved, so no permalink: ${savedDoc.message}`));
+  } else {
+    S.id = savedDoc.id;
+    if (r.whole) S.ref = { scenario_id: savedDoc.id };   // later queries (zoom, hover) name it: small bodies
+  }
+  S.key = `${S.id ?? `unsaved-${S.content}`}@${currentStep()}`;
+  stamp(...S.unstamped);
   rendered();
+  return refused;
 }
 
-function stamp(...sels) { sels.forEach((s) => { $(s).dataset.state = S.key; }); }
+/** Mark views as showing the current state (once its key is known). */
+function stamp(...sels) {
+  if (S.key == null) { sels.forEach((s) => S.unstamped.add(s)); return; }
+  sels.forEach((s) => { $(s).dataset.state = S.key; });
+}
 
 function renderAll() {
   const ev = S.ev;
@@ -141,10 +194,11 @@ const BOOT_NOTE = " (boot memmap)";
 /** Fixed points of the boot memmap (the struct page of a memblock memmap page in that page itself):
  * the chain from the first page of each node's memblock memmap buffer ends in it, if there is one. The
  * engine says which (/chain's fixed_point); the figure marks only hot-plugged blocks' ones. */
-const bootFixedSeen = new Map();                  // state key -> its boot fixed points
+const bootFixedSeen = new Map();                  // content hash (evaluation) -> its boot fixed points
 
 async function findBootFixed() {
-  if (bootFixedSeen.has(S.key)) { S.bootFixed = bootFixedSeen.get(S.key); return; }
+  const key = S.content;
+  if (bootFixedSeen.has(key)) { S.bootFixed = bootFixedSeen.get(key); return; }
   const firsts = new Map();
   for (const b of S.ev.blocks) {
     if (b.memmap.where !== "memblock" || b.memmap.start_pfn == null) continue;
@@ -153,7 +207,7 @@ async function findBootFixed() {
   }
   const chains = await Promise.all([...firsts.values()].map((f) => api("/api/v1/chain", { ...S.ref, pfn: hex(f) })));
   S.bootFixed = [...new Set(chains.map((c) => c.fixed_point).filter((p) => p))];
-  bootFixedSeen.set(S.key, S.bootFixed);
+  bootFixedSeen.set(key, S.bootFixed);
 }
 
 /** A boot fixed point's callout, like the figure's for a hot-plugged block (placed by map.js). */
@@ -182,7 +236,7 @@ async function deriveVmemmap() {
     : S.ev.hugepages.some((h) => h.head_pfn === target.head_pfn);
   if (!there) { clearVmemmap(`${m[1] === "block" ? `memory${m[2]}` : `huge page ${m[2]}`} does not exist at this step`); return; }
   try {
-    await renderVmemmap(await api("/api/v1/vmemmap", { ...S.ref, ...target, figure: true }));
+    await renderVmemmap(await api("/api/v1/vmemmap", { ...S.ref, ...target, figure: true, limit: VMEMMAP_ROWS }));
     stamp("#vmemmap-card");
   } catch (e) {
     showError("blocks", e);
@@ -381,7 +435,7 @@ function bindControls() {
   });
   $("#export").addEventListener("click", () => {
     const blob = new Blob([JSON.stringify(S.history.doc, null, 1)], { type: "application/json" });
-    const a = Object.assign(document.createElement("a"), { href: URL.createObjectURL(blob), download: `vmemscope-${S.id}.json` });
+    const a = Object.assign(document.createElement("a"), { href: URL.createObjectURL(blob), download: `vmemscope-${S.id ?? "unsaved"}.json` });
     a.click();
     URL.revokeObjectURL(a.href);
   });
@@ -465,7 +519,7 @@ function zoom(kind) {
 /** The URL of the state shown (document, step, view, selection), in workspace ws. */
 function stateUrl(ws) {
   const q = new URLSearchParams(ws === DEFAULT_WS ? {} : { ws });
-  q.set("s", S.id);
+  if (S.id) q.set("s", S.id);
   if (S.step != null) q.set("step", String(S.step));
   if (S.view) q.set("v", `${hex(S.view.start)}-${hex(S.view.end)}`);
   if (S.sel) q.set("sel", S.sel);
@@ -491,13 +545,13 @@ async function fromUrl() {
 // ------------------------------------------------------------------ start
 const wsFromUrl = workspaceOf(location.search);
 S.ws = wsFromUrl.ws;
-const saved = new SavedPanel(S.ws, {
+const savedPanel = new SavedPanel(S.ws, {
   current: () => S.id,
   link: (id) => `/?${new URLSearchParams(S.ws === DEFAULT_WS ? { s: id } : { ws: S.ws, s: id })}`,
   // the same state (or walkthrough step), listed in the other workspace
   onSwitch: (ws) => location.assign(S.wt && !S.wt.offScript ? `/walkthroughs/${S.wt.slug}/${S.wt.step}${wsQuery(ws)}` : stateUrl(ws)),
 });
-if (wsFromUrl.error) saved.error(wsFromUrl.error);
+if (wsFromUrl.error) savedPanel.error(wsFromUrl.error);
 
 const map = new MemoryMap($("#map"), {
   onZoom: (a, b) => (a == null ? zoom("all") : setView(a + 0.5, b + 0.5)),
@@ -513,6 +567,7 @@ const map = new MemoryMap($("#map"), {
   },
   onMark: (text) => showChain(/pfn (0x[0-9a-f]+)/.exec(text)[1]),   // the sentence or "pfn X ↺"
 });
+window.vmemscope.map = map;
 
 async function walkthroughState(where) {
   const wt = await loadWalkthrough(where.slug);
@@ -547,6 +602,14 @@ async function goToStep(where, push) {
     showError("scenario", e);
   }
   document.body.dataset.ready = "true";
+  nextStepAhead(where);
+}
+
+/** While a step is read, the next one's evaluation is asked for (the class goes there next): Next then
+ * finds the answer here and the machine in the server's cache. */
+function nextStepAhead(where) {
+  const next = S.wt?.data.steps[where.step];       // steps count from 1
+  if (next) evaluation(next.scenario).answer.catch(() => {});
 }
 
 window.addEventListener("popstate", () => {
@@ -564,10 +627,20 @@ async function listWalkthroughs() {
   }));
 }
 
+/** What the page was served with (app/routers/pages.py): the presets, the /evaluate answer for the
+ * document it opens, the walkthrough; whatever it lacks (a permalink's document) is asked for. */
+function served() {
+  const got = JSON.parse($("#served")?.textContent || "{}");
+  if (got.evaluated) evaluations.set(contentKey(got.evaluated.scenario), Promise.resolve(got.evaluated.answer));
+  if (got.walkthrough) seedWalkthrough(got.walkthrough);
+  return got;
+}
+
 async function main() {
   try {
-    // the data is fetched while the browser is still parsing Plotly (async), all at once
-    const presets = api("/api/v1/presets");
+    // the first views' data is asked for at once, before Plotly's script runs (it comes after this one)
+    const got = served();
+    const presets = got.presets ? Promise.resolve(got.presets) : api("/api/v1/presets");
     const where = parseWalkthroughPath(location.pathname);
     const { doc, sel } = where ? await walkthroughState(where) : await fromUrl();
     const evaluated = evaluateDoc(doc, S.step);
@@ -578,6 +651,7 @@ async function main() {
     S.sel = sel;
     await apply(await evaluated);
     document.body.dataset.ready = "true";
+    if (where) nextStepAhead(where);
   } catch (e) {
     showError("scenario", e);
   }

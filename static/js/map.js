@@ -6,6 +6,10 @@
 import { $, fromHex, plain } from "./util.js";
 
 const BASE_FONT = 13, PRESENTER_FONT = 18, MIN_PX = 4, GAP_PX = 8;
+// the top margin one level of callouts needs (placeCallouts: a 30 px arrow, a line of 13 px text in its
+// box, 8 px), given before the first draw: placing the callouts then moves only them, never the margin
+// (which would redraw the whole plot a second time)
+const CALLOUT_TOP = 64, FIRST_AX = 12, FIRST_AY = 30, PLACEMENTS = 32;
 // narrow roles that must never vanish inside a wider neighbour, with their PALETTE colour
 const EMPHASIS = { hugetlb_head: "#882255", hvo_freed_selfhosted: "#d55e00" };
 
@@ -62,7 +66,7 @@ export function emphasis(meta, counts, plotPx) {
  * from the drawn boxes, so it holds for any font size and plot width. When the full sentences do not fit
  * side by side, the callouts shrink to "pfn X ↺" (the sentences stay in the list under the map and in
  * the callout's hover text), so no arrow crosses another callout's text. */
-async function declutter(gd) {
+async function declutter(gd, drawn) {
   const anns = gd.layout.annotations || [];
   const idx = anns.map((a, i) => i).filter((i) => anns[i].name === "self-mapping" && anns[i].showarrow !== false);
   if (!idx.length) return {};
@@ -74,10 +78,26 @@ async function declutter(gd) {
       return pfn ? [[`annotations[${i}].text`, `pfn ${pfn} \u21ba`], [`annotations[${i}].hovertext`, anns[i].text]] : [];
     }));
     await window.Plotly.relayout(gd, short);
+    drawn();
     plan = placeCallouts(gd, idx);
   }
-  await window.Plotly.relayout(gd, plan.update);
+  // moving an annotation is a full redraw in Plotly (its editType has "calc"): only if one moves
+  const moved = ([k, v]) => (typeof v === "number" ? !(Math.abs(current(gd.layout, k) - v) < 0.5) : current(gd.layout, k) !== v);
+  if (Object.entries(plan.update).some(moved)) { await window.Plotly.relayout(gd, plan.update); drawn(); }
   return { ...short, ...plan.update };
+}
+
+/** The value of "annotations[3].ax" or "margin.t" in a layout. */
+function current(layout, key) {
+  const m = /^annotations\[(\d+)\]\.(\w+)$/.exec(key);
+  return m ? layout.annotations?.[Number(m[1])]?.[m[2]] : key === "margin.t" ? layout.margin?.t : undefined;
+}
+
+/** Callouts not placed yet start where a lone one ends up (placeCallouts' first level, 12 px right of
+ * its pfn): the usual single callout is then drawn in place at once. */
+function firstLevel(layout) {
+  return { ...layout, annotations: (layout.annotations || []).map((a) => (a.name === "self-mapping" && a.showarrow !== false
+    ? { ...a, ax: FIRST_AX, ay: -FIRST_AY, xanchor: "left" } : a)) };
 }
 
 /** Apply a declutter() result ("annotations[3].ay": -56, "margin.t": 90, ...) to a layout before drawing. */
@@ -102,11 +122,11 @@ function placeCallouts(gd, idx) {
   const update = {};
   let top = 0;
   for (const it of items) {
-    const x0 = Math.max(4, Math.min(it.tip + 12, right - it.w));    // slid left rather than cut off
+    const x0 = Math.max(4, Math.min(it.tip + FIRST_AX, right - it.w));    // slid left rather than cut off
     let lv = ends.findIndex((r) => r + GAP_PX <= x0);
     if (lv < 0) { ends.push(0); lv = ends.length - 1; }
     ends[lv] = x0 + it.w;
-    const ay = -(30 + lv * (it.h + GAP_PX));
+    const ay = -(FIRST_AY + lv * (it.h + GAP_PX));
     top = Math.max(top, -ay + it.h + 8);
     Object.assign(update, { [`annotations[${it.i}].ax`]: x0 - it.tip,
       [`annotations[${it.i}].ay`]: ay, [`annotations[${it.i}].xanchor`]: "left" });
@@ -121,7 +141,8 @@ export class MemoryMap {
     this.handlers = { onZoom, onHover, onClick, onMark };
     this.bound = false;
     this.last = null;
-    this.placed = null;
+    this.placed = new Map();   // callout placements by what they depend on (the last PLACEMENTS views)
+    this.draws = 0;            // Plotly draws of the map (react, relayout): one per render when placed at once
   }
 
   /** Draw the server's figure (with the window's per-bin counts) for this screen. */
@@ -130,15 +151,24 @@ export class MemoryMap {
     const config = { responsive: true, displaylogo: false, scrollZoom: true,
                      modeBarButtonsToRemove: ["select2d", "lasso2d", "toImage", "sendChartToCloud"] };
     await plotlyReady;
-    let layout = scaled(fig.layout, presenter() ? PRESENTER_FONT / BASE_FONT : 1);
+    const k = presenter() ? PRESENTER_FONT / BASE_FONT : 1;
+    let layout = scaled(fig.layout, k);
     layout.shapes = [...(layout.shapes || []), ...emphasis(layout.meta, counts || {}, this.pixels)];
-    // the callouts' places depend only on them, the plot width and the text size: measured once
+    if ((layout.annotations || []).some((a) => a.name === "self-mapping" && a.showarrow !== false)) {
+      layout.margin = { ...layout.margin, t: Math.max(layout.margin?.t ?? 0, Math.round(CALLOUT_TOP * k)) };
+    }
+    // the callouts' places depend only on them, the plot width and the text size: measured once per view
     // (with their indexes: a placement is a list of "annotations[i]" updates)
     const key = JSON.stringify([this.pixels, layout.font, layout.margin,
       (layout.annotations || []).map((a, i) => [a.name, i, a.x, a.text]).filter((a) => a[0] === "self-mapping")]);
-    if (this.placed?.key === key) layout = withPlacement(layout, this.placed.update);
+    const placed = this.placed.get(key);
+    layout = placed ? withPlacement(layout, placed) : firstLevel(layout);
     await window.Plotly.react(this.div, fig.data, layout, config);
-    if (this.placed?.key !== key) this.placed = { key, update: await declutter(this.div) };
+    this.draws += 1;
+    if (!placed) {
+      this.placed.set(key, await declutter(this.div, () => { this.draws += 1; }));
+      if (this.placed.size > PLACEMENTS) this.placed.delete(this.placed.keys().next().value);
+    }
     if (!this.bound) this.bind();
   }
 

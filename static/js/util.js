@@ -50,6 +50,19 @@ export const count = (n, noun) => `${n} ${noun}${Number(n) === 1 ? "" : "s"}`;
 
 export const clone = (o) => JSON.parse(JSON.stringify(o));
 
+/** A 53-bit hash of a string (cyrb53), as hex: a short key for a document, never sent anywhere. */
+export function hash(str) {
+  let h1 = 0xdeadbeef, h2 = 0x41c6ce57;
+  for (let i = 0; i < str.length; i++) {
+    const c = str.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(16);
+}
+
 /** Plotly hover text (with <br> and <b>) as plain text lines. */
 export const plain = (html) => String(html).replace(/<br>/g, "\n").replace(/<\/?b>/g, "")
   .replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");

@@ -19,6 +19,9 @@ export function parseWalkthroughPath(path) {
 
 const loaded = new Map();
 
+/** A walkthrough the page was served with (app/routers/pages.py): not fetched again. */
+export function seedWalkthrough(wt) { loaded.set(wt.slug, Promise.resolve(wt)); }
+
 /** A walkthrough with all its steps, fetched once per page. */
 export async function loadWalkthrough(slug) {
   if (!loaded.has(slug)) loaded.set(slug, api(`/api/v1/walkthroughs/${encodeURIComponent(slug)}`));

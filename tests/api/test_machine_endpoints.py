@@ -136,3 +136,23 @@ def test_hugepage_paging(client):
     full = post(client, "evaluate", {"scenario": sc, "hugepages_limit": 100})["hugepages"]
     assert doc["hugepages"] == full[3:7]
     assert [int(h["head_pfn"], 16) for h in full] == sorted(int(h["head_pfn"], 16) for h in full)
+
+
+def test_vmemmap_pages_are_paged_and_the_figure_still_draws_them_all(client):
+    """A 1 GiB huge page has 4,096 vmemmap pages (0.9 MB of JSON): `limit` and `offset` list a page of them,
+    `pages_total` counts them; without `limit` the answer lists every page, as it always did."""
+    doc = {"kernel": "6.8", "boot_memory": [{"start": "0x0", "size": "4G", "node": 0}],
+           "ops": [{"op": "alloc_hugepages", "size": "1G", "count": 1}]}
+    head = post(client, "evaluate", {"scenario": doc})["hugepages"][0]["head_pfn"]
+    every = post(client, "vmemmap", {"scenario": doc, "head_pfn": head, "figure": True})
+    assert len(every["pages"]) == every["pages_total"] == 4096 and every["offset"] == 0
+    some = post(client, "vmemmap", {"scenario": doc, "head_pfn": head, "figure": True, "limit": 256})
+    assert some["pages"] == every["pages"][:256] and some["pages_total"] == 4096
+    assert some["figure"] == every["figure"] and some["target"] == every["target"]
+    tail = post(client, "vmemmap", {"scenario": doc, "head_pfn": head, "offset": 4000, "limit": 256})
+    assert tail["pages"] == every["pages"][4000:] and tail["offset"] == 4000 and tail["figure"] is None
+    assert post(client, "vmemmap", {"scenario": doc, "head_pfn": head, "offset": 5000})["pages"] == []
+    post(client, "vmemmap", {"scenario": doc, "head_pfn": head, "limit": 0}, status=422)
+    schema = client.get("/openapi.json").json()["components"]["schemas"]
+    assert {"offset", "limit"} <= set(schema["VmemmapRequest"]["properties"])
+    assert {"pages_total", "offset"} <= set(schema["VmemmapResponse"]["required"])

@@ -2,24 +2,25 @@
 load under 1.6 MB on the wire, and walkthrough steps that do not reload the page."""
 from __future__ import annotations
 
+import json
 import re
 
 import httpx
 from playwright.sync_api import expect
 
-from app.assets import PLOTLY_CARTESIAN, PLOTLY_JS, plotly_release
+from app.assets import PLOTLY_BUNDLE, PLOTLY_JS, plotly_release
 
 
 def test_assets_are_versioned_compressed_and_cached(live_server):
     html = httpx.get(live_server + "/", timeout=30).text
     urls = re.findall(r'(?:src|href)="(/static/[^"]+)"', html)
     assert urls and all(re.match(r"^/static/v/[0-9a-f]{12}/", u) for u in urls), urls
-    plotly = next(u for u in urls if u.endswith("/vendor/plotly-cartesian.min.js"))
+    plotly = next(u for u in urls if u.endswith("/vendor/plotly-heatmap.min.js"))
     for coding in ("br", "gzip"):
         r = httpx.get(live_server + plotly, headers={"accept-encoding": coding}, timeout=60)
         assert r.status_code == 200 and r.headers["content-encoding"] == coding
         assert int(r.headers["content-length"]) < 1_600_000
-        assert r.content == PLOTLY_CARTESIAN.read_bytes()        # httpx decodes: the same script
+        assert r.content == PLOTLY_BUNDLE.read_bytes()        # httpx decodes: the same script
         assert "immutable" in r.headers["cache-control"] and "max-age=31536000" in r.headers["cache-control"]
         assert r.headers["vary"] == "Accept-Encoding"
     # an old version's URL still answers, but is not cached for a year
@@ -29,8 +30,8 @@ def test_assets_are_versioned_compressed_and_cached(live_server):
     assert httpx.get(live_server + "/static/v/x/%2e%2e/%2e%2e/app/main.py", timeout=30).status_code == 404
 
 
-def test_the_cartesian_bundle_is_the_plotly_packages_release():
-    assert plotly_release(PLOTLY_CARTESIAN) == plotly_release(PLOTLY_JS) != ""
+def test_the_partial_bundle_is_the_plotly_packages_release():
+    assert plotly_release(PLOTLY_BUNDLE) == plotly_release(PLOTLY_JS) != ""
 
 
 def test_first_load_is_under_1_6_mb_on_the_wire(page, live_server):
@@ -61,3 +62,135 @@ def test_walkthrough_steps_do_not_reload_the_page(dash):
     p.wait_for_selector("body[data-ready=true]")
     assert p.evaluate("window.__same_document") is True
     assert p.evaluate("performance.getEntriesByType('navigation').length") == 1
+
+
+def test_the_views_are_drawn_while_the_save_is_outstanding(dash):
+    """The save (a database write) is asked with the evaluation but never waited for to draw: with the store
+    failing, every view is still drawn from the engine's answers and the page says it has no permalink."""
+    p = dash.page
+    dash.expected_errors.append("503")
+    p.route("**/api/v1/scenarios", lambda route: route.fulfill(
+        status=503, content_type="application/json", headers={"Retry-After": "1"},
+        body=json.dumps({"message": "the scenario store is unavailable", "detail": []}))
+        if route.request.method == "POST" else route.continue_())
+    dash.open("/")
+    expect(p.locator("[data-error-for=scenario]")).to_have_text(
+        "not saved, so no permalink: the scenario store is unavailable")
+    key = p.locator("body").get_attribute("data-state")
+    ops = p.evaluate("window.vmemscope.state.history.doc.ops.length")
+    assert key.startswith("unsaved-") and key.endswith(f"@{ops}")
+    for v in ["#summary", "#blocks", "#hugepages", "#events", "#map", "#marks", "#sections"]:
+        assert p.locator(v).get_attribute("data-state") == key, v
+    assert p.locator("#map .main-svg").count() and p.locator("#marks .mark").count()
+    assert "s=" not in p.url
+
+
+def test_a_document_the_store_refuses_is_not_kept(dash, tmp_path):
+    """Evaluated but refused by the save (a control character in its name): the edit is undone, as before."""
+    p = dash.page
+    dash.open("/")
+    dash.expected_errors.append("422")
+    before = p.evaluate("window.vmemscope.state.history.doc")
+    f = tmp_path / "bell.json"
+    f.write_text(json.dumps({**before, "name": "bell\u0007", "kernel": "6.1"}))
+    p.set_input_files("#import", str(f))
+    expect(p.locator("[data-error-for=scenario]")).to_contain_text("control character U+0007")
+    p.wait_for_selector("body[data-ready=true]")
+    assert p.evaluate("window.vmemscope.state.history.doc") == before
+    expect(p.locator("#undo")).to_be_disabled()
+    expect(p.locator("#summary")).to_contain_text("6.8 on x86_64")
+
+
+def test_the_next_step_is_evaluated_while_this_one_is_read(dash):
+    """Next finds the next step's evaluation already asked for (not asked again after the click), and the
+    step shows what the API answers for its scenario."""
+    p = dash.page
+    steps = httpx.get(dash.base + "/api/v1/walkthroughs/hvo", timeout=30).json()["steps"]
+    asked = []
+    p.on("request", lambda r: asked.append(r.post_data_json["scenario"]["name"])
+         if r.url.endswith("/api/v1/evaluate") else None)
+    dash.open("/walkthroughs/hvo/1")
+    p.wait_for_load_state("networkidle")
+    assert asked == [steps[1]["scenario"]["name"]]                 # step 1's came with the page
+    p.click("#wt-next")
+    p.wait_for_url("**/walkthroughs/hvo/2")
+    expect(p.locator("#wt-count")).to_have_text(re.compile(r"^Step 2 of"))
+    p.wait_for_selector("body[data-ready=true]")
+    assert steps[1]["scenario"]["name"] not in asked[2:]
+    step = steps[1]
+    ev = httpx.post(dash.base + "/api/v1/evaluate", json={"scenario": step["scenario"], "hugepages_limit": 500},
+                    timeout=30).json()
+    got = {r.get_attribute("data-head"): r.locator("td").nth(3).inner_text()
+           for r in p.locator("#hugepages tr[data-head]").all()}
+    assert got == {h["head_pfn"]: h["hvo"] for h in ev["hugepages"]}
+    expect(p.locator("#events li")).to_have_count(len(ev["events"]))
+    key = p.locator("body").get_attribute("data-state")
+    saved = httpx.post(dash.base + "/api/v1/scenarios", json=step["scenario"], timeout=30).json()["id"]
+    assert key == f"{saved}@{len(step['scenario']['ops'])}"
+
+
+def served(html: str) -> dict:
+    return json.loads(re.search(r'<script type="application/json" id="served">(.*?)</script>', html, re.S).group(1))
+
+
+def test_the_page_carries_what_the_first_views_ask_for(live_server):
+    """The dashboard's page holds the presets, the /evaluate answer for the document it opens and the
+    walkthrough, exactly as the API answers them; a permalink's document (the database) is not in it."""
+    get = lambda path: httpx.get(live_server + path, timeout=30)                       # noqa: E731
+    evaluate = lambda doc: httpx.post(live_server + "/api/v1/evaluate", timeout=30,    # noqa: E731
+                                      json={"scenario": doc, "hugepages_limit": 500}).json()
+    home = served(get("/").text)
+    assert home["presets"] == get("/api/v1/presets").json()
+    assert home["evaluated"]["answer"] == evaluate(home["evaluated"]["scenario"])
+    assert home["evaluated"]["scenario"] == json.loads(
+        re.search(r'id="default-scenario">(.*?)</script>', get("/").text, re.S).group(1))
+    step = served(get("/walkthroughs/hvo/3").text)
+    assert step["walkthrough"] == get("/api/v1/walkthroughs/hvo").json()
+    assert step["evaluated"]["scenario"] == step["walkthrough"]["steps"][2]["scenario"]
+    assert step["evaluated"]["answer"] == evaluate(step["evaluated"]["scenario"])
+    assert "evaluated" not in served(get("/?s=0123456789abcdef").text)
+
+
+def test_a_first_load_asks_only_for_the_views(page, live_server):
+    """Opening a walkthrough step asks for no presets, walkthrough or evaluation: the page has them."""
+    asked, evaluated = [], []
+    page.on("request", lambda r: asked.append(r.url.split("/api/v1/")[1]) if "/api/v1/" in r.url else None)
+    page.on("request", lambda r: evaluated.append(r.post_data_json["scenario"]["name"])
+            if r.url.endswith("/api/v1/evaluate") else None)
+    page.goto(live_server + "/walkthroughs/memmap-on-memory/3")
+    page.wait_for_selector("body[data-ready=true]", timeout=30_000)
+    expect(page.locator("#wt-count")).to_have_text(re.compile(r"^Step 3 of"))
+    assert not {"presets", "walkthroughs/memmap-on-memory"} & set(asked), asked
+    assert not any(name.endswith(": step 3") for name in evaluated), evaluated   # step 4's, read ahead, may be
+    assert {"window", "sections", "scenarios"} <= set(asked)
+
+
+def test_the_map_is_drawn_once_per_render(dash):
+    """A lone fixed-point callout is drawn in its place at once (moving it would redraw the whole map);
+    crowded callouts are placed after a first draw, and drawn in place when that view comes back."""
+    p = dash.page
+    draws = lambda: p.evaluate("window.vmemscope.map.draws")        # noqa: E731
+    dash.open("/")
+    expect(p.locator("#marks .mark")).to_have_count(1)
+    assert draws() == 1
+    dash.after(lambda: p.click("[data-zoom=in]"))
+    assert draws() == 2
+    crowded = {"kernel": "6.8", "ops": [
+        {"op": "add_memory", "start": "0x100000000", "size": "512M", "memmap_on_memory": True},
+        {"op": "online", "start": "0x100000000", "size": "512M", "zone": "movable"}]}
+    dash.open(crowded)
+    expect(p.locator("#marks .mark")).to_have_count(4)
+    assert draws() > 1                                 # measured, then placed
+    dash.after(lambda: p.click("[data-zoom=in]"))
+    dash.after(lambda: p.click("[data-zoom=hotplug]"))   # (the first draw guessed the plot's width)
+    dash.after(lambda: p.click("[data-zoom=in]"))
+    before = draws()
+    dash.after(lambda: p.click("[data-zoom=hotplug]"))
+    assert draws() == before + 1                       # a view seen before: placed before it is drawn
+    boxes = [a.bounding_box() for a in p.locator("#map .annotation").all()
+             if "pfn 0x" in (a.text_content() or "")]
+    assert len(boxes) == 4
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert a["x"] + a["width"] <= b["x"] or b["x"] + b["width"] <= a["x"] or \
+                a["y"] + a["height"] <= b["y"] or b["y"] + b["height"] <= a["y"]
