@@ -94,7 +94,8 @@ async function apply(r) {
   S.unstamped = new Set();
   S.bootReady = findBootFixed();                   // asked for while the map's window is on its way
   const views = Promise.all([r.saved.catch((e) => e), drawMap(false), deriveVmemmap(), deriveChain(),
-    deriveSections(), r.saved.then(() => savedPanel.refresh(), () => {})]);   // each asks the server first, then draws its answer
+    deriveSections(),                              // each asks the server first, then draws its answer
+    r.saved.then((d) => { S.id = d.id; return savedPanel.refresh(); }, () => {})]);   // the list, marking it
   renderAll();                                     // the tables, while those answers travel
   const [savedDoc] = await views;
   let refused = null;
