@@ -95,7 +95,7 @@ async function apply(r) {
   S.bootReady = findBootFixed();                   // asked for while the map's window is on its way
   const views = Promise.all([r.saved.catch((e) => e), drawMap(false), deriveVmemmap(), deriveChain(),
     deriveSections(),                              // each asks the server first, then draws its answer
-    r.saved.then((d) => { S.id = d.id; return savedPanel.refresh(); }, () => {})]);   // the list, marking it
+    r.saved.then((d) => { S.id = d.id; savedPanel.refresh(); }, () => {})]);   // the list (not waited for)
   renderAll();                                     // the tables, while those answers travel
   const [savedDoc] = await views;
   let refused = null;
