@@ -461,9 +461,12 @@ class SavedScenario(_Out):
     url: str = Field(description="The document (GET: canonical JSON, immutable)",
                      examples=["/api/v1/scenarios/3f2a9c0d1e4b5a6978877665"])
     workspace: str = Field(description="The workspace whose list this entry is in", examples=["class-a"])
-    added_at: str = Field(**_TIME, description="When it joined this workspace's list, RFC 3339 in UTC")
+    added_at: Optional[str] = Field(**_TIME, description="When it joined this workspace's list, RFC 3339 in UTC "
+                                    "(null: not listed)")
     pinned: bool = Field(description="Pinned by a trainer: listed first, and not removable until unpinned")
     pinned_at: Optional[str] = Field(**_TIME, description="When it was pinned, RFC 3339 in UTC (null: not pinned)")
+    listed: bool = Field(True, description="The workspace lists it (false: saved with listed=false, kept for its "
+                         "id and permalink only)")
 
 
 class ScenarioList(_Out):

@@ -331,9 +331,10 @@ class Store:
         return c.execute(table.insert().from_select(list(row), select(*(literal(v) for v in row.values()))
                                                     .where(~exists().where(pk)))).rowcount == 1
 
-    def save(self, doc: Any, name: str, workspace: str = DEFAULT_WORKSPACE) -> tuple[str, bool]:
-        """Store a document and list it in a workspace; returns (id, listed). listed is False when that
-        workspace listed it already: saving the same document again changes nothing."""
+    def save(self, doc: Any, name: str, workspace: str = DEFAULT_WORKSPACE, listed: bool = True) -> tuple[str, bool]:
+        """Store a document and (listed) list it in a workspace; returns (id, new). new: the workspace's
+        list gained it (listed), or the store gained the document (not listed: the dashboard keeps every
+        state it shows for its permalink, and lists only what people save). Saving again changes nothing."""
         check_workspace(workspace)
         check_name(name)
         body = canonical_json(doc)
@@ -342,12 +343,14 @@ class Store:
         now = time.time()
         row = {"id": sid, "name": name[:200], "body": body, "bytes": len(body.encode()), "created_at": now}
         with self._unavailable("save the scenario"), self.engine.begin() as c:
-            if not self._insert_ignore(c, scenarios, row):
-                if c.execute(select(scenarios.c.body).where(scenarios.c.id == sid)).scalar() != body:
-                    raise StoreError(f"scenario id {sid} collides with a different document")
-            listed = self._insert_ignore(c, workspace_scenarios, {
+            stored = self._insert_ignore(c, scenarios, row)
+            if not stored and c.execute(select(scenarios.c.body).where(scenarios.c.id == sid)).scalar() != body:
+                raise StoreError(f"scenario id {sid} collides with a different document")
+            if not listed:
+                return sid, stored
+            new = self._insert_ignore(c, workspace_scenarios, {
                 "workspace": workspace, "scenario_id": sid, "added_at": now, "pinned_at": None})
-        return sid, listed
+        return sid, new
 
     def get(self, sid: str) -> dict[str, Any] | None:
         with self._unavailable("read the scenario"), self.engine.connect() as c:

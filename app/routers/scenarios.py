@@ -23,7 +23,7 @@ from ..outage import run_db
 from ..store import DEFAULT_WORKSPACE
 from ..errors import ScenarioLookupError, located
 from ..schemas import SavedScenario, ScenarioId, ScenarioList, ScenarioRef
-from .workspaces import list_of, save_into
+from .workspaces import LISTED, list_of, save_into
 
 router = APIRouter(prefix="/api/v1/scenarios", tags=["scenarios"])
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -39,9 +39,10 @@ def _not_modified(request: Request, etag: str) -> bool:
                         400: {"description": "Body is not parseable JSON"},
                         413: {"description": "Body over the size limit"},
                         503: {"description": "The store cannot be written now (down, read-only, full disk)"}})
-async def save_scenario(scenario: Scenario, request: Request, store: StoreDep, cache: CacheDep) -> JSONResponse:
+async def save_scenario(scenario: Scenario, request: Request, store: StoreDep, cache: CacheDep,
+                        listed: Annotated[bool, LISTED] = True) -> JSONResponse:
     """Save a scenario document (it must evaluate) into the default workspace. 201 with its id, or 200 if it was saved before."""
-    return await save_into(DEFAULT_WORKSPACE, scenario, request, store, cache)
+    return await save_into(DEFAULT_WORKSPACE, scenario, request, store, cache, listed)
 
 
 @router.get("/{scenario_id}", response_model=Scenario,

@@ -53,7 +53,7 @@ def entry_doc(row: dict) -> dict:
     return {"id": row["id"], "name": row["name"], "bytes": row["bytes"], "created_at": rfc3339(row["created_at"]),
             "url": f"/api/v1/scenarios/{row['id']}", "workspace": row["workspace"],
             "added_at": rfc3339(row["added_at"]), "pinned": row["pinned_at"] is not None,
-            "pinned_at": rfc3339(row["pinned_at"]) if row["pinned_at"] is not None else None}
+            "pinned_at": rfc3339(row["pinned_at"]) if row["pinned_at"] is not None else None, "listed": True}
 
 
 def _not_modified(request: Request, etag: str) -> bool:
@@ -61,19 +61,33 @@ def _not_modified(request: Request, etag: str) -> bool:
     return any(t.strip() in (etag, "*", "W/" + etag) for t in inm.split(","))
 
 
-async def save_into(workspace: str, scenario: Scenario, request: Request, store: Store, cache) -> JSONResponse:
-    """Evaluate, store and list a document in a workspace: 201 if the list is new to it, else 200."""
+LISTED = Query(description="false: store the document (its id and permalink work) without adding it to the "
+                           "workspace's list; the dashboard keeps every state it shows that way and lists only "
+                           "what people save. An entry already listed stays listed.")
+
+
+async def save_into(workspace: str, scenario: Scenario, request: Request, store: Store, cache,
+                    listed: bool = True) -> JSONResponse:
+    """Evaluate, store and (listed) list a document in a workspace: 201 if new to the list (or, not
+    listed, to the store), else 200."""
     raw = json.loads(await request.body())
     try:
         check_name(scenario.name)
         await run_engine(evaluate_cached, cache, scenario)
     except ScenarioError as e:
         raise located(e)
-    sid, listed = await run_db(store.save, raw, scenario.name, workspace)
+    sid, new = await run_db(store.save, raw, scenario.name, workspace, listed)
     cache.alias(sid, content_key(scenario))        # evaluating it by id later replays nothing
     row = await run_db(store.entry, workspace, sid)
-    return JSONResponse(entry_doc(row), status_code=201 if listed else 200,
-                        headers={"Location": f"/api/v1/scenarios/{sid}"})
+    body = entry_doc(row) if row else unlisted_doc(await run_db(store.get, sid), workspace)
+    return JSONResponse(body, status_code=201 if new else 200, headers={"Location": f"/api/v1/scenarios/{sid}"})
+
+
+def unlisted_doc(row: dict, workspace: str) -> dict:
+    """A stored document that the workspace does not list (saved with listed=false)."""
+    return {"id": row["id"], "name": row["name"], "bytes": row["bytes"], "created_at": rfc3339(row["created_at"]),
+            "url": f"/api/v1/scenarios/{row['id']}", "workspace": workspace, "listed": False,
+            "added_at": None, "pinned": False, "pinned_at": None}
 
 
 async def list_of(workspace: str, request: Request, store: Store, limit: int, offset: int) -> Response:
@@ -116,9 +130,10 @@ async def list_workspace(workspace: WorkspacePath, request: Request, store: Stor
                         400: {"model": E, "description": "Body is not parseable JSON"},
                         413: {"model": E, "description": "Body over the size limit"}, **DOWN})
 async def save_to_workspace(workspace: WorkspacePath, request: Request, store: StoreDep, cache: CacheDep,
-                            scenario: Annotated[Scenario, Body(openapi_examples=SAVE_EXAMPLES)]) -> JSONResponse:
+                            scenario: Annotated[Scenario, Body(openapi_examples=SAVE_EXAMPLES)],
+                            listed: Annotated[bool, LISTED] = True) -> JSONResponse:
     """Save a scenario document (it must evaluate) into a workspace's list; the id is its content hash."""
-    return await save_into(workspace, scenario, request, store, cache)
+    return await save_into(workspace, scenario, request, store, cache, listed)
 
 
 @router.get("/{workspace}/scenarios/{scenario_id}", response_model=SavedScenario,

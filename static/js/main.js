@@ -33,7 +33,7 @@ function showError(where, err) {
  * (state key, permalink, later queries) is awaited while they are drawn (apply). */
 async function evaluateDoc(doc, step) {
   const shown = step == null || step >= doc.ops.length ? doc : { ...doc, ops: doc.ops.slice(0, step) };
-  const saved = api(scenariosPath(S.ws), doc);
+  const saved = api(`${scenariosPath(S.ws)}?listed=false`, doc);   // kept for the permalink, not listed
   saved.catch(() => {});                           // its failure is reported by apply
   const { key, answer } = evaluation(shown);
   return { ev: await answer, saved, whole: shown === doc, ref: { scenario: shown }, content: key };
@@ -548,6 +548,7 @@ const wsFromUrl = workspaceOf(location.search);
 S.ws = wsFromUrl.ws;
 const savedPanel = new SavedPanel(S.ws, {
   current: () => S.id,
+  doc: () => S.history.doc,
   link: (id) => `/?${new URLSearchParams(S.ws === DEFAULT_WS ? { s: id } : { ws: S.ws, s: id })}`,
   // the same state (or walkthrough step), listed in the other workspace
   onSwitch: (ws) => location.assign(S.wt && !S.wt.offScript ? `/walkthroughs/${S.wt.slug}/${S.wt.step}${wsQuery(ws)}` : stateUrl(ws)),

@@ -26,10 +26,19 @@ function token() {
 }
 
 export class SavedPanel {
-  /** ws: the workspace; current(): the id shown; link(id): the URL that opens a saved scenario;
-   * onSwitch(ws): open another workspace. */
-  constructor(ws, { current, link, onSwitch }) {
+  /** ws: the workspace; current(): the id shown; doc(): the document shown (Save lists it); link(id): the
+   * URL that opens a saved scenario; onSwitch(ws): open another workspace. */
+  constructor(ws, { current, doc, link, onSwitch }) {
     Object.assign(this, { ws, current, link, onSwitch, seq: 0, tokenRequired: false, focus: null });
+    $("#save-to-ws").addEventListener("click", async () => {      // every state is kept; a save lists it
+      this.error("");
+      try {
+        await api(scenariosPath(this.ws), doc());
+      } catch (e) {
+        this.error(e.message);
+      }
+      await this.refresh();
+    });
     $("#workspace").value = ws;
     $("#workspace-name").textContent = ws;
     $("#workspace-form").addEventListener("submit", (e) => {

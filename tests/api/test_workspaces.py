@@ -208,3 +208,25 @@ def test_the_openapi_schema_documents_workspaces_with_examples(srv):
         assert c.post(f"{WS}/t9/scenarios", json=example).status_code == 201
     saved = spec["components"]["schemas"]["SavedScenario"]["properties"]
     assert saved["added_at"]["format"] == "date-time" and "pinned" in saved
+
+
+def test_a_state_kept_with_listed_false_has_a_permalink_but_joins_no_list(srv):
+    """The dashboard keeps every state it shows (listed=false) and lists only what people save."""
+    with srv.client() as c:
+        for ws, base in (("t9-kept", f"{WS}/t9-kept/scenarios"), (None, "/api/v1/scenarios")):
+            before = listed(c, ws)
+            d = doc(f"kept in {ws}")
+            r = c.post(f"{base}?listed=false", json=d)
+            assert r.status_code == 201, r.text                     # new to the store
+            kept = r.json()
+            assert kept["listed"] is False and kept["added_at"] is None and kept["pinned"] is False
+            assert c.get(kept["url"]).json()["name"] == d["name"]    # the permalink's document
+            assert listed(c, ws) == before
+            again = c.post(f"{base}?listed=false", json=d)
+            assert again.status_code == 200 and again.json()["id"] == kept["id"]
+            saved = save(c, ws, d)                                  # Save: now listed, same id
+            assert saved["id"] == kept["id"] and saved["listed"] is True and listed(c, ws) == [d["name"]] + before
+            stays = c.post(f"{base}?listed=false", json=d).json()   # keeping it again does not unlist it
+            assert stays["listed"] is True and listed(c, ws) == [d["name"]] + before
+        bad = c.post(f"{WS}/t9-kept/scenarios?listed=maybe", json=doc("x"))
+        assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "listed"]
