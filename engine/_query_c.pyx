@@ -77,9 +77,11 @@ cdef enum:
     SECTION_ONE = 7                 # all three: the section answers for every pfn of it
     SECTION_PRESENT_ROWS = 8        # else a few present/role rows share it
     SECTION_MEMMAP_SELF = 16        # MEMMAP_ONE: the frames backing its vmemmap are self-hosted memmap
-    SECTION_MAPPING_SHIFT = 5       # MEMMAP_ONE: flags >> 5 is its vmemmap's PMD/PTE (0: no vmemmap)
+    SECTION_MAPPING_SHIFT = 5       # MEMMAP_ONE: (flags >> 5) & 3 is its vmemmap's PMD/PTE (0: no vmemmap)
+    SECTION_NO_MEMMAP_SELF = 128    # no frame of it is self-hosted memmap (what resolve asks of a backing frame)
     SECTION_FEW_ROWS = 4            # how many rows make a few
     SUBSECTION_SHIFT = 21           # SUBSECTION_SHIFT: 2 MiB, the hotplug granule below a section
+    SECTION_AHEAD = 64              # resolve_columns fetches the mem_section of the pfn this far ahead
 
 
 cdef struct MemSection:
@@ -98,6 +100,7 @@ cdef struct Sections:
     # mem_section[root][nr & SECTION_ROOT_MASK] over sections [0, nr_sections); a root is allocated only
     # where present/role rows are (SPARSEMEM_EXTREME), so a sparse machine pays for what it has
     MemSection** root
+    MemSection* flat     # mem_section[0] when every root is there, in order: then one array
     i64 nr_sections
     int shift            # PFN_SECTION_SHIFT
     int subshift         # PFN_SUBSECTION_SHIFT
@@ -108,6 +111,8 @@ cdef inline MemSection* __nr_to_section(Sections S, i64 nr) noexcept nogil:
     cdef MemSection* root
     if <unsigned long long> nr >= <unsigned long long> S.nr_sections:      # a negative nr too
         return NULL
+    if S.flat != NULL:
+        return S.flat + nr
     root = S.root[nr >> SECTIONS_PER_ROOT_SHIFT]
     if root == NULL:
         return NULL
@@ -157,6 +162,10 @@ cdef inline Py_ssize_t upper(const Col* c, i64 x) noexcept nogil:
 
 cdef inline i64 min2(i64 a, i64 b) noexcept nogil:
     return a if a < b else b
+
+
+cdef inline i64 max2(i64 a, i64 b) noexcept nogil:
+    return a if a > b else b
 
 
 def _present_and_roles(t):
@@ -274,6 +283,7 @@ cdef class Index:
         self.H = NULL
         self.hpmap = NULL
         self.sections.root = NULL
+        self.sections.flat = NULL
         self.sections.nr_sections = 0
         self.nr_roots = 0
         self.section_mem = NULL
@@ -388,7 +398,7 @@ cdef class Index:
         cdef const Col* ov = &self.ov
         cdef const Col* sp = &self.sp
         cdef i64 top, nr, nr_sections, s, e, v0, v1, a, z, last = -1, need = 0
-        cdef Py_ssize_t r, i = 0, j = 0, o = 0, q = 0
+        cdef Py_ssize_t r, i = 0, j = 0, o = 0, q = 0, x
         cdef int rs = shift + SECTIONS_PER_ROOT_SHIFT, flags, mp
         cdef MemSection* ms
         cdef const i64* X
@@ -490,8 +500,15 @@ cdef class Index:
                                         flags |= SECTION_MEMMAP_SELF
                     if not self._may_hold_hugepage(s, e):
                         flags |= SECTION_NO_HUGEPAGE
+                    x = i
+                    while x < pf.n and row(pf, x)[START] < e and (row(pf, x)[3] & 0xff) != MEMMAP_SELF + 1:
+                        x += 1
+                    if x == pf.n or row(pf, x)[START] >= e:
+                        flags |= SECTION_NO_MEMMAP_SELF
                     ms.flags = flags
         S.nr_sections = nr_sections
+        if need == self.nr_roots:
+            S.flat = self.section_mem
 
     cdef bint _may_hold_hugepage(self, i64 s, i64 e) noexcept nogil:
         """Whether a granule of [s, e) is marked in hpmap."""
@@ -669,7 +686,7 @@ cdef void resolve_pfn(Index ix, const MemSection* ms, Sections S, i64 pfn, Py_ss
     o.hugepage[k] = <int> hi
     o.role[k] = <signed char> r
     if flags & SECTION_MEMMAP_ONE and (hi < 0 or not H.optimized):
-        mp = flags >> SECTION_MAPPING_SHIFT
+        mp = (flags >> SECTION_MAPPING_SHIFT) & 3
         if mp:
             b = (((pfn - g.off) * g.spsize) >> g.page_shift) + ms.memmap
         selfh = (flags & SECTION_MEMMAP_SELF) != 0
@@ -702,8 +719,12 @@ cdef void resolve_pfn(Index ix, const MemSection* ms, Sections S, i64 pfn, Py_ss
         # give it another: hvo_freed_selfhosted, absent here), so no frame-role lookup
         o.self_hosted[k] = kind == MEMMAP_SELF
     elif b >= 0:
-        ri = find(&ix.pf, b)
-        o.self_hosted[k] = ri >= 0 and (row(&ix.pf, ri)[3] & 0xff) == MEMMAP_SELF + 1
+        ms = __pfn_to_section(S, b)                 # the frame's section may say it is not memmap_self
+        if ms != NULL and ms.flags & SECTION_NO_MEMMAP_SELF:
+            o.self_hosted[k] = 0
+        else:
+            ri = find(&ix.pf, b)
+            o.self_hosted[k] = ri >= 0 and (row(&ix.pf, ri)[3] & 0xff) == MEMMAP_SELF + 1
     else:
         o.self_hosted[k] = 0
 
@@ -728,41 +749,60 @@ def resolve_columns(t, pfns):
     g.off, g.spsize, g.page_shift, g.pmd_pages = t.pfn_offset, t.struct_page_size, t.page_shift, t.pmd_pages
     g.freed_self = ix.freed_self
     cdef i64 pfn, b
+    cdef Py_ssize_t hb, lo, hi, j
     cdef Sections sections = ix.sections
     cdef const MemSection* ms
+    cdef const MemSection* nxt
     # the huge pages' buckets are fetched ahead where they are not in L2 (a million huge pages)
     cdef bint hp_far = (ix.hp.nb + 1) * sizeof(int) > (1 << 20)
-    cdef const MemSection* ring[32]     # the mem_section of pfn k in ring[k & 31], from 24 pfns ahead
+    cdef const MemSection* ring[SECTION_AHEAD]      # the mem_section of pfn k in ring[k % SECTION_AHEAD]
     cdef int flags
     with nogil:
-        for k in range(min2(n, 24)):
+        for k in range(min2(n, SECTION_AHEAD)):
             ms = ring[k] = __pfn_to_section(sections, P[k])
             prefetch(ms)
         for k in range(n):
             # random pfns make every lookup a cache miss. Fetch the mem_section of the pfn 24 ahead;
             # where it does not answer alone, the buckets of the pfn 16 ahead and, their buckets now
             # cached, the starts and rows of the pfn 8 ahead (present range, huge page, vmemmap run)
-            if k + 24 < n:
-                ms = ring[(k + 24) & 31] = __pfn_to_section(sections, P[k + 24])
-                prefetch(ms)
-            if k + 16 < n:
-                ms = ring[(k + 16) & 31]
+            nxt = NULL
+            if k + SECTION_AHEAD < n:
+                nxt = __pfn_to_section(sections, P[k + SECTION_AHEAD])
+                prefetch(nxt)
+            if k + 32 < n:
+                ms = ring[(k + 32) & (SECTION_AHEAD - 1)]
                 flags = ms.flags if ms != NULL else 0
                 if flags & SECTION_ONE != SECTION_ONE:
-                    pfn = P[k + 16]
+                    pfn = P[k + 32]
                     if hp_far and not flags & SECTION_NO_HUGEPAGE and may_be_hugepage(ix, pfn):
                         prefetch(bucket_line(&ix.hp, pfn))
                     if flags & SECTION_PRESENT_ROWS:
                         prefetch(row(&ix.pf, ms.present))
+            if k + 16 < n:
+                ms = ring[(k + 16) & (SECTION_AHEAD - 1)]
+                flags = ms.flags if ms != NULL else 0
+                if flags & SECTION_ONE != SECTION_ONE:
+                    pfn = P[k + 16]
+                    if not flags & SECTION_NO_HUGEPAGE and may_be_hugepage(ix, pfn):
+                        hb = bucket(&ix.hp, pfn)
+                        lo = ix.hp.L[hb]
+                        hi = ix.hp.L[hb + 1] if hb < ix.hp.nb else ix.hp.n
+                        prefetch(hp_row_line(ix, pfn))
+                        for j in range(lo, min2(hi, lo + 32), 8):    # its bucket's heads: 4 lines at most
+                            prefetch(&ix.hp.s[j])
             if k + 8 < n:
-                ms = ring[(k + 8) & 31]
+                ms = ring[(k + 8) & (SECTION_AHEAD - 1)]
                 flags = ms.flags if ms != NULL else 0
                 if flags & SECTION_ONE != SECTION_ONE:
                     pfn = P[k + 8]
                     if not flags & SECTION_NO_HUGEPAGE and may_be_hugepage(ix, pfn):
-                        prefetch(start_line(&ix.hp, pfn))
-                        prefetch(hp_row_line(ix, pfn))
-            ms = ring[k & 31]
+                        hb = bucket(&ix.hp, pfn)
+                        lo = ix.hp.L[hb]
+                        hi = ix.hp.L[hb + 1] if hb < ix.hp.nb else ix.hp.n
+                        if hi - lo > 1:                     # many huge pages a bucket: the row of this one
+                            prefetch(&ix.H[max2(bisect_right(ix.hp.s, lo, hi, pfn) - 1, 0)])
+            ms = ring[k & (SECTION_AHEAD - 1)]
+            ring[k & (SECTION_AHEAD - 1)] = nxt         # (the slot of pfn k + SECTION_AHEAD now)
             if ms != NULL and ms.flags & SECTION_ONE == SECTION_ONE:
                 # the section answers: no huge page, one present row, one vmemmap run (or none)
                 pfn = P[k]
@@ -771,10 +811,10 @@ def resolve_columns(t, pfns):
                 o.hugepage[k] = -1
                 o.role[k] = <signed char> section_role(ms, sections, pfn)
                 b = -1
-                if flags >> SECTION_MAPPING_SHIFT:
+                if (flags >> SECTION_MAPPING_SHIFT) & 3:
                     b = (((pfn - g.off) * g.spsize) >> g.page_shift) + ms.memmap
                 o.backing[k] = b
-                o.mapping[k] = <signed char> (flags >> SECTION_MAPPING_SHIFT)
+                o.mapping[k] = <signed char> ((flags >> SECTION_MAPPING_SHIFT) & 3)
                 o.self_hosted[k] = (flags & SECTION_MEMMAP_SELF) != 0
             else:
                 resolve_pfn(ix, ms, sections, P[k], k, o, g)
