@@ -3,6 +3,10 @@
 columns, with typed memoryviews and without the GIL, so the server stays responsive; and the
 column builders (merge_overlay, live_by_head, gather).
 
+resolve_columns first asks a mem_section table (built with the index: __pfn_to_section,
+__nr_to_section), which answers alone for a pfn whose section shares one present row, role and
+vmemmap run and holds no huge page; other pfns search the tables as _query_py.py does.
+
 A leaf: it imports nothing from the package at run time (codes.pxd and _bisect.pxd are
 compile-time declarations); resolve_columns' typecodes come with the tables (t.codes).
 """
