@@ -3,6 +3,10 @@
 columns, with typed memoryviews and without the GIL, so the server stays responsive; and the
 column builders (merge_overlay, live_by_head, gather).
 
+resolve_columns first asks a mem_section table (built with the index: __pfn_to_section,
+__nr_to_section), which answers alone for a pfn whose section shares one present row, role and
+vmemmap run and holds no huge page; other pfns search the tables as _query_py.py does.
+
 A leaf: it imports nothing from the package at run time (codes.pxd and _bisect.pxd are
 compile-time declarations); resolve_columns' typecodes come with the tables (t.codes).
 """
@@ -69,6 +73,81 @@ cdef struct HpRow:
     unsigned char nkeep
 
 
+cdef enum:
+    # SECTIONS_PER_ROOT = PAGE_SIZE / sizeof(struct mem_section): 256 sections of 16 bytes a root
+    SECTIONS_PER_ROOT_SHIFT = 8
+    SECTION_ROOT_MASK = (1 << SECTIONS_PER_ROOT_SHIFT) - 1
+    MAX_SECTION_ROOTS = 1 << 14     # 64 MiB of roots (512 TiB in 128 MiB sections): past it, no table
+    # MemSection.flags: which answers every pfn of the section shares
+    SECTION_PRESENT_ONE = 1         # one present row (or none), one role (two at a subsection boundary)
+    SECTION_MEMMAP_ONE = 2          # one vmemmap run (or none) backs its struct pages, no overlay, no split PMD
+    SECTION_NO_HUGEPAGE = 4         # no live huge page overlaps it
+    SECTION_ONE = 7                 # all three: the section answers for every pfn of it
+    SECTION_PRESENT_ROWS = 8        # else a few present/role rows share it
+    SECTION_MEMMAP_SELF = 16        # MEMMAP_ONE: the frames backing its vmemmap are self-hosted memmap
+    SECTION_MAPPING_SHIFT = 5       # MEMMAP_ONE: (flags >> 5) & 3 is its vmemmap's PMD/PTE (0: no vmemmap)
+    SECTION_NO_MEMMAP_SELF = 128    # no frame of it is self-hosted memmap (what resolve asks of a backing frame)
+    SECTION_FEW_ROWS = 4            # how many rows make a few
+    SUBSECTION_SHIFT = 21           # SUBSECTION_SHIFT: 2 MiB, the hotplug granule below a section
+    SECTION_AHEAD = 64              # resolve_columns fetches the mem_section of the pfn this far ahead
+
+
+cdef struct MemSection:
+    # struct mem_section as the query sees it: what every pfn of one section shares, where the flags
+    # say it does (else the loop searches the tables). 16 bytes like the kernel's, a page per root.
+    i64 memmap           # MEMMAP_ONE: vmemmap page v is backed by frame v + memmap (the way section_mem_map
+                         # is encoded so that adding a pfn gives its struct page)
+    int present          # PRESENT_ONE: the present row of its pfns (-1: none); PRESENT_ROWS: its first pf row
+    unsigned char role   # PRESENT_ONE: the role of its pfns outside huge pages; PRESENT_ROWS: how many rows
+    unsigned char role_below     # PRESENT_ONE: the role of those in its first `subsection` subsections
+    unsigned char subsection     # (a block's altmap memmap at its start, then the rest: 0 if one role)
+    unsigned char flags
+
+
+cdef struct Sections:
+    # mem_section[root][nr & SECTION_ROOT_MASK] over sections [0, nr_sections); a root is allocated only
+    # where present/role rows are (SPARSEMEM_EXTREME), so a sparse machine pays for what it has
+    MemSection** root
+    MemSection* flat     # mem_section[0] when every root is there, in order: then one array
+    i64 nr_sections
+    int shift            # PFN_SECTION_SHIFT
+    int subshift         # PFN_SUBSECTION_SHIFT
+
+
+cdef inline MemSection* __nr_to_section(Sections S, i64 nr) noexcept nogil:
+    """&mem_section[SECTION_NR_TO_ROOT(nr)][nr & SECTION_ROOT_MASK], or NULL outside the table."""
+    cdef MemSection* root
+    if <unsigned long long> nr >= <unsigned long long> S.nr_sections:      # a negative nr too
+        return NULL
+    if S.flat != NULL:
+        return S.flat + nr
+    root = S.root[nr >> SECTIONS_PER_ROOT_SHIFT]
+    if root == NULL:
+        return NULL
+    return root + (nr & SECTION_ROOT_MASK)
+
+
+cdef inline MemSection* __pfn_to_section(Sections S, i64 pfn) noexcept nogil:
+    """__nr_to_section(pfn_to_section_nr(pfn))."""
+    return __nr_to_section(S, pfn >> S.shift)
+
+
+cdef inline int role_of(i64 pi, i64 val) noexcept nogil:
+    """The map's role of a pfn in no huge page, from its present/role row (pi = -1, val = 0: none)."""
+    if val & 0xff:
+        return (val & 0xff) - 1
+    if pi >= 0:
+        return USABLE if val >> 8 == BLOCK_ONLINE else OFFLINE
+    return HOLE
+
+
+cdef inline int section_role(const MemSection* ms, Sections S, i64 pfn) noexcept nogil:
+    """The role of a pfn outside huge pages, in a PRESENT_ONE section."""
+    if (pfn & ((<i64>1 << S.shift) - 1)) < (<i64> ms.subsection << S.subshift):
+        return ms.role_below
+    return ms.role
+
+
 cdef inline const i64* row(const Col* c, Py_ssize_t i) noexcept nogil:
     return c.R + (i << c.ws)
 
@@ -92,6 +171,9 @@ cdef inline Py_ssize_t upper(const Col* c, i64 x) noexcept nogil:
 cdef inline i64 min2(i64 a, i64 b) noexcept nogil:
     return a if a < b else b
 
+
+cdef inline i64 max2(i64 a, i64 b) noexcept nogil:
+    return a if a > b else b
 
 
 def _present_and_roles(t):
@@ -150,6 +232,15 @@ cdef inline Py_ssize_t find(const Col* c, i64 x) noexcept nogil:
     return -1
 
 
+cdef bint disjoint(const Col* c) noexcept nogil:
+    """Whether the rows are sorted and do not overlap (the mem_section fill walks them so)."""
+    cdef Py_ssize_t i
+    for i in range(1, c.n):
+        if row(c, i)[START] < row(c, i - 1)[END]:
+            return False
+    return True
+
+
 cdef inline const i64* run_backing(const Col* c, i64 v, i64* b) noexcept nogil:
     """The vmemmap (or overlay) run holding page v, or NULL; b = the frame backing v there."""
     cdef Py_ssize_t i = find(c, v)
@@ -187,6 +278,11 @@ cdef class Index:
     cdef int gs
     cdef i64 ng
     cdef bint freed_self     # some self-hosted memmap frame was freed by HVO (a hazard)
+    # mem_section: pfn >> PFN_SECTION_SHIFT indexes what a section's pfns share, so most pfns need
+    # no search at all (the kernel does not bisect either: __pfn_to_section is a shift and a load)
+    cdef Sections sections
+    cdef Py_ssize_t nr_roots
+    cdef MemSection* section_mem     # the roots' sections, one block
     cdef list keep
 
     def __cinit__(self):
@@ -194,6 +290,11 @@ cdef class Index:
         self.hp.L = self.vm.L = self.ov.L = self.sp.L = self.pf.L = NULL
         self.H = NULL
         self.hpmap = NULL
+        self.sections.root = NULL
+        self.sections.flat = NULL
+        self.sections.nr_sections = 0
+        self.nr_roots = 0
+        self.section_mem = NULL
 
     def __init__(self, t):
         cdef Py_ssize_t i, n = len(t.hp_head)
@@ -230,6 +331,7 @@ cdef class Index:
         self._build(&self.ov, 2, (t.ov_vstart, t.ov_vend, t.ov_backing))
         self._build(&self.sp, 1, (t.sp, sp_end))
         self._build(&self.pf, 2, _present_and_roles(t))
+        self._sparse_init(t.pfn_section_shift, t.pfn_offset, t.struct_page_size, t.page_shift, t.pmd_pages)
 
     cdef _build(self, Col* c, int ws, tuple cols):
         cdef col_t S = cols[0]
@@ -298,7 +400,144 @@ cdef class Index:
                 for k in range(ncols, w):
                     dst[k] = 0
 
+    cdef _sparse_init(self, int shift, i64 off, i64 spsize, i64 page_shift, i64 pmd_pages):
+        """Fill mem_section: per section of the present/role rows, the row, role, vmemmap run and huge
+        pages that all its pfns share, where one does (the flags say which)."""
+        cdef Sections* S = &self.sections
+        cdef const Col* pf = &self.pf
+        cdef const Col* vm = &self.vm
+        cdef const Col* ov = &self.ov
+        cdef const Col* sp = &self.sp
+        cdef i64 top, nr, nr_sections, s, e, v0, v1, a, z, last = -1, need = 0
+        cdef Py_ssize_t r, i = 0, j = 0, o = 0, q = 0, x
+        cdef int rs = shift + SECTIONS_PER_ROOT_SHIFT, flags, mp
+        cdef MemSection* ms
+        cdef const i64* X
+        S.shift = shift
+        S.subshift = SUBSECTION_SHIFT - page_shift
+        if pf.n == 0 or not (disjoint(pf) and disjoint(vm) and disjoint(ov) and disjoint(sp)):
+            return                                          # no table: every pfn searches
+        top = row(pf, pf.n - 1)[END]
+        nr_sections = ((top - 1) >> shift) + 1
+        for i in range(pf.n):                               # roots holding a row
+            a, z = row(pf, i)[START] >> rs, (row(pf, i)[END] - 1) >> rs
+            if a <= last:
+                a = last + 1
+            if z >= a:
+                need += z - a + 1
+                last = z
+        if need > MAX_SECTION_ROOTS:
+            return
+        self.nr_roots = ((nr_sections - 1) >> SECTIONS_PER_ROOT_SHIFT) + 1
+        S.root = <MemSection**> calloc(self.nr_roots, sizeof(MemSection*))
+        if S.root == NULL:
+            raise MemoryError()
+        # the roots in one block, in order, on huge pages where the system has them (a dense machine's
+        # table is then one array, and random pfns do not miss the TLB on every section)
+        self.section_mem = <MemSection*> alloc_huge(need * (sizeof(MemSection) << SECTIONS_PER_ROOT_SHIFT))
+        if self.section_mem == NULL:
+            raise MemoryError()
+        need = 0
+        for i in range(pf.n):
+            for r in range(row(pf, i)[START] >> rs, ((row(pf, i)[END] - 1) >> rs) + 1):
+                if S.root[r] == NULL:
+                    S.root[r] = self.section_mem + (need << SECTIONS_PER_ROOT_SHIFT)
+                    need += 1
+        i = 0
+        with nogil:
+            for r in range(self.nr_roots):
+                if S.root[r] == NULL:
+                    continue
+                for nr in range(r << SECTIONS_PER_ROOT_SHIFT, min2((r + 1) << SECTIONS_PER_ROOT_SHIFT, nr_sections)):
+                    ms = S.root[r] + (nr & SECTION_ROOT_MASK)
+                    s = nr << shift
+                    e = s + (<i64>1 << shift)
+                    ms.memmap, ms.present, ms.role, ms.role_below, ms.subsection = 0, -1, HOLE, HOLE, 0
+                    flags = 0
+                    # the present/role rows over [s, e): none, one holding all of it, or two of one present
+                    # row meeting at a subsection boundary (a block's altmap memmap, then the rest)
+                    while i < pf.n and row(pf, i)[END] <= s:
+                        i += 1
+                    if i == pf.n or row(pf, i)[START] >= e:
+                        flags |= SECTION_PRESENT_ONE
+                    elif row(pf, i)[START] <= s and row(pf, i)[END] >= e:
+                        ms.present = row(pf, i)[2]
+                        ms.role = role_of(row(pf, i)[2], row(pf, i)[3])
+                        flags |= SECTION_PRESENT_ONE
+                    elif (i + 1 < pf.n and row(pf, i)[START] <= s and row(pf, i + 1)[END] >= e
+                          and row(pf, i + 1)[START] == row(pf, i)[END] and row(pf, i + 1)[2] == row(pf, i)[2]
+                          and ((row(pf, i)[END] - s) & ((<i64>1 << S.subshift) - 1)) == 0
+                          and ((row(pf, i)[END] - s) >> S.subshift) < 256):
+                        ms.present = row(pf, i)[2]
+                        ms.role_below = role_of(row(pf, i)[2], row(pf, i)[3])
+                        ms.role = role_of(row(pf, i + 1)[2], row(pf, i + 1)[3])
+                        ms.subsection = (row(pf, i)[END] - s) >> S.subshift
+                        flags |= SECTION_PRESENT_ONE
+                    else:
+                        ms.role = 1
+                        while ms.role <= SECTION_FEW_ROWS and i + ms.role < pf.n and row(pf, i + ms.role)[START] < e:
+                            ms.role += 1
+                        if ms.role <= SECTION_FEW_ROWS:
+                            ms.present = <int> i
+                            flags |= SECTION_PRESENT_ROWS
+                    # its struct pages, vmemmap pages [v0, v1]: no run, or one run, without overlay or split PMD
+                    # (and no self-hosted frame freed by HVO, which makes the loop look up each frame's role)
+                    if self.freed_self:
+                        pass
+                    elif e <= off:
+                        flags |= SECTION_MEMMAP_ONE
+                    elif s >= off:
+                        v0 = ((s - off) * spsize) >> page_shift
+                        v1 = ((e - 1 - off) * spsize) >> page_shift
+                        while j < vm.n and row(vm, j)[END] <= v0:
+                            j += 1
+                        while o < ov.n and row(ov, o)[END] <= v0:
+                            o += 1
+                        if o == ov.n or row(ov, o)[START] > v1:
+                            if j == vm.n or row(vm, j)[START] > v1:
+                                flags |= SECTION_MEMMAP_ONE
+                            elif row(vm, j)[START] <= v0 and row(vm, j)[END] > v1:
+                                X = row(vm, j)
+                                mp = X[MAPPING] & 0xff
+                                if mp == PMD:
+                                    while q < sp.n and row(sp, q)[END] <= v0 // pmd_pages:
+                                        q += 1
+                                    if q < sp.n and row(sp, q)[START] <= v1 // pmd_pages:
+                                        mp = -1
+                                if mp > 0:
+                                    ms.memmap = X[VAL] - X[START]
+                                    flags |= SECTION_MEMMAP_ONE | (mp << SECTION_MAPPING_SHIFT)
+                                    if X[MAPPING] >> 8 == MEMMAP_SELF:
+                                        flags |= SECTION_MEMMAP_SELF
+                    if not self._may_hold_hugepage(s, e):
+                        flags |= SECTION_NO_HUGEPAGE
+                    x = i
+                    while x < pf.n and row(pf, x)[START] < e and (row(pf, x)[3] & 0xff) != MEMMAP_SELF + 1:
+                        x += 1
+                    if x == pf.n or row(pf, x)[START] >= e:
+                        flags |= SECTION_NO_MEMMAP_SELF
+                    ms.flags = flags
+        S.nr_sections = nr_sections
+        if need == self.nr_roots:
+            S.flat = self.section_mem
+
+    cdef bint _may_hold_hugepage(self, i64 s, i64 e) noexcept nogil:
+        """Whether a granule of [s, e) is marked in hpmap."""
+        cdef i64 g = s >> self.gs, last = (e - 1) >> self.gs
+        if last >= self.ng:
+            last = self.ng - 1
+        while g <= last:
+            if (g & 7) == 0 and g + 8 <= last + 1 and self.hpmap[g >> 3] == 0:
+                g += 8
+            elif (self.hpmap[g >> 3] >> (g & 7)) & 1:
+                return True
+            else:
+                g += 1
+        return False
+
     def __dealloc__(self):
+        free(self.sections.root)
+        free(self.section_mem)
         free(self.H)
         free(self.hpmap)
         free(self.hp.R); free(self.vm.R); free(self.ov.R); free(self.sp.R); free(self.pf.R)
@@ -309,24 +548,90 @@ cdef extern from *:
     void prefetch "__builtin_prefetch" (const void* addr) nogil
 
 
+cdef extern from *:
+    """
+    #if defined(__linux__)
+    #include <sys/mman.h>
+    #endif
+    /* Back a new column of `size` bytes at p before the loop writes it: transparent huge pages where
+       it is 4 MiB or more (as numpy asks for its own arrays), and its page tables filled in one call
+       (Linux 5.14+), instead of one fault per 4 KiB page as the loop first touches each. */
+    static void vms_prefault_column(void *p, size_t size) {
+    #if defined(__linux__)
+        size_t a = ((size_t) p + 4095) & ~(size_t) 4095, e = ((size_t) p + size) & ~(size_t) 4095;
+        if (e <= a)
+            return;
+    #ifdef MADV_HUGEPAGE
+        if (size >= ((size_t) 4 << 20))
+            madvise((void *) a, e - a, MADV_HUGEPAGE);
+    #endif
+    #ifdef MADV_POPULATE_WRITE
+        madvise((void *) a, e - a, MADV_POPULATE_WRITE);
+    #endif
+    #endif
+    }
+    """
+    void prefault_column "vms_prefault_column" (void* p, size_t size) nogil
+
+
+cdef extern from *:
+    """
+    /* A table of `size` bytes (freed by free()) on transparent huge pages where there are some. */
+    static void *vms_alloc_huge(size_t size) {
+        size_t huge = (size_t) 2 << 20;
+        void *p;
+        if (size < huge)
+            return aligned_alloc(64, (size + 63) & ~(size_t) 63);
+        size = (size + huge - 1) & ~(huge - 1);
+        p = aligned_alloc(huge, size);
+    #if defined(__linux__) && defined(MADV_HUGEPAGE)
+        if (p)
+            madvise(p, size, MADV_HUGEPAGE);
+    #endif
+        return p;
+    }
+    """
+    void* alloc_huge "vms_alloc_huge" (size_t size) nogil
+
+
 cdef inline Py_ssize_t bucket(const Col* c, i64 x) noexcept nogil:
     cdef i64 b = x >> c.shift
     return b if b < c.nb else c.nb
 
 
-cdef inline void prefetch_buckets(const Col* c, i64 x) noexcept nogil:
-    if c.n and x >= 0:
-        prefetch(&c.L[bucket(c, x)])
+# The prefetch helpers return the address to fetch and the loop issues the prefetch: GCC takes a function
+# whose only effect is a prefetch for a pure one and drops the calls (it did, for all of them).
+
+cdef inline const void* bucket_line(const Col* c, i64 x) noexcept nogil:
+    """&L[bucket of x], or NULL (an empty table)."""
+    return &c.L[bucket(c, x)] if c.n and x >= 0 else NULL
 
 
-cdef inline void prefetch_rows(const Col* c, i64 x) noexcept nogil:
-    """With L[bucket] cached, fetch the first start of the bucket and the row before it."""
+cdef inline const void* start_line(const Col* c, i64 x) noexcept nogil:
+    """With L[bucket] cached, the first start of the bucket of x, or NULL."""
     cdef Py_ssize_t lo
-    if c.n and x >= 0:
-        lo = c.L[bucket(c, x)]
-        prefetch(&c.s[lo if lo < c.n else c.n - 1])
-        if lo > 0 and c.R != NULL:
-            prefetch(c.R + ((lo - 1) << c.ws))
+    if c.n == 0 or x < 0:
+        return NULL
+    lo = c.L[bucket(c, x)]
+    return &c.s[lo if lo < c.n else c.n - 1]
+
+
+cdef inline const void* row_line(const Col* c, i64 x) noexcept nogil:
+    """With L[bucket] cached, the row before the first start of the bucket of x, or NULL."""
+    cdef Py_ssize_t lo
+    if c.n == 0 or x < 0 or c.R == NULL:
+        return NULL
+    lo = c.L[bucket(c, x)]
+    return c.R + ((lo - 1) << c.ws) if lo > 0 else NULL
+
+
+cdef inline const void* hp_row_line(Index ix, i64 x) noexcept nogil:
+    """With L[bucket] cached, the huge page row before the first head of the bucket of x, or NULL."""
+    cdef Py_ssize_t lo
+    if ix.hp.n == 0 or x < 0:
+        return NULL
+    lo = ix.hp.L[bucket(&ix.hp, x)]
+    return &ix.H[lo - 1] if lo > 0 else NULL
 
 
 def prepare(t) -> None:
@@ -342,105 +647,192 @@ cdef Index index_of(t):
     return ix
 
 
+cdef struct Geometry:
+    # what turns a pfn into its vmemmap page, and the hazard flag
+    i64 off, spsize, page_shift, pmd_pages
+    bint freed_self
+
+
+cdef struct Out:
+    # resolve_columns' columns, as pointers (a typed view's data pointer would be reloaded after
+    # every byte store, which may alias it)
+    int* present
+    int* hugepage
+    signed char* role
+    i64* backing
+    signed char* mapping
+    signed char* self_hosted
+
+
+cdef void resolve_pfn(Index ix, const MemSection* ms, Sections S, i64 pfn, Py_ssize_t k, Out o,
+                      Geometry g) noexcept nogil:
+    """Every column of one pfn, by the mem_section where it answers and the tables elsewhere."""
+    cdef int flags = ms.flags if ms != NULL else 0
+    cdef i64 v, b = -1, mp = 0, r, i, kind = -1, val = 0
+    cdef Py_ssize_t pi = -1, si, ri
+    cdef Py_ssize_t hi = -1 if flags & SECTION_NO_HUGEPAGE else find_hp(ix, pfn)
+    cdef const HpRow* H = &ix.H[hi] if hi >= 0 else NULL
+    cdef i64 j = 0, hhead = 0
+    cdef const i64* V
+    if hi >= 0:                          # page j of run hi
+        j = (pfn - H.head) >> H.order
+        hhead = H.head + (j << H.order)
+    cdef int selfh = -1                  # self-hosted, where the section says
+    if flags & SECTION_PRESENT_ONE:
+        pi = ms.present
+        r = section_role(ms, S, pfn)
+    else:
+        if flags & SECTION_PRESENT_ROWS:            # the row holding pfn among the section's few
+            si = ms.present
+            ri = si + ms.role
+            while si < ri and row(&ix.pf, si)[END] <= pfn:
+                si += 1
+            if si == ri or row(&ix.pf, si)[START] > pfn:
+                si = -1
+        else:
+            si = find(&ix.pf, pfn)
+        if si >= 0:
+            pi = row(&ix.pf, si)[2]
+            val = row(&ix.pf, si)[3]
+        r = role_of(pi, val)
+    if hi >= 0:
+        r = HEAD if pfn == hhead else TAIL
+    o.present[k] = <int> pi
+    o.hugepage[k] = <int> (H.first + j) if hi >= 0 else -1
+    o.role[k] = <signed char> r
+    if flags & SECTION_MEMMAP_ONE and (hi < 0 or not H.optimized):
+        mp = (flags >> SECTION_MAPPING_SHIFT) & 3
+        if mp:
+            b = (((pfn - g.off) * g.spsize) >> g.page_shift) + ms.memmap
+        selfh = (flags & SECTION_MEMMAP_SELF) != 0
+    elif pfn >= g.off:
+        v = ((pfn - g.off) * g.spsize) >> g.page_shift
+        if hi >= 0 and H.optimized:
+            i = v - (((hhead - g.off) * g.spsize) >> g.page_shift)
+            if i == 0:
+                b = H.v0 + j * H.v0_step
+            elif i < H.nkeep:
+                run_backing(&ix.vm, v, &b)
+            else:
+                b = H.tail + j * H.tail_step
+            mp = PTE
+        elif run_backing(&ix.ov, v, &b) != NULL:
+            mp = PTE
+        else:
+            V = run_backing(&ix.vm, v, &b)
+            if V != NULL:
+                mp = V[MAPPING] & 0xff
+                kind = V[MAPPING] >> 8
+                if mp == PMD and find(&ix.sp, v // g.pmd_pages) >= 0:
+                    mp = PTE
+    o.backing[k] = b
+    o.mapping[k] = <signed char> mp
+    if selfh >= 0:
+        o.self_hosted[k] = <signed char> selfh
+    elif kind >= 0 and not g.freed_self:
+        # a frame backing a vmemmap run as populated has the run's role (only HVO can
+        # give it another: hvo_freed_selfhosted, absent here), so no frame-role lookup
+        o.self_hosted[k] = kind == MEMMAP_SELF
+    elif b >= 0:
+        ms = __pfn_to_section(S, b)                 # the frame's section may say it is not memmap_self
+        if ms != NULL and ms.flags & SECTION_NO_MEMMAP_SELF:
+            o.self_hosted[k] = 0
+        else:
+            ri = find(&ix.pf, b)
+            o.self_hosted[k] = ri >= 0 and (row(&ix.pf, ri)[3] & 0xff) == MEMMAP_SELF + 1
+    else:
+        o.self_hosted[k] = 0
+
+
 def resolve_columns(t, pfns):
     """See _query_py.resolve_columns."""
     cdef col_t P = pfns
     cdef Index ix = index_of(t)
     cdef Py_ssize_t n = P.shape[0], k
     out = {name: carray.clone(carray.array(code, []), n, False) for name, code in t.codes.RESOLVE_TYPES.items()}
-    cdef int[::1] o_present = out["present"], o_hp = out["hugepage"]
-    cdef signed char[::1] o_role = out["role"], o_mapping = out["mapping"], o_self = out["self_hosted"]
-    cdef i64[::1] o_backing = out["backing"]
-    cdef i64 page_shift = t.page_shift, spsize = t.struct_page_size, off = t.pfn_offset
-    cdef i64 pmd_pages = t.pmd_pages
-    cdef i64 pfn, v, b, mp, r, i, pmd, kind, val, j, hhead
-    cdef Py_ssize_t pi, hi, ri, oi, vi, si
-    cdef const HpRow* H
-    cdef const i64* V
-    cdef Py_ssize_t lo
+    if n == 0:
+        return out
+    cdef int[::1] present_v = out["present"], hp_v = out["hugepage"]        # (typed views check typecodes)
+    cdef signed char[::1] role_v = out["role"], mapping_v = out["mapping"], self_v = out["self_hosted"]
+    cdef i64[::1] backing_v = out["backing"]
+    cdef Out o
+    o.present, o.hugepage, o.backing = &present_v[0], &hp_v[0], &backing_v[0]
+    o.role, o.mapping, o.self_hosted = &role_v[0], &mapping_v[0], &self_v[0]
+    for col in out.values():
+        prefault_column((<carray.array> col).data.as_voidptr, n * (<carray.array> col).ob_descr.itemsize)
+    cdef Geometry g
+    g.off, g.spsize, g.page_shift, g.pmd_pages = t.pfn_offset, t.struct_page_size, t.page_shift, t.pmd_pages
+    g.freed_self = ix.freed_self
+    cdef i64 pfn, b
+    cdef Py_ssize_t hb, lo, hi, j
+    cdef Sections sections = ix.sections
+    cdef const MemSection* ms
+    cdef const MemSection* nxt
+    # the huge pages' buckets are fetched ahead where they are not in L2 (a million huge pages)
+    cdef bint hp_far = (ix.hp.nb + 1) * sizeof(int) > (1 << 20)
+    cdef const MemSection* ring[SECTION_AHEAD]      # the mem_section of pfn k in ring[k % SECTION_AHEAD]
+    cdef int flags
     with nogil:
+        for k in range(min2(n, SECTION_AHEAD)):
+            ms = ring[k] = __pfn_to_section(sections, P[k])
+            prefetch(ms)
         for k in range(n):
-            # random pfns make every lookup a cache miss: fetch the buckets of the pfn 16 ahead
-            # and, their buckets now cached, the starts and rows of the pfn 8 ahead (its present
-            # range, huge page, frame role and vmemmap run)
+            # random pfns make every lookup a cache miss. Fetch the mem_section of the pfn 24 ahead;
+            # where it does not answer alone, the buckets of the pfn 16 ahead and, their buckets now
+            # cached, the starts and rows of the pfn 8 ahead (present range, huge page, vmemmap run)
+            nxt = NULL
+            if k + SECTION_AHEAD < n:
+                nxt = __pfn_to_section(sections, P[k + SECTION_AHEAD])
+                prefetch(nxt)
+            if k + 32 < n:
+                ms = ring[(k + 32) & (SECTION_AHEAD - 1)]
+                flags = ms.flags if ms != NULL else 0
+                if flags & SECTION_ONE != SECTION_ONE:
+                    pfn = P[k + 32]
+                    if hp_far and not flags & SECTION_NO_HUGEPAGE and may_be_hugepage(ix, pfn):
+                        prefetch(bucket_line(&ix.hp, pfn))
+                    if flags & SECTION_PRESENT_ROWS:
+                        prefetch(row(&ix.pf, ms.present))
             if k + 16 < n:
-                pfn = P[k + 16]
-                if may_be_hugepage(ix, pfn):
-                    prefetch_buckets(&ix.hp, pfn)
-                prefetch_buckets(&ix.pf, pfn)
-                if pfn >= off:
-                    prefetch_buckets(&ix.vm, ((pfn - off) * spsize) >> page_shift)
+                ms = ring[(k + 16) & (SECTION_AHEAD - 1)]
+                flags = ms.flags if ms != NULL else 0
+                if flags & SECTION_ONE != SECTION_ONE:
+                    pfn = P[k + 16]
+                    if not flags & SECTION_NO_HUGEPAGE and may_be_hugepage(ix, pfn):
+                        hb = bucket(&ix.hp, pfn)
+                        lo = ix.hp.L[hb]
+                        hi = ix.hp.L[hb + 1] if hb < ix.hp.nb else ix.hp.n
+                        prefetch(hp_row_line(ix, pfn))
+                        for j in range(lo, min2(hi, lo + 32), 8):    # its bucket's heads: 4 lines at most
+                            prefetch(&ix.hp.s[j])
             if k + 8 < n:
-                pfn = P[k + 8]
-                if may_be_hugepage(ix, pfn):
-                    prefetch_rows(&ix.hp, pfn)
-                    lo = ix.hp.L[bucket(&ix.hp, pfn)] if ix.hp.n else 0
-                    if lo > 0:
-                        prefetch(&ix.H[lo - 1])
-                prefetch_rows(&ix.pf, pfn)
-                if pfn >= off:
-                    prefetch_rows(&ix.vm, ((pfn - off) * spsize) >> page_shift)
-            pfn = P[k]
-            si = find(&ix.pf, pfn)
-            pi = -1
-            val = 0
-            if si >= 0:
-                pi = row(&ix.pf, si)[2]
-                val = row(&ix.pf, si)[3]
-            o_present[k] = pi
-            hi = find_hp(ix, pfn)
-            H = &ix.H[hi] if hi >= 0 else NULL
-            j = hhead = 0
-            if hi >= 0:                  # page j of run hi
-                j = (pfn - H.head) >> H.order
-                hhead = H.head + (j << H.order)
-            o_hp[k] = H.first + j if hi >= 0 else -1
-            if hi >= 0:
-                r = HEAD if pfn == hhead else TAIL
-            elif val & 0xff:
-                r = (val & 0xff) - 1
-            elif pi >= 0:
-                r = USABLE if val >> 8 == BLOCK_ONLINE else OFFLINE
+                ms = ring[(k + 8) & (SECTION_AHEAD - 1)]
+                flags = ms.flags if ms != NULL else 0
+                if flags & SECTION_ONE != SECTION_ONE:
+                    pfn = P[k + 8]
+                    if not flags & SECTION_NO_HUGEPAGE and may_be_hugepage(ix, pfn):
+                        hb = bucket(&ix.hp, pfn)
+                        lo = ix.hp.L[hb]
+                        hi = ix.hp.L[hb + 1] if hb < ix.hp.nb else ix.hp.n
+                        if hi - lo > 1:                     # many huge pages a bucket: the row of this one
+                            prefetch(&ix.H[max2(bisect_right(ix.hp.s, lo, hi, pfn) - 1, 0)])
+            ms = ring[k & (SECTION_AHEAD - 1)]
+            ring[k & (SECTION_AHEAD - 1)] = nxt         # (the slot of pfn k + SECTION_AHEAD now)
+            if ms != NULL and ms.flags & SECTION_ONE == SECTION_ONE:
+                # the section answers: no huge page, one present row, one vmemmap run (or none)
+                pfn = P[k]
+                flags = ms.flags
+                o.present[k] = ms.present
+                o.hugepage[k] = -1
+                o.role[k] = <signed char> section_role(ms, sections, pfn)
+                b = -1
+                if (flags >> SECTION_MAPPING_SHIFT) & 3:
+                    b = (((pfn - g.off) * g.spsize) >> g.page_shift) + ms.memmap
+                o.backing[k] = b
+                o.mapping[k] = <signed char> ((flags >> SECTION_MAPPING_SHIFT) & 3)
+                o.self_hosted[k] = (flags & SECTION_MEMMAP_SELF) != 0
             else:
-                r = HOLE
-            o_role[k] = r
-            b = -1
-            mp = 0
-            kind = -1
-            if pfn >= off:
-                v = ((pfn - off) * spsize) >> page_shift
-                if hi >= 0 and H.optimized:
-                    i = v - (((hhead - off) * spsize) >> page_shift)
-                    if i == 0:
-                        b = H.v0 + j * H.v0_step
-                    elif i < H.nkeep:
-                        run_backing(&ix.vm, v, &b)
-                    else:
-                        b = H.tail + j * H.tail_step
-                    mp = PTE
-                else:
-                    if run_backing(&ix.ov, v, &b) != NULL:
-                        mp = PTE
-                    else:
-                        V = run_backing(&ix.vm, v, &b)
-                        if V != NULL:
-                            mp = V[MAPPING] & 0xff
-                            kind = V[MAPPING] >> 8
-                            if mp == PMD:
-                                pmd = v // pmd_pages
-                                if find(&ix.sp, pmd) >= 0:
-                                    mp = PTE
-            o_backing[k] = b
-            o_mapping[k] = mp
-            o_self[k] = 0
-            if kind >= 0 and not ix.freed_self:
-                # a frame backing a vmemmap run as populated has the run's role (only HVO can
-                # give it another: hvo_freed_selfhosted, absent here), so no frame-role lookup
-                o_self[k] = kind == MEMMAP_SELF
-            elif b >= 0:
-                ri = find(&ix.pf, b)
-                if ri >= 0 and (row(&ix.pf, ri)[3] & 0xff) == MEMMAP_SELF + 1:
-                    o_self[k] = 1
+                resolve_pfn(ix, ms, sections, P[k], k, o, g)
     return out
 
 

@@ -33,6 +33,7 @@ class Tables:
         self.struct_page_size = m.struct_page_size
         self.pfn_offset = m.pfn_offset
         self.pmd_pages = a.ptrs_per_pte
+        self.pfn_section_shift = a.pfn_section_shift      # PFN_SECTION_SHIFT: the C twin's mem_section table
         (self.pr_start, self.pr_end, self.pr_node, self.pr_zone, self.pr_state,
          self.pr_block) = present_columns(m)
         # frame roles: roles overlaid by hvo_freed
