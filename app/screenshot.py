@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import tempfile
 import threading
 import urllib.error
 import urllib.request
@@ -72,7 +73,12 @@ def screenshot(url: str | None, scenario: dict | None, out: str, width: int = 12
     if not Path(CHROMIUM).exists():
         raise RuntimeError(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
-    with live_server() as base, sync_playwright() as pw:
+
+    from app.main import create_app
+    from app.settings import Settings
+    # a throw-away store: a screenshot shows the scenario, never the saved lists of whoever runs it
+    with tempfile.TemporaryDirectory() as data, live_server(create_app(Settings(data_dir=Path(data)))) as base, \
+            sync_playwright() as pw:
         path = url or "/"
         if scenario is not None:
             path = f"/?s={_save(base, scenario)}"
