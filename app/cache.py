@@ -49,10 +49,10 @@ class MachineCache:
                 self.misses += 1
             try:
                 m = build()
+                self._put(key, m)       # cached before the gate goes: a latecomer finds it, not a new gate
             finally:
                 with self._lock:
                     self._inflight.pop(key, None)
-            self._put(key, m)
             return m
 
     def peek(self, key: str) -> EvaluatedMachine | None:

@@ -95,3 +95,22 @@ def test_one_dashboard_edit_replays_once(tmp_path):
         assert c.post("/api/v1/evaluate", json={"scenario_id": sid}).status_code == 200
         assert c.post("/api/v1/evaluate", json={"scenario": doc}).status_code == 200
         assert replays(c) - before == 1
+
+
+def test_the_dashboards_concurrent_save_and_evaluate_replay_once(tmp_path):
+    """As static/js/main.js sends them since drawing stopped waiting for the save: the save (kept, not
+    listed) and the evaluation of the same document at once, then the views with the document inline."""
+    from concurrent.futures import ThreadPoolExecutor
+    with TestClient(create_app(Settings(data_dir=tmp_path))) as c:
+        for n in range(5):
+            doc = {**DEFAULT_SCENARIO, "name": f"edit {n}", "ops": DEFAULT_SCENARIO["ops"] + [
+                {"op": "alloc_hugepages", "size": "2M", "count": n + 1, "node": 0}]}
+            before = replays(c)
+            with ThreadPoolExecutor(2) as pool:
+                save = pool.submit(c.post, "/api/v1/workspaces/class-a/scenarios?listed=false", json=doc)
+                ev = pool.submit(c.post, "/api/v1/evaluate", json={"scenario": doc, "hugepages_limit": 500})
+                assert save.result().status_code == 201 and ev.result().status_code == 200
+            for path, body in (("/api/v1/window", {"start_pfn": "0x100000", "end_pfn": "0x110000", "bins": 256}),
+                               ("/api/v1/sections", {}), ("/api/v1/chain", {"pfn": "0x100000"})):
+                assert c.post(path, json={"scenario": doc, **body}).status_code == 200, path
+            assert replays(c) - before == 1
