@@ -11,7 +11,7 @@ import { DEFAULT_WS, SavedPanel, scenariosPath, workspaceOf, wsQuery } from "./s
 
 const S = {
   presets: null, history: null, step: null, view: null, sel: null, chainPfn: null, wt: null, bootFixed: [], bootReady: null,
-  id: null, ref: null, ev: null, key: null, content: null, unstamped: new Set(), mapSeq: 0, renders: 0,
+  id: null, ref: null, ev: null, key: null, content: null, saving: null, mapSeq: 0, renders: 0,
   ws: DEFAULT_WS,            // the workspace whose list saves go to (?ws= in the URL and in permalinks)
 };
 // what tests and the browser benchmark read (no polling of private state)
@@ -85,39 +85,46 @@ async function commit(doc, where) {
 
 /** The one scenario state (document, step, view, selection, chain) -> every view. Each view is
  * re-derived here on every change (control, undo/redo, step, import, walkthrough step) and stamped with
- * the state it shows (data-state: the saved id and the step), so no panel can keep yesterday's answer.
- * Resolves to the save's error if the API refused the document (4xx), else null; a store that cannot
- * write (503) leaves the document drawn, unsaved, and says so. */
+ * the state it shows (data-state: the document's content and the step), so no panel can keep
+ * yesterday's answer. The views are drawn from the evaluation without waiting for the save (a database
+ * write), whose id then makes the permalink (settle). Resolves, once the save has answered, to its
+ * error if the API refused the document (4xx), else null; a store that cannot write (503) leaves the
+ * document drawn, unsaved, and says so. */
+let applied = 0;
 async function apply(r) {
+  const seq = ++applied;
   S.ev = r.ev; S.ref = r.ref; S.content = r.content;
-  S.key = null;                                    // stamps wait for the saved id (stamp, below)
-  S.unstamped = new Set();
+  S.id = null;                                     // until this state's save answers
+  S.key = `${S.content}@${currentStep()}`;
+  S.saving = settle(r, seq);
   S.bootReady = findBootFixed();                   // asked for while the map's window is on its way
-  const views = Promise.all([r.saved.catch((e) => e), drawMap(false), deriveVmemmap(), deriveChain(),
-    deriveSections(),                              // each asks the server first, then draws its answer
-    r.saved.then((d) => { S.id = d.id; savedPanel.refresh(); }, () => {})]);   // the list (not waited for)
+  const views = Promise.all([drawMap(false), deriveVmemmap(), deriveChain(), deriveSections()]);
   renderAll();                                     // the tables, while those answers travel
-  const [savedDoc] = await views;
-  let refused = null;
-  if (savedDoc instanceof Error) {
-    S.id = null;
-    if (savedDoc instanceof ApiError && savedDoc.status >= 400 && savedDoc.status < 500) refused = savedDoc;
-    showError("scenario", refused || new Error(`not saved, so no permalink: ${savedDoc.message}`));
-  } else {
-    S.id = savedDoc.id;
-    if (r.whole) S.ref = { scenario_id: savedDoc.id };   // later queries (zoom, hover) name it: small bodies
-  }
-  S.key = `${S.id ?? `unsaved-${S.content}`}@${currentStep()}`;
-  stamp(...S.unstamped);
+  await views;                                     // each asks the server first, then draws its answer
   rendered();
-  return refused;
+  return S.saving;
 }
 
-/** Mark views as showing the current state (once its key is known). */
-function stamp(...sels) {
-  if (S.key == null) { sels.forEach((s) => S.unstamped.add(s)); return; }
-  sels.forEach((s) => { $(s).dataset.state = S.key; });
+/** The save's answer: the saved id (permalink, shorter queries, the list's mark), or why not. */
+async function settle(r, seq) {
+  let saved;
+  try {
+    saved = await r.saved;
+  } catch (e) {
+    if (seq !== applied) return null;              // a later state is shown: its own save speaks
+    const refused = e instanceof ApiError && e.status >= 400 && e.status < 500 ? e : null;
+    showError("scenario", refused || new Error(`not saved, so no permalink: ${e.message}`));
+    return refused;
+  }
+  if (seq !== applied) return null;
+  S.id = saved.id;
+  if (r.whole) S.ref = { scenario_id: saved.id };  // later queries (zoom, hover) name it: small bodies
+  updatePermalink();
+  savedPanel.refresh();                            // marks the entry shown, if listed
+  return null;
 }
+
+function stamp(...sels) { sels.forEach((s) => { $(s).dataset.state = S.key; }); }
 
 function renderAll() {
   const ev = S.ev;
@@ -428,9 +435,10 @@ function bindControls() {
     S.step = k >= totalOps() ? null : k;
     await reload();
   });
-  $("#permalink").addEventListener("click", () => {
+  $("#permalink").addEventListener("click", async () => {
     const box = $("#permalink-text");
     box.hidden = false;
+    await S.saving;                                // the saved id, once the save answers
     box.value = updatePermalink();
     box.select();
   });

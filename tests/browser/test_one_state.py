@@ -25,7 +25,9 @@ def assert_views_agree(dash) -> None:
     doc = s["doc"] if s["step"] is None else {**s["doc"], "ops": s["doc"]["ops"][: s["step"]]}
     api = lambda path, body: httpx.post(dash.base + "/api/v1/" + path, json=body, timeout=30).json()  # noqa: E731
     saved = httpx.post(dash.base + "/api/v1/scenarios", json=s["doc"], timeout=30).json()["id"]
-    assert key == f"{saved}@{len(s['doc']['ops']) if s['step'] is None else s['step']}"
+    assert key.endswith(f"@{len(s['doc']['ops']) if s['step'] is None else s['step']}")
+    # the state's save, once it answers, names the document the API saves under that id
+    assert p.evaluate("window.vmemscope.state.saving.then(() => window.vmemscope.state.id)") == saved
     ev = api("evaluate", {"scenario": doc, "hugepages_limit": 500})
     t = ev["totals"]
     expect(p.locator("#summary")).to_contain_text(f"{t['kernel']} on {t['arch']} ({t['page_size']} pages)")

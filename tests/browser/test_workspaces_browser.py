@@ -60,7 +60,7 @@ def test_two_workspaces_see_different_lists_and_a_permalink_keeps_its_workspace(
     assert listed(dash.base, a) == []                           # an edit keeps the state, lists nothing
     p.click("#save-to-ws")
     expect(p.locator(ITEMS)).to_have_count(1)
-    edited = dash.page.evaluate("window.vmemscope.state.id")
+    edited = dash.page.evaluate("window.vmemscope.state.saving.then(() => window.vmemscope.state.id)")
     expect(p.locator(f"{ITEMS}[data-id='{edited}'] a")).to_have_attribute("aria-current", "true")
     assert f"ws={a}" in p.url
     assert [i["id"] for i in listed(dash.base, a)] == shown_ids(p)
