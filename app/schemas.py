@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from engine import MAX_BINS
 from engine import KPF, ROLES
-from engine import Pfn, Scenario
+from engine import Pfn, PfnList, Scenario
 
 from .store import DEFAULT_WORKSPACE, WORKSPACE_PATTERN
 
@@ -105,7 +105,7 @@ class EvaluateRequest(ScenarioRef):
 
 
 class ResolveRequest(ScenarioRef):
-    pfns: Annotated[list[Pfn], Field(min_length=1, max_length=MAX_RESOLVE_PFNS)]
+    pfns: PfnList(min_length=1, max_length=MAX_RESOLVE_PFNS)
     format: Literal["pages", "columns"] = Field(default="pages", description=(
         '"pages": one object per pfn; "columns": one array per field, enums as integer codes named '
         "by `legend` (about 45 bytes per pfn instead of 310). With `Accept: application/x-ndjson` "
