@@ -5,6 +5,7 @@ The engine owns this schema; the app re-exports it. Sizes and addresses are acce
 """
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal, Optional, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, WithJsonSchema, model_validator
@@ -34,12 +35,25 @@ Pfn = Annotated[int, BeforeValidator(parse_pfn), WithJsonSchema(
                     'as ambiguous'})]
 
 
+_HEX_LIST = re.compile(r"0[xX][0-9a-fA-F]{1,%d}(?:,0[xX][0-9a-fA-F]{1,%d})*" % (MAX_CHARS - 2, MAX_CHARS - 2))
+
+
 def parse_pfns(value: object) -> object:
     """A list of pfns at list speed: ints and clean "0x..." strings are taken in one pass (100,000
     pfns in ~10 ms, not ~80 ms of per-element validators); anything else goes through Pfn one by one,
     so every error names its element and rule as before."""
     if type(value) is not list:
         return value
+    try:                                         # all strings: one regex over them all, then int()
+        joined = ",".join(value)
+    except TypeError:
+        joined = None
+    if joined is not None and _HEX_LIST.fullmatch(joined):
+        try:
+            hexes = [int(x, 16) for x in value]
+        except ValueError:                       # an element holding a comma
+            return _PFN_LIST.validate_python(value)
+        return hexes if max(hexes, default=0) <= U64_MAX else _PFN_LIST.validate_python(value)
     out: list[int] = []
     append = out.append
     for x in value:
