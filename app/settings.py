@@ -44,7 +44,10 @@ class Settings:
     cors_origins: tuple[str, ...] = field(default_factory=lambda: tuple(
         o.strip() for o in os.environ.get("VMEMSCOPE_CORS_ORIGINS", "").split(",") if o.strip()))
     eval_budget_s: float = field(default_factory=lambda: _float("VMEMSCOPE_EVAL_BUDGET", 1.2))
-    eval_threads: int = field(default_factory=lambda: _int("VMEMSCOPE_EVAL_THREADS", 2))
+    # one CPU is left to the event loop: the Cython replay holds the GIL in stretches of ~10-20 ms, and two
+    # replaying threads on a 2-CPU host kept /healthz waiting behind both (p95 60-90 ms under 8 clients)
+    eval_threads: int = field(default_factory=lambda: _int("VMEMSCOPE_EVAL_THREADS",
+                                                           max(1, min(4, (os.cpu_count() or 2) - 1))))
     eval_queue: int = field(default_factory=lambda: _int("VMEMSCOPE_EVAL_QUEUE", 32))
     db_connect_timeout_s: float = field(default_factory=lambda: _float("VMEMSCOPE_DB_CONNECT_TIMEOUT", 3.0))
     db_timeout_s: float = field(default_factory=lambda: _float("VMEMSCOPE_DB_TIMEOUT", 5.0))
