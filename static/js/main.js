@@ -105,6 +105,12 @@ async function apply(r) {
   return S.saving;
 }
 
+/** apply, for a state that is shown whatever the save says (undo, redo, steps, first load). */
+async function show(r) {
+  const refused = await apply(r);
+  if (refused) showError("scenario", refused);
+}
+
 /** The save's answer: the saved id (permalink, shorter queries, the list's mark), or why not. */
 async function settle(r, seq) {
   let saved;
@@ -112,9 +118,9 @@ async function settle(r, seq) {
     saved = await r.saved;
   } catch (e) {
     if (seq !== applied) return null;              // a later state is shown: its own save speaks
-    const refused = e instanceof ApiError && e.status >= 400 && e.status < 500 ? e : null;
-    showError("scenario", refused || new Error(`not saved, so no permalink: ${e.message}`));
-    return refused;
+    if (e instanceof ApiError && e.status >= 400 && e.status < 500) return e;   // commit undoes it, then says why
+    showError("scenario", new Error(`not saved, so no permalink: ${e.message}`));
+    return null;
   }
   if (seq !== applied) return null;
   S.id = saved.id;
@@ -498,7 +504,7 @@ async function redo() { if (S.history.canRedo) { S.history.redo(); S.step = null
 async function reload() {
   clearErrors();
   try {
-    await apply(await evaluateDoc(S.history.doc, S.step));
+    await show(await evaluateDoc(S.history.doc, S.step));
   } catch (e) {
     showError("scenario", e);
   }
@@ -607,7 +613,7 @@ async function goToStep(where, push) {
     if (push) history.pushState(null, "", path); else history.replaceState(null, "", path);
     S.history = new History(doc);
     S.step = null; S.sel = sel; S.chainPfn = null;
-    await apply(await evaluateDoc(doc, null));
+    await show(await evaluateDoc(doc, null));
   } catch (e) {
     showError("scenario", e);
   }
@@ -659,7 +665,7 @@ async function main() {
     bindControls();
     S.history = new History(doc);
     S.sel = sel;
-    await apply(await evaluated);
+    await show(await evaluated);
     document.body.dataset.ready = "true";
     if (where) nextStepAhead(where);
   } catch (e) {
