@@ -3,7 +3,7 @@
 // it is shown on: text scaled for presenter mode, fixed-point callouts placed so none overlaps or is
 // cut off at the plot's real width, and 1-pfn bands (a huge page's head, frames HVO freed from a
 // self-hosted memmap) drawn at least MIN_PX wide with an outline at any zoom.
-import { $, fromHex, plain } from "./util.js";
+import { $, fromHex, OFFLINE_PLOTLY, plain } from "./util.js";
 
 const BASE_FONT = 13, PRESENTER_FONT = 18, MIN_PX = 4, GAP_PX = 8;
 // the top margin one level of callouts needs (placeCallouts: a 30 px arrow, a line of 13 px text in its
@@ -148,7 +148,7 @@ export class MemoryMap {
   /** Draw the server's figure (with the window's per-bin counts) for this screen. */
   async render(fig, counts) {
     this.last = { fig, counts };
-    const config = { responsive: true, displaylogo: false, scrollZoom: true,
+    const config = { ...OFFLINE_PLOTLY, responsive: true, displaylogo: false, scrollZoom: true,
                      modeBarButtonsToRemove: ["select2d", "lasso2d", "toImage", "sendChartToCloud"] };
     await plotlyReady;
     const k = presenter() ? PRESENTER_FONT / BASE_FONT : 1;

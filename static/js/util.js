@@ -2,6 +2,11 @@
 
 export const $ = (sel, root = document) => root.querySelector(sel);
 
+/** Plotly config for every plot: the bundle's built-in remote defaults (the map topojson CDN, the
+ * chart-studio links) replaced by local or no addresses; the classroom is offline. */
+export const OFFLINE_PLOTLY = Object.freeze({ topojsonURL: "/static/vendor/", showSendToCloud: false,
+  showEditInChartStudio: false, showLink: false, plotlyServerURL: "" });
+
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {

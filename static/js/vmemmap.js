@@ -1,6 +1,6 @@
 // The vmemmap view of a memory block or huge page: the server's figure plus the page table.
 import { plotlyReady } from "./map.js";
-import { $, el } from "./util.js";
+import { $, el, OFFLINE_PLOTLY } from "./util.js";
 
 /** Rows of the page table shown (asked for as the answer's `limit`; a 1 GiB huge page has 4,096). */
 export const VMEMMAP_ROWS = 256;
@@ -18,7 +18,7 @@ export async function renderVmemmap(res) {
   plot.style.zoom = String(Math.min(1, avail / (res.figure.layout.width || avail)));
   // a picture, not a chart (no zoom, hover or modebar): drawn anew and static, which Plotly does in about
   // 60% of the time react takes to turn one diagram into another
-  await window.Plotly.newPlot(plot, res.figure.data, res.figure.layout, { staticPlot: true, responsive: false });
+  await window.Plotly.newPlot(plot, res.figure.data, res.figure.layout, { ...OFFLINE_PLOTLY, staticPlot: true, responsive: false });
   const head = el("tr", {}, ["#", "vmemmap address", "struct pages of pfns", "backing pfn", "mapping", "state"]
     .map((h) => el("th", {}, h)));
   const rows = res.pages.slice(0, VMEMMAP_ROWS).map((p) => el("tr", {},
