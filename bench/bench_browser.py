@@ -5,7 +5,9 @@ Prints, each beside the target of issue 14:
   first complete render of the default scenario (navigation start to the map drawn with data), cold cache;
   bytes on the wire for that first load (every response, headers included, until the network is idle);
   the same for a second visit (warm cache: versioned assets are not asked for again);
-  walkthrough step to step (a click on "Next", dispatched in the page, to the next step's map drawn);
+  walkthrough step to step (a click on "Next", dispatched in the page, to every view of the next step
+    drawn: map, vmemmap diagram, tables). The click comes as soon as the step is ready, so what the page
+    asks ahead for the next step (static/js/queries.js) may still be on its way: the worst case of a reader;
   redraw after an edit (allocate a huge page to the redrawn map), and after a zoom.
 Asserts nothing. Usage: python bench/bench_browser.py [--runs 10]
 """

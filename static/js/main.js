@@ -5,6 +5,7 @@ import { History } from "./history.js";
 import { MemoryMap } from "./map.js";
 import { renderBlocks, renderChain, renderEvents, renderHugepages, renderSections, renderSummary } from "./panels.js";
 import { renderVmemmap, VMEMMAP_ROWS } from "./vmemmap.js";
+import { ask, bootChainQueries, machineRange, sectionsQuery, viewQueries, viewWithin, vmemmapQuery, windowQuery } from "./queries.js";
 import { loadWalkthrough, parseWalkthroughPath, renderWalkthrough, seedWalkthrough, setOffScript } from "./walkthrough.js";
 import { $, clone, count, el, formatSize, fromHex, hash, hex, parseSize } from "./util.js";
 import { DEFAULT_WS, SavedPanel, scenariosPath, workspaceOf, wsQuery } from "./saved.js";
@@ -89,9 +90,9 @@ async function commit(doc, where) {
  * yesterday's answer. The views are drawn from the evaluation without waiting for the save (a database
  * write), whose id then makes the permalink (settle). Resolves, once the save has answered, to its
  * error if the API refused the document (4xx), else null; a store that cannot write (503) leaves the
- * document drawn, unsaved, and says so. */
+ * document drawn, unsaved, and says so. drawn() is called as soon as every view is drawn. */
 let applied = 0;
-async function apply(r) {
+async function apply(r, drawn = () => {}) {
   const seq = ++applied;
   S.ev = r.ev; S.ref = r.ref; S.content = r.content;
   S.id = null;                                     // until this state's save answers
@@ -102,12 +103,13 @@ async function apply(r) {
   renderAll();                                     // the tables, while those answers travel
   await views;                                     // each asks the server first, then draws its answer
   rendered();
+  drawn();
   return S.saving;
 }
 
 /** apply, for a state that is shown whatever the save says (undo, redo, steps, first load). */
-async function show(r) {
-  const refused = await apply(r);
+async function show(r, drawn) {
+  const refused = await apply(r, drawn);
   if (refused) showError("scenario", refused);
 }
 
@@ -162,25 +164,12 @@ function rendered() {
 
 function pageSize() { return parseSize(S.ev.totals.page_size); }
 
-function machineRange(hotOnly) {
-  const r = hotOnly ? S.ev.pfn_ranges.hotplug : S.ev.pfn_ranges.all;
-  return r ? { start: fromHex(r[0]), end: fromHex(r[1]) } : null;
-}
-
-/** Keep the view inside the machine (another arch or boot size may have moved it). */
-function clampView() {
-  const all = machineRange(false);
-  if (!S.view || !all || S.view.start >= all.end || S.view.end <= all.start) S.view = machineRange(true) || all;
-}
-
 async function drawMap(alone = true) {
-  clampView();
+  S.view = viewWithin(S.view, S.ev);
   const seq = ++S.mapSeq;
   const { start, end } = S.view;
-  const bins = Math.min(4096, map.pixels);
   try {
-    const [w] = await Promise.all([api("/api/v1/window", { ...S.ref, start_pfn: start, end_pfn: end, bins, figure: "map" }),
-      S.bootReady]);
+    const [w] = await Promise.all([ask(...windowQuery(S, map.pixels)), S.bootReady]);
     if (seq !== S.mapSeq) return;               // a newer zoom is on its way
     const meta = w.figure.layout.meta.self_mapping_pfns;
     const boot = S.bootFixed.filter((p) => start <= fromHex(p) && fromHex(p) < end && !meta.includes(p));
@@ -205,23 +194,11 @@ async function drawMap(alone = true) {
 
 const BOOT_NOTE = " (boot memmap)";
 
-/** Fixed points of the boot memmap (the struct page of a memblock memmap page in that page itself):
- * the chain from the first page of each node's memblock memmap buffer ends in it, if there is one. The
- * engine says which (/chain's fixed_point); the figure marks only hot-plugged blocks' ones. */
-const bootFixedSeen = new Map();                  // content hash (evaluation) -> its boot fixed points
-
+/** Fixed points of the boot memmap, which the engine finds (/chain's fixed_point, queries.js); the
+ * figure marks only hot-plugged blocks' ones. */
 async function findBootFixed() {
-  const key = S.content;
-  if (bootFixedSeen.has(key)) { S.bootFixed = bootFixedSeen.get(key); return; }
-  const firsts = new Map();
-  for (const b of S.ev.blocks) {
-    if (b.memmap.where !== "memblock" || b.memmap.start_pfn == null) continue;
-    const f = fromHex(b.memmap.start_pfn);
-    if (!firsts.has(b.node) || f < firsts.get(b.node)) firsts.set(b.node, f);
-  }
-  const chains = await Promise.all([...firsts.values()].map((f) => api("/api/v1/chain", { ...S.ref, pfn: hex(f) })));
+  const chains = await Promise.all(bootChainQueries(S).map((q) => ask(...q)));
   S.bootFixed = [...new Set(chains.map((c) => c.fixed_point).filter((p) => p))];
-  bootFixedSeen.set(key, S.bootFixed);
 }
 
 /** A boot fixed point's callout, like the figure's for a hot-plugged block (placed by map.js). */
@@ -243,14 +220,10 @@ function describeMap(w, marks) {
 
 /** The vmemmap panel shows the selected block or huge page of the current state, or says it is gone. */
 async function deriveVmemmap() {
-  const m = /^(block|hp):(.+)$/.exec(S.sel || "");
-  if (!m) { clearVmemmap(""); return; }
-  const target = m[1] === "block" ? { block: Number(m[2]) } : { head_pfn: m[2] };
-  const there = m[1] === "block" ? S.ev.blocks.some((b) => b.id === target.block)
-    : S.ev.hugepages.some((h) => h.head_pfn === target.head_pfn);
-  if (!there) { clearVmemmap(`${m[1] === "block" ? `memory${m[2]}` : `huge page ${m[2]}`} does not exist at this step`); return; }
+  const { query, gone } = vmemmapQuery(S, VMEMMAP_ROWS);
+  if (!query) { clearVmemmap(gone); return; }
   try {
-    await renderVmemmap(await api("/api/v1/vmemmap", { ...S.ref, ...target, figure: true, limit: VMEMMAP_ROWS }));
+    renderVmemmap(await ask(...query));
     stamp("#vmemmap-card");
   } catch (e) {
     showError("blocks", e);
@@ -261,14 +234,14 @@ function clearVmemmap(why) {
   $("#vmemmap-title").textContent = "";
   $("#vmemmap-reason").textContent = why;
   $("#vmemmap-table").replaceChildren();
-  if (window.Plotly) window.Plotly.purge($("#vmemmap-plot"));
+  $("#vmemmap-plot").replaceChildren();
   stamp("#vmemmap-card");
 }
 
 /** The memory sections from the start of the view, in the current state. */
 async function deriveSections() {
   try {
-    renderSections(await api("/api/v1/sections", { ...S.ref, start_pfn: S.view?.start ?? 0, limit: 64 }));
+    renderSections(await ask(...sectionsQuery(S)));
   } catch (e) {
     showError("sections", e);
   }
@@ -279,8 +252,8 @@ async function deriveSections() {
 async function deriveChain(report = false) {
   if (S.chainPfn == null) { stamp("#chain"); return; }
   try {
-    const [chain, page] = await Promise.all([api("/api/v1/chain", { ...S.ref, pfn: S.chainPfn }),
-      api("/api/v1/resolve", { ...S.ref, pfns: [S.chainPfn] })]);
+    const [chain, page] = await Promise.all([ask("/api/v1/chain", { ...S.ref, pfn: S.chainPfn }),
+      ask("/api/v1/resolve", { ...S.ref, pfns: [S.chainPfn] })]);
     renderChain(chain, page.pages[0], S.ev.fixed_point_notes);
   } catch (e) {
     $("#chain").replaceChildren();              // that pfn is not in this machine
@@ -512,7 +485,7 @@ async function reload() {
 
 // ------------------------------------------------------------------ zoom and view
 function setView(a, b) {
-  const all = machineRange(false);
+  const all = machineRange(S.ev, false);
   const max = Math.max(all.end, 1);
   let start = Math.max(0, Math.floor(a)), end = Math.min(max, Math.ceil(b));
   if (end - start < 16) { const mid = (start + end) / 2; start = Math.max(0, Math.floor(mid - 8)); end = Math.min(max, start + 16); }
@@ -526,7 +499,7 @@ function zoom(kind) {
   if (kind === "out") return setView(start - w / 2, end + w / 2);
   if (kind === "left") return setView(start - w / 2, end - w / 2);
   if (kind === "right") return setView(start + w / 2, end + w / 2);
-  const r = machineRange(kind === "hotplug") || machineRange(false);
+  const r = machineRange(S.ev, kind === "hotplug") || machineRange(S.ev, false);
   return setView(r.start, r.end);
 }
 
@@ -590,9 +563,7 @@ async function walkthroughState(where) {
   const step = wt.steps[where.step - 1];
   if (!step) throw new Error(`walkthrough ${where.slug} has steps 1-${wt.steps.length}`);
   S.wt = { ...where, data: wt, offScript: false };
-  const [a, b] = step.view.range.map(fromHex);
-  S.view = { start: a, end: b };
-  const sel = step.view.select || null;
+  S.view = stepView(step);
   renderWalkthrough(wt, where.step, {
     query: wsQuery(S.ws),
     onTry: () => { S.wt.offScript = true; setOffScript(true); updatePermalink(); },
@@ -600,7 +571,17 @@ async function walkthroughState(where) {
     onGo: (k) => goToStep({ slug: where.slug, step: k }, true),
   });
   setOffScript(false);
-  return { doc: step.scenario, sel: sel && (sel.block != null ? `block:${sel.block}` : `hp:${sel.head_pfn}`) };
+  return { doc: step.scenario, sel: stepSel(step) };
+}
+
+/** A walkthrough step's pfn range and selection, as the state holds them. */
+function stepView(step) {
+  const [start, end] = step.view.range.map(fromHex);
+  return { start, end };
+}
+function stepSel(step) {
+  const sel = step.view.select;
+  return sel ? (sel.block != null ? `block:${sel.block}` : `hp:${sel.head_pfn}`) : null;
 }
 
 /** Another walkthrough step in place: no page load (history.pushState), the state replaced whole. */
@@ -613,19 +594,25 @@ async function goToStep(where, push) {
     if (push) history.pushState(null, "", path); else history.replaceState(null, "", path);
     S.history = new History(doc);
     S.step = null; S.sel = sel; S.chainPfn = null;
-    await show(await evaluateDoc(doc, null));
+    await show(await evaluateDoc(doc, null), () => nextStepAhead(where));
   } catch (e) {
     showError("scenario", e);
   }
   document.body.dataset.ready = "true";
-  nextStepAhead(where);
 }
 
-/** While a step is read, the next one's evaluation is asked for (the class goes there next): Next then
- * finds the answer here and the machine in the server's cache. */
-function nextStepAhead(where) {
+/** While a step is read, what the next one shows is asked for (the class goes there next): its
+ * evaluation, then every view's question about it (queries.js), so that Next only draws. */
+async function nextStepAhead(where) {
   const next = S.wt?.data.steps[where.step];       // steps count from 1
-  if (next) evaluation(next.scenario).answer.catch(() => {});
+  if (!next) return;
+  try {
+    const ev = await evaluation(next.scenario).answer;
+    const st = { ref: { scenario: next.scenario }, ev, view: viewWithin(stepView(next), ev), sel: stepSel(next) };
+    await Promise.all(viewQueries(st, map.pixels, VMEMMAP_ROWS).map((q) => ask(...q)));
+  } catch {
+    /* asked again, and reported, when the step is shown */
+  }
 }
 
 window.addEventListener("popstate", () => {
@@ -665,9 +652,8 @@ async function main() {
     bindControls();
     S.history = new History(doc);
     S.sel = sel;
-    await show(await evaluated);
+    await show(await evaluated, () => where && nextStepAhead(where));
     document.body.dataset.ready = "true";
-    if (where) nextStepAhead(where);
   } catch (e) {
     showError("scenario", e);
   }

@@ -1,24 +1,18 @@
 // The vmemmap view of a memory block or huge page: the server's figure plus the page table.
-import { plotlyReady } from "./map.js";
-import { $, el, OFFLINE_PLOTLY } from "./util.js";
+import { diagramSvg } from "./diagram.js";
+import { $, el } from "./util.js";
 
 /** Rows of the page table shown (asked for as the answer's `limit`; a 1 GiB huge page has 4,096). */
 export const VMEMMAP_ROWS = 256;
 
-export async function renderVmemmap(res) {
+export function renderVmemmap(res) {
   const t = res.target;
   $("#vmemmap-title").textContent = t.kind === "block"
     ? `of ${t.name} (${t.start_pfn}-${t.end_pfn})` : `of the ${t.size} huge page ${t.head_pfn}`;
   $("#vmemmap-reason").textContent = t.kind === "hugepage" ? `HVO ${t.hvo}: ${t.reason}` : `memmap: ${t.memmap_where}`;
-  await plotlyReady;
-  // The figure is a box-and-arrow diagram drawn at a fixed width (app/hvo_diagram.py, memmap_diagram.py):
-  // shrink it as a whole to the panel (CSS zoom) rather than squash its boxes under their labels.
-  const plot = $("#vmemmap-plot");
-  const avail = plot.parentElement.clientWidth - 8;
-  plot.style.zoom = String(Math.min(1, avail / (res.figure.layout.width || avail)));
-  // a picture, not a chart (no zoom, hover or modebar): drawn anew and static, which Plotly does in about
-  // 60% of the time react takes to turn one diagram into another
-  await window.Plotly.newPlot(plot, res.figure.data, res.figure.layout, { ...OFFLINE_PLOTLY, staticPlot: true, responsive: false });
+  // The figure is a box-and-arrow diagram laid out at a fixed width (app/hvo_diagram.py, memmap_diagram.py),
+  // drawn as SVG that shrinks as a whole to the panel rather than squash its boxes under their labels.
+  $("#vmemmap-plot").replaceChildren(diagramSvg(res.figure));
   const head = el("tr", {}, ["#", "vmemmap address", "struct pages of pfns", "backing pfn", "mapping", "state"]
     .map((h) => el("th", {}, h)));
   const rows = res.pages.slice(0, VMEMMAP_ROWS).map((p) => el("tr", {},

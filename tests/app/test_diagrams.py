@@ -27,8 +27,8 @@ def names(fig, prefix: str) -> list[str]:
 
 
 def arrows_into(fig, pfn: str) -> list[dict]:
-    return [a for a in fig["layout"]["annotations"] if a.get("showarrow") and a["name"].endswith(f"->{pfn}:ro")
-            or a.get("showarrow") and a["name"].endswith(f"->{pfn}:rw")]
+    """The arrows (path shapes, app/diagram_kit.py) that end in the frame box of pfn."""
+    return [a for a in fig["layout"]["shapes"] if a["type"] == "path" and a["name"].endswith((f"->{pfn}:ro", f"->{pfn}:rw"))]
 
 
 def hvo_of(m, head: int):
@@ -126,6 +126,35 @@ def test_a_frame_shared_by_several_huge_pages_is_drawn_once_with_every_arrow():
     assert sorted(names(f, "frame:")) == ["frame:0x1000:kept", "frame:0x2000:kept", "frame:0x7000:shared"]
     assert "shared tail page" in f["layout"]["annotations"][1]["text"]
 
+
+
+def path_points(path: str) -> list[list[tuple[float, float]]]:
+    """An SVG path of M/L/Z commands as its subpaths' points."""
+    import re
+    subs = []
+    for cmd, x, y in re.findall(r"([ML])(-?[\d.]+),(-?[\d.]+)", path):
+        if cmd == "M":
+            subs.append([])
+        subs[-1].append((float(x), float(y)))
+    return subs
+
+
+def test_every_arrow_ends_on_the_left_edge_of_its_frame_box():
+    """Arrows are path shapes: the shaft leaves the vmemmap box's right edge, the head's tip touches the
+    left edge of the frame box it names, inside its height, and the head is a closed triangle."""
+    a, b = synthetic(0x40000, 0x7000, 0x1000), synthetic(0x40200, 0x7000, 0x2000)
+    f = hvo_diagram([(a, {"pmd_splits": 1}), (b, {"pmd_splits": 0})], "7.3", "x86_64-4K-L4")
+    boxes = {s["name"].split(":")[1]: s for s in f["layout"]["shapes"] if s["name"].startswith("frame:")}
+    starts = {s["x1"] for s in f["layout"]["shapes"] if s["name"].startswith("vmemmap:")}
+    arrows = [s for s in f["layout"]["shapes"] if s["name"].startswith("map:")]
+    assert len(arrows) == 16
+    for arrow in arrows:
+        shaft, head = path_points(arrow["path"])
+        box = boxes[arrow["name"].split("->")[1].split(":")[0]]
+        tip = head[0]
+        assert shaft[0][0] in starts and tip[0] == box["x0"] and box["y0"] < tip[1] < box["y1"], arrow
+        assert len(head) == 3 and arrow["path"].endswith("Z") and arrow["fillcolor"] == arrow["line"]["color"]
+        assert shaft[1][0] < tip[0]                                   # the shaft stops where the head begins
 
 # ---------------------------------------------------------------- the memmap of a block
 def dimm(kernel: str) -> engine.EvaluatedMachine:

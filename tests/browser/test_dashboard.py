@@ -171,12 +171,13 @@ def test_import_lsmem_output_marks_observed_and_inferred(dash, tmp_path):
 
 def test_every_plot_is_configured_with_no_remote_address(dash):
     """The vendored Plotly bundle carries remote defaults (a topojson CDN, chart-studio links); the
-    dashboard's plots override each with a local address or none, and a session asks nothing offsite."""
+    dashboard's Plotly plot (the map) overrides each with a local address or none, the vmemmap diagram is
+    plain SVG (no Plotly), and a session asks nothing offsite."""
     p = dash.page
     dash.open("/walkthroughs/hvo/3")                                     # the map and the vmemmap diagram
-    p.wait_for_selector("#vmemmap-plot .main-svg")
-    for plot in ("#map", "#vmemmap-plot"):                              # the graph divs
-        ctx = p.eval_on_selector(plot, "(gd) => { const c = gd._context; return [c.topojsonURL, c.plotlyServerURL,"
-                                       " c.showSendToCloud, c.showEditInChartStudio, c.showLink]; }")
-        assert ctx[:3] == ["/static/vendor/", "", False] and not any(ctx[3:]), (plot, ctx)   # (links absent: falsy)
+    p.wait_for_selector("#vmemmap-plot svg.diagram")
+    ctx = p.eval_on_selector("#map", "(gd) => { const c = gd._context; return [c.topojsonURL, c.plotlyServerURL,"
+                                     " c.showSendToCloud, c.showEditInChartStudio, c.showLink]; }")
+    assert ctx[:3] == ["/static/vendor/", "", False] and not any(ctx[3:]), ctx   # (links absent: falsy)
+    assert p.eval_on_selector("#vmemmap-plot", "(d) => d._context === undefined && !d.querySelector('.main-svg')")
     dash.assert_clean()
