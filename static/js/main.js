@@ -4,7 +4,7 @@ import { api, ApiError } from "./api.js";
 import { History } from "./history.js";
 import { MemoryMap } from "./map.js";
 import { renderBlocks, renderChain, renderEvents, renderHugepages, renderSections, renderSummary } from "./panels.js";
-import { renderVmemmap, VMEMMAP_ROWS } from "./vmemmap.js";
+import { bindDiagramSize, renderVmemmap, VMEMMAP_ROWS } from "./vmemmap.js";
 import { ask, bootChainQueries, machineRange, sectionsQuery, viewQueries, viewWithin, vmemmapQuery, windowQuery } from "./queries.js";
 import { loadWalkthrough, parseWalkthroughPath, renderWalkthrough, seedWalkthrough, setOffScript } from "./walkthrough.js";
 import { $, clone, count, el, formatSize, fromHex, hash, hex, parseSize } from "./util.js";
@@ -235,6 +235,7 @@ function clearVmemmap(why) {
   $("#vmemmap-reason").textContent = why;
   $("#vmemmap-table").replaceChildren();
   $("#vmemmap-plot").replaceChildren();
+  $("#vmemmap-size").hidden = true;
   stamp("#vmemmap-card");
 }
 
@@ -362,6 +363,7 @@ function fillControls() {
 }
 
 function bindControls() {
+  bindDiagramSize();
   $("#machine-preset").replaceChildren(...S.presets.machines.map((m) => Object.assign(document.createElement("option"),
     { value: m.key, textContent: `${m.key} (${m.page_size} pages${m.arch === "x86_64" ? `, ${m.paging_levels}-level` : ""})` })));
   $("#kernel").replaceChildren(...S.presets.kernels.map((k) => Object.assign(document.createElement("option"), { value: k, textContent: k })));

@@ -7,6 +7,7 @@ import json
 import urllib.request
 
 import pytest
+from playwright.sync_api import expect
 
 BOOT = [{"start": "0x0", "size": "4G", "node": 0}]
 # 7.3: two 2 MiB pages whose tails share the zone's tail page; 6.8: a self-hosted block, its loop drawn
@@ -81,4 +82,31 @@ def test_annotation_markup_is_drawn_as_text_never_parsed(dash):
                      {"text": " <img src=x onerror=alert(1)>", "bold": False, "color": None}],
                     [{"text": "\u2192 RO", "bold": False, "color": "#a8307b"},
                      {"text": ": kept", "bold": False, "color": None}]]
+    dash.assert_clean()
+
+
+def test_actual_size_makes_the_diagram_readable_and_scrollable_by_keyboard(dash):
+    """At 1024x768 the diagram is shrunk to its card; "Actual size" (pressed by keyboard) draws it at its
+    own width, text at the figure's sizes, in a card that scrolls sideways and takes the focus."""
+    p = dash.page
+    p.set_viewport_size({"width": 1024, "height": 768})
+    dash.open("/walkthroughs/hvo/2")
+    svg = p.locator("#vmemmap-plot svg.diagram")
+    natural = float(svg.get_attribute("width"))
+    shrunk = svg.bounding_box()["width"]
+    assert shrunk < natural * 0.8, (shrunk, natural)
+    p.focus("#vmemmap-size")
+    p.keyboard.press("Enter")
+    expect(p.locator("#vmemmap-size")).to_have_attribute("aria-pressed", "true")
+    assert abs(svg.bounding_box()["width"] - natural) < 1
+    plot = p.locator("#vmemmap-plot")
+    assert plot.evaluate("(d) => d.scrollWidth > d.clientWidth && d.tabIndex === 0")
+    p.keyboard.press("Tab")                                          # the scrolling card is the next stop
+    assert p.evaluate("document.activeElement.id") == "vmemmap-plot"
+    title = p.locator("#vmemmap-plot svg.diagram text[data-name=title]")
+    assert abs(title.bounding_box()["height"] - 17 * 1.3) < 4          # the title at its 17 px
+    p.keyboard.press("Shift+Tab")
+    p.keyboard.press("Enter")                                         # pressed again: shrunk to the card
+    expect(p.locator("#vmemmap-size")).to_have_attribute("aria-pressed", "false")
+    assert svg.bounding_box()["width"] < natural * 0.8
     dash.assert_clean()
