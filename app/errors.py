@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine import ADDR_PATTERN, ScenarioError, parse_addr
 
-from .store import WORKSPACE_PATTERN, WORKSPACE_RULE, StoreError, StoreUnavailable
+from .store import WORKSPACE_PATTERN, WORKSPACE_RULE
 
 __all__ = ["located", "install", "format_loc", "error_doc", "BodyLimit", "ScenarioLookupError"]
 
@@ -113,14 +113,7 @@ def install(app: FastAPI) -> None:
         where = "path" if "scenario_id" in request.path_params else "body"
         return error_response(404, [where, "scenario_id"], str(exc), "not_found")
 
-    @app.exception_handler(StoreUnavailable)
-    async def _unavailable(_: Request, exc: StoreUnavailable) -> JSONResponse:
-        return error_response(503, ["store"], str(exc), "store_unavailable", {"Retry-After": "60"})
-
-    @app.exception_handler(StoreError)
-    async def _store(_: Request, exc: StoreError) -> JSONResponse:
-        return error_response(503, ["store"], str(exc), "store_error")
-
+    # the store's and the engine's 503s (Retry-After, a rate-limited log): app/outage.py
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         headers = dict(exc.headers or {})

@@ -16,6 +16,7 @@ import anyio
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from .errors import error_response
 from .store import StoreError, StoreUnavailable
 
 __all__ = ["Busy", "run_db", "configure", "install", "RateLimitedLog"]
@@ -76,9 +77,9 @@ class RateLimitedLog(logging.Filter):
         return True
 
 
-def _unavailable(message: str) -> JSONResponse:
-    return JSONResponse({"detail": message, "message": message}, status_code=503,
-                        headers={"Retry-After": str(_Db.retry_after_s)})
+def _unavailable(where: str, message: str, type_: str) -> JSONResponse:
+    """503 in the one error shape (app/errors.py: detail as a list of {loc, msg, type}, and message)."""
+    return error_response(503, [where], message, type_, {"Retry-After": str(_Db.retry_after_s)})
 
 
 def install(app: FastAPI) -> None:
@@ -89,14 +90,15 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StoreUnavailable)
     async def _store_down(request: Request, exc: StoreUnavailable) -> JSONResponse:
         log.warning("database unavailable on %s: %s", request.url.path, exc)
-        return _unavailable(str(exc))
+        return _unavailable("store", str(exc), "store_unavailable")
 
     @app.exception_handler(StoreError)
     async def _store_error(request: Request, exc: StoreError) -> JSONResponse:
         log.warning("database error on %s: %s", request.url.path, exc)
-        return _unavailable("the scenario database cannot serve this request now; try again later")
+        return _unavailable("store", "the scenario database cannot serve this request now; try again later",
+                            "store_error")
 
     @app.exception_handler(Busy)
     async def _busy(_: Request, exc: Busy) -> JSONResponse:
         log.warning("%s", exc)
-        return _unavailable(str(exc))
+        return _unavailable("engine", str(exc), "engine_busy")

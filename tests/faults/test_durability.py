@@ -126,6 +126,7 @@ def test_read_only_data_directory_answers_503_on_save(tmp_path, servers):
         with httpx.Client(base_url=srv.base, timeout=10) as c:
             r = c.post("/api/v1/scenarios", json=doc(1, 1))
             assert r.status_code == 503 and "read-only" in r.json()["message"]
+            assert r.json()["detail"][0]["loc"] == ["store"]                 # the one error shape
             r = c.get(f"/api/v1/scenarios/{saved}")
             assert r.status_code == 200 and r.content == canonical_json(doc(0, 0)).encode()
             assert c.get("/api/v1/scenarios").json()["total"] == 1

@@ -141,4 +141,6 @@ def test_a_full_engine_queue_answers_503_with_retry_after(tmp_path, monkeypatch)
         assert set(codes) <= {200, 503} and 200 in codes and 503 in codes, codes
         busy = next(r for r in out if r.status_code == 503)
         assert int(busy.headers["retry-after"]) > 0 and "busy" in busy.json()["message"]
+        assert busy.json()["detail"] == [{"loc": ["engine"], "msg": busy.json()["message"][len("engine: "):],
+                                          "type": "engine_busy"}]               # the one error shape
         assert c.get("/healthz").status_code == 200

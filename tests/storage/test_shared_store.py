@@ -126,6 +126,7 @@ def assert_safe_503(r, pg) -> None:
     assert r.status_code == 503, (r.status_code, r.text[:300])
     assert r.headers["retry-after"] == "3"
     msg = r.json()["message"]
+    assert r.json()["detail"][0]["loc"] == ["store"] and r.json()["detail"][0]["type"].startswith("store_")
     assert msg and "127.0.0.1" not in r.text and str(pg.port) not in r.text and "postgres" not in r.text.lower()
 
 
