@@ -1,32 +1,19 @@
-// Wires the dashboard: scenario history, controls, API calls and panels. The server computes and
-// draws (figures come from app/figures.py); this module only keeps state and asks.
+// Wires the dashboard: the one scenario state (state.js) and its history, the controls, and apply(),
+// which re-derives every view from the state (tables here, the rest in views.js). The server computes
+// and draws (figures come from app/figures.py); the page only keeps state, asks and draws the answers.
 import { api, ApiError } from "./api.js";
 import { History } from "./history.js";
+import { fillControls, fillPresets, machineEdits } from "./machine-form.js";
 import { MemoryMap } from "./map.js";
-import { renderBlocks, renderChain, renderEvents, renderHugepages, renderSections, renderSummary } from "./panels.js";
-import { bindDiagramSize, renderVmemmap, VMEMMAP_ROWS } from "./vmemmap.js";
-import { ask, bootChainQueries, machineRange, sectionsQuery, viewQueries, viewWithin, vmemmapQuery, windowQuery } from "./queries.js";
-import { loadWalkthrough, parseWalkthroughPath, renderWalkthrough, seedWalkthrough, setOffScript } from "./walkthrough.js";
-import { $, clone, count, el, formatSize, fromHex, hash, hex, parseSize } from "./util.js";
+import { renderBlocks, renderEvents, renderHugepages, renderImport, renderSummary } from "./panels.js";
+import { fromUrl, stateUrl, updatePermalink } from "./permalink.js";
+import { ask, evaluation, machineRange, seedEvaluation, viewQueries, viewWithin } from "./queries.js";
 import { DEFAULT_WS, SavedPanel, scenariosPath, workspaceOf, wsQuery } from "./saved.js";
-
-const S = {
-  presets: null, history: null, step: null, view: null, sel: null, chainPfn: null, wt: null, bootFixed: [], bootReady: null,
-  id: null, ref: null, ev: null, key: null, content: null, saving: null, mapSeq: 0, renders: 0,
-  ws: DEFAULT_WS,            // the workspace whose list saves go to (?ws= in the URL and in permalinks)
-};
-// what tests and the browser benchmark read (no polling of private state)
-window.vmemscope = { state: S, renders: 0, map: null };
-
-const totalOps = () => S.history.doc.ops.length;
-const currentStep = () => (S.step == null ? totalOps() : S.step);
-
-// ------------------------------------------------------------------ errors next to their control
-function clearErrors() { document.querySelectorAll("[data-error-for]").forEach((p) => { p.textContent = ""; }); }
-function showError(where, err) {
-  const p = document.querySelector(`[data-error-for="${where}"]`) || document.querySelector('[data-error-for="scenario"]');
-  p.textContent = err instanceof ApiError ? err.message : String(err.message || err);
-}
+import { clearErrors, currentStep, pageSize, S, showError, stamp, totalOps } from "./state.js";
+import { $, clone, fromHex, hex, parseSize } from "./util.js";
+import { deriveChain, deriveSections, deriveVmemmap, drawMap, findBootFixed, showChain } from "./views.js";
+import { bindDiagramSize, VMEMMAP_ROWS } from "./vmemmap.js";
+import { loadWalkthrough, parseWalkthroughPath, renderWalkthrough, seedWalkthrough, setOffScript } from "./walkthrough.js";
 
 // ------------------------------------------------------------------ evaluate and draw
 /** Evaluate a document (at a step) and save it, both asked at once. The views are drawn from the
@@ -38,29 +25,6 @@ async function evaluateDoc(doc, step) {
   saved.catch(() => {});                           // its failure is reported by apply
   const { key, answer } = evaluation(shown);
   return { ev: await answer, saved, whole: shown === doc, ref: { scenario: shown }, content: key };
-}
-
-/** The engine's evaluation of a document, asked once per content: undo, redo, the step slider and
- * walkthrough steps that show the same machine (their documents differ in name only, which changes
- * nothing the evaluation says) reuse the answer. The last EVALUATIONS are kept. */
-const EVALUATIONS = 16;
-const HUGEPAGES_LISTED = 500;                    // as the page's own answer lists (app/routers/machine.py)
-const evaluations = new Map();                   // content hash (the document less its name) -> answer
-
-const contentKey = (doc) => hash(JSON.stringify({ ...doc, name: undefined }));
-
-function evaluation(shown) {
-  const key = contentKey(shown);
-  let answer = evaluations.get(key);
-  if (answer) {
-    evaluations.delete(key);                       // most recent last
-  } else {
-    answer = api("/api/v1/evaluate", { scenario: shown, hugepages_limit: HUGEPAGES_LISTED });
-    answer.catch(() => evaluations.delete(key));   // refusals are asked again (and reported) next time
-  }
-  evaluations.set(key, answer);
-  while (evaluations.size > EVALUATIONS) evaluations.delete(evaluations.keys().next().value);
-  return { key, answer };
 }
 
 /** Try a new document; keep it (undo-able) only if the API accepts it (evaluates and saves it). */
@@ -99,7 +63,7 @@ async function apply(r, drawn = () => {}) {
   S.key = `${S.content}@${currentStep()}`;
   S.saving = settle(r, seq);
   S.bootReady = findBootFixed();                   // asked for while the map's window is on its way
-  const views = Promise.all([drawMap(false), deriveVmemmap(), deriveChain(), deriveSections()]);
+  const views = Promise.all([drawMap(map), deriveVmemmap(), deriveChain(), deriveSections()]);
   renderAll();                                     // the tables, while those answers travel
   await views;                                     // each asks the server first, then draws its answer
   rendered();
@@ -132,8 +96,6 @@ async function settle(r, seq) {
   return null;
 }
 
-function stamp(...sels) { sels.forEach((s) => { $(s).dataset.state = S.key; }); }
-
 function renderAll() {
   const ev = S.ev;
   const doc = S.history.doc;
@@ -147,7 +109,7 @@ function renderAll() {
   renderEvents(ev.events, currentStep(), totalOps());
   $("#undo").disabled = !S.history.canUndo;
   $("#redo").disabled = !S.history.canRedo;
-  fillControls();
+  fillControls(doc, ev, S.presets);
   stamp("#summary", "#blocks", "#hugepages", "#events");
 }
 
@@ -160,107 +122,6 @@ function rendered() {
   document.body.dataset.renders = String(S.renders);
   if (S.renders === 1) performance.mark("vmemscope:first-render");
   performance.mark(`vmemscope:render-${S.renders}`);
-}
-
-function pageSize() { return parseSize(S.ev.totals.page_size); }
-
-async function drawMap(alone = true) {
-  S.view = viewWithin(S.view, S.ev);
-  const seq = ++S.mapSeq;
-  const { start, end } = S.view;
-  try {
-    const [w] = await Promise.all([ask(...windowQuery(S, map.pixels)), S.bootReady]);
-    if (seq !== S.mapSeq) return;               // a newer zoom is on its way
-    const meta = w.figure.layout.meta.self_mapping_pfns;
-    const boot = S.bootFixed.filter((p) => start <= fromHex(p) && fromHex(p) < end && !meta.includes(p));
-    w.figure.layout.annotations = [...(w.figure.layout.annotations || []), ...boot.map(bootCallout)];
-    await map.render(w.figure, w.counts);
-    const ps = pageSize(), last = fromHex(w.end_pfn) - 1;
-    $("#view-range").textContent = `pfns ${w.start_pfn}-${hex(last)} = physical addresses ` +
-      `${hex(fromHex(w.start_pfn) * ps)}-${hex((last + 1) * ps - 1)}; ${w.bins} bins of ` +
-      count(Math.max(1, Math.round((end - start) / w.bins)), "page");
-    const marks = [...w.figure.layout.meta.self_mapping_pfns, ...boot];
-    $("#marks").replaceChildren(...marks.map((p, k) => el("button", { type: "button", class: "mark",
-      id: k ? null : "self-mapping", title: `follow pfn ${p}: whose struct page is stored where`,
-      onclick: () => showChain(p) }, `struct page of pfn ${p} lives in pfn ${p}${boot.includes(p) ? BOOT_NOTE : ""}`)));
-    window.vmemscope.lastWindow = { start_pfn: w.start_pfn, end_pfn: w.end_pfn, bins: w.bins, counts: w.counts };
-    $("#map-text").textContent = describeMap(w, marks);
-    stamp("#map", "#marks");
-    if (alone) rendered();
-  } catch (e) {
-    if (seq === S.mapSeq) showError("map", e);
-  }
-}
-
-const BOOT_NOTE = " (boot memmap)";
-
-/** Fixed points of the boot memmap, which the engine finds (/chain's fixed_point, queries.js); the
- * figure marks only hot-plugged blocks' ones. */
-async function findBootFixed() {
-  const chains = await Promise.all(bootChainQueries(S).map((q) => ask(...q)));
-  S.bootFixed = [...new Set(chains.map((c) => c.fixed_point).filter((p) => p))];
-}
-
-/** A boot fixed point's callout, like the figure's for a hot-plugged block (placed by map.js). */
-const bootCallout = (p) => ({
-  x: fromHex(p), y: 0.5, ax: 30, ay: -34, xanchor: "left", showarrow: true, arrowhead: 2, arrowwidth: 2,
-  arrowcolor: "#000", bgcolor: "#fff7d6", bordercolor: "#000", captureevents: true, font: { size: 13 },
-  name: "self-mapping", text: `struct page of pfn ${p} lives in pfn ${p}${BOOT_NOTE}`,
-});
-
-/** The map in words (its text equivalent for screen readers): the range, the pages of each role, the
- * fixed points. */
-function describeMap(w, marks) {
-  const roles = Object.entries(w.counts).map(([r, c]) => [r, c.reduce((a, b) => a + b, 0)])
-    .filter(([, n]) => n).sort((a, b) => b[1] - a[1]);
-  return `Physical memory map of pfns ${w.start_pfn} to ${hex(fromHex(w.end_pfn) - 1)}: ` +
-    roles.map(([r, n]) => `${r} ${n} ${n === 1 ? "page" : "pages"}`).join(", ") + ". " +
-    marks.map((p) => `The struct page of pfn ${p} lives in pfn ${p}.`).join(" ");
-}
-
-/** The vmemmap panel shows the selected block or huge page of the current state, or says it is gone. */
-async function deriveVmemmap() {
-  const { query, gone } = vmemmapQuery(S, VMEMMAP_ROWS);
-  if (!query) { clearVmemmap(gone); return; }
-  try {
-    renderVmemmap(await ask(...query));
-    stamp("#vmemmap-card");
-  } catch (e) {
-    showError("blocks", e);
-  }
-}
-
-function clearVmemmap(why) {
-  $("#vmemmap-title").textContent = "";
-  $("#vmemmap-reason").textContent = why;
-  $("#vmemmap-table").replaceChildren();
-  $("#vmemmap-plot").replaceChildren();
-  $("#vmemmap-size").hidden = true;
-  stamp("#vmemmap-card");
-}
-
-/** The memory sections from the start of the view, in the current state. */
-async function deriveSections() {
-  try {
-    renderSections(await ask(...sectionsQuery(S)));
-  } catch (e) {
-    showError("sections", e);
-  }
-  stamp("#sections");
-}
-
-/** The chain of the last clicked pfn, followed again in the current state. */
-async function deriveChain(report = false) {
-  if (S.chainPfn == null) { stamp("#chain"); return; }
-  try {
-    const [chain, page] = await Promise.all([ask("/api/v1/chain", { ...S.ref, pfn: S.chainPfn }),
-      ask("/api/v1/resolve", { ...S.ref, pfns: [S.chainPfn] })]);
-    renderChain(chain, page.pages[0], S.ev.fixed_point_notes);
-  } catch (e) {
-    $("#chain").replaceChildren();              // that pfn is not in this machine
-    if (report) showError("map", e);
-  }
-  stamp("#chain");
 }
 
 // ------------------------------------------------------------------ operations
@@ -279,99 +140,17 @@ async function showVmemmap(target) {
   updatePermalink();
 }
 
-async function showChain(pfn) {
-  clearErrors();
-  S.chainPfn = pfn;
-  await deriveChain(true);
-}
-
 // ------------------------------------------------------------------ controls
-function presetKey(m) {
-  const ps = formatSize(parseSize(m.page_size ?? "4K"));
-  const p = S.presets.machines.find((x) => x.arch === (m.arch ?? "x86_64") && x.page_size === ps &&
-    (x.arch !== "x86_64" || x.paging_levels === (m.paging_levels ?? 4)));
-  return p ? p.key : S.presets.machines[0].key;
-}
-
-const DEFAULT_BOOT = [{ start: "0x0", size: "4G", node: 0 }];
-const memstartOf = (machine) => (machine?.arch === "arm64" ? machine.memstart ?? "0x40000000" : "0x0");
-
-/** What the machine form shows for a document (fillControls writes these, machineEdits compares). */
-function machineFields(doc) {
-  const params = { memmap_on_memory: "on", hugetlb_free_vmemmap: true, selfhosted_check: "merged", ...doc.params };
-  const boot = doc.boot_memory || DEFAULT_BOOT;
-  return { preset: presetKey(doc.machine || {}), kernel: doc.kernel ?? "6.8", mmo: params.memmap_on_memory,
-           hvo: params.hugetlb_free_vmemmap, policy: params.selfhosted_check, ranges: boot.length,
-           nodes: new Set(boot.map((r) => r.node ?? 0)).size,
-           boot: formatSize(boot.map((r) => parseSize(r.size)).reduce((a, b) => a + b, 0)) };
-}
-
-/** The document with only the fields whose control the user changed (null: nothing changed). Other
- * fields, multi-range and multi-node boot memory included, are kept as they are. */
-function machineEdits(old) {
-  const shown = machineFields(old), doc = clone(old);
-  let changed = false;
-  const param = (name, value, was) => {
-    if (value === was) return;
-    doc.params = { ...(doc.params || {}), [name]: value };
-    changed = true;
-  };
-  if ($("#kernel").value !== shown.kernel) { doc.kernel = $("#kernel").value; changed = true; }
-  param("memmap_on_memory", $("#mmo").value, shown.mmo);
-  param("hugetlb_free_vmemmap", $("#hvo").checked, shown.hvo);
-  param("selfhosted_check", $("#policy").value, shown.policy);
-  const size = $("#boot-size").value.trim();
-  if (shown.ranges === 1 && size !== shown.boot) {
-    doc.boot_memory = [{ ...(old.boot_memory || DEFAULT_BOOT)[0], size }];
-    changed = true;
-  }
-  const p = S.presets.machines.find((x) => x.key === $("#machine-preset").value);
-  if (p.key !== shown.preset) {                        // another architecture: a new scenario, same memory
-    doc.machine = { ...(doc.machine || {}), arch: p.arch, page_size: p.page_size, paging_levels: p.paging_levels,
-                    memstart: p.arch === "arm64" ? (doc.machine?.memstart ?? "0x40000000") : null };
-    const shift = fromHex(memstartOf(doc.machine)) - fromHex(memstartOf(old.machine));
-    doc.boot_memory = (old.boot_memory || DEFAULT_BOOT).map((r) => ({ ...r, start: hex(fromHex(r.start ?? "0x0") + shift) }));
-    doc.ops = [];
-    doc.name = `${(old.name || "untitled").replace(/ \(on [^)]*\)$/, "")} (on ${p.key})`;
-    S.view = null;
-    changed = true;
-  }
-  return changed ? doc : null;
-}
-
-function fillControls() {
-  const f = machineFields(S.history.doc);
-  $("#machine-preset").value = f.preset;
-  $("#kernel").value = f.kernel;
-  $("#mmo").value = f.mmo;
-  $("#hvo").checked = f.hvo;
-  $("#policy").value = f.policy;
-  $("#boot-size").value = f.boot;
-  // several ranges (an imported machine) are edited in the JSON, not squashed into one by this field
-  $("#boot-size").readOnly = f.ranges > 1;
-  $("#boot-note").textContent = f.ranges > 1 ? `${f.ranges} ranges on ${f.nodes} node${f.nodes > 1 ? "s" : ""}: kept as imported` : "";
-  // hot-add defaults: the next free block-aligned address, one block
-  const bsz = parseSize(S.ev.totals.memory_block_size);
-  const top = fromHex(S.ev.pfn_ranges.all[1]) * pageSize();
-  $("#add-start").value = hex(Math.ceil(top / bsz) * bsz);
-  $("#add-size").value = S.ev.totals.memory_block_size;
-  const preset = S.presets.machines.find((x) => x.key === f.preset);
-  const sizes = preset.hugetlb_sizes;
-  const cur = $("#huge-size").value;
-  $("#huge-size").replaceChildren(...sizes.map((s) => Object.assign(document.createElement("option"), { value: s, textContent: s })));
-  $("#huge-size").value = sizes.includes(cur) ? cur : (sizes.includes("2M") ? "2M" : sizes[0]);
-}
-
 function bindControls() {
   bindDiagramSize();
-  $("#machine-preset").replaceChildren(...S.presets.machines.map((m) => Object.assign(document.createElement("option"),
-    { value: m.key, textContent: `${m.key} (${m.page_size} pages${m.arch === "x86_64" ? `, ${m.paging_levels}-level` : ""})` })));
-  $("#kernel").replaceChildren(...S.presets.kernels.map((k) => Object.assign(document.createElement("option"), { value: k, textContent: k })));
+  fillPresets(S.presets);
 
   $("#machine-form").addEventListener("submit", (e) => {
     e.preventDefault();
-    const doc = machineEdits(S.history.doc);
-    if (doc) commit(doc, "machine");
+    const edit = machineEdits(S.history.doc, S.presets);
+    if (!edit) return;
+    if (edit.moved) S.view = null;                 // another machine: its own range
+    commit(edit.doc, "machine");
   });
 
   $("#hotadd-form").addEventListener("submit", async (e) => {
@@ -453,24 +232,9 @@ function bindControls() {
     const on = document.body.classList.toggle("presenter");
     $("#presenter").setAttribute("aria-pressed", String(on));
     map.reset();
-    drawMap();                                   // as many bins as the resized plot has pixels
+    redrawMap();                                   // as many bins as the resized plot has pixels
   });
   document.querySelectorAll("[data-zoom]").forEach((b) => b.addEventListener("click", () => zoom(b.dataset.zoom)));
-}
-
-function renderImport(imp) {
-  const box = $("#import-facts");
-  box.hidden = false;
-  const list = (title, items) => {
-    const ul = document.createElement("ul");
-    const seen = new Map();                        // identical lines once, with how many
-    items.forEach((t) => seen.set(t, (seen.get(t) || 0) + 1));
-    ul.append(...[...seen].map(([t, n]) => el("li", {}, n > 1 ? `${t} (x${n})` : t)));
-    const h = Object.assign(document.createElement("h3"), { textContent: title });
-    return [h, ul];
-  };
-  box.replaceChildren(Object.assign(document.createElement("h2"), { textContent: "Imported machine" }),
-    ...list("Observed", imp.observed), ...list("Inferred", imp.inferred), ...list("Notes", imp.notes || []));
 }
 
 async function undo() { if (S.history.canUndo) { S.history.undo(); S.step = null; await reload(); } }
@@ -492,7 +256,12 @@ function setView(a, b) {
   let start = Math.max(0, Math.floor(a)), end = Math.min(max, Math.ceil(b));
   if (end - start < 16) { const mid = (start + end) / 2; start = Math.max(0, Math.floor(mid - 8)); end = Math.min(max, start + 16); }
   S.view = { start, end };
-  return drawMap();
+  return redrawMap();
+}
+
+/** The map alone, for another view of the same state (zoom, pan, presenter mode). */
+async function redrawMap() {
+  if (await drawMap(map)) rendered();
 }
 
 function zoom(kind) {
@@ -503,33 +272,6 @@ function zoom(kind) {
   if (kind === "right") return setView(start + w / 2, end + w / 2);
   const r = machineRange(S.ev, kind === "hotplug") || machineRange(S.ev, false);
   return setView(r.start, r.end);
-}
-
-// ------------------------------------------------------------------ permalink
-/** The URL of the state shown (document, step, view, selection), in workspace ws. */
-function stateUrl(ws) {
-  const q = new URLSearchParams(ws === DEFAULT_WS ? {} : { ws });
-  if (S.id) q.set("s", S.id);
-  if (S.step != null) q.set("step", String(S.step));
-  if (S.view) q.set("v", `${hex(S.view.start)}-${hex(S.view.end)}`);
-  if (S.sel) q.set("sel", S.sel);
-  return `/?${q}`;
-}
-
-function updatePermalink() {
-  const path = stateUrl(S.ws);
-  if (!(S.wt && !S.wt.offScript)) history.replaceState(null, "", path);
-  return `${location.origin}${path}`;
-}
-
-async function fromUrl() {
-  const q = new URLSearchParams(location.search);
-  let doc = JSON.parse($("#default-scenario").textContent);
-  if (q.get("s")) doc = await api(`/api/v1/scenarios/${encodeURIComponent(q.get("s"))}`);
-  if (q.get("step")) S.step = Number(q.get("step"));
-  const v = /^(0x[0-9a-f]+)-(0x[0-9a-f]+)$/i.exec(q.get("v") || "");
-  if (v) S.view = { start: fromHex(v[1]), end: fromHex(v[2]) };
-  return { doc, sel: q.get("sel") };
 }
 
 // ------------------------------------------------------------------ start
@@ -636,7 +378,7 @@ async function listWalkthroughs() {
  * document it opens, the walkthrough; whatever it lacks (a permalink's document) is asked for. */
 function served() {
   const got = JSON.parse($("#served")?.textContent || "{}");
-  if (got.evaluated) evaluations.set(contentKey(got.evaluated.scenario), Promise.resolve(got.evaluated.answer));
+  if (got.evaluated) seedEvaluation(got.evaluated.scenario, got.evaluated.answer);
   if (got.walkthrough) seedWalkthrough(got.walkthrough);
   return got;
 }

@@ -1,4 +1,4 @@
-// Side panels: summary, memory blocks (with their actions), huge pages, event log, page details.
+// Side panels: summary, memory blocks (with their actions), huge pages, event log, page details, import facts.
 import { $, count, el, human } from "./util.js";
 
 export function renderSummary(t, ev) {
@@ -97,4 +97,20 @@ export function renderChain(res, page, notes = {}) {
   const flags = page ? [el("p", { id: "kpageflags" }, `/proc/kpageflags of pfn ${page.pfn}: ${page.kpageflags}` +
     ` (${page.kpageflags_names.join(" ") || "no flag the model knows"})`)] : [];
   $("#chain").replaceChildren(el("h3", {}, "whose struct page is stored where"), el("ol", {}, items), tail, ...why, ...flags);
+}
+
+/** What an import (lsmem --json, a collected snapshot) observed, inferred and noted (POST /api/v1/import). */
+export function renderImport(imp) {
+  const box = $("#import-facts");
+  box.hidden = false;
+  const list = (title, items) => {
+    const ul = document.createElement("ul");
+    const seen = new Map();                        // identical lines once, with how many
+    items.forEach((t) => seen.set(t, (seen.get(t) || 0) + 1));
+    ul.append(...[...seen].map(([t, n]) => el("li", {}, n > 1 ? `${t} (x${n})` : t)));
+    const h = Object.assign(document.createElement("h3"), { textContent: title });
+    return [h, ul];
+  };
+  box.replaceChildren(Object.assign(document.createElement("h2"), { textContent: "Imported machine" }),
+    ...list("Observed", imp.observed), ...list("Inferred", imp.inferred), ...list("Notes", imp.notes || []));
 }

@@ -4,7 +4,34 @@
 // a question asked again (undo, a step revisited) or ahead of time (the next walkthrough step, while
 // this one is read: main.js) is answered from here.
 import { api } from "./api.js";
-import { fromHex, hex } from "./util.js";
+import { fromHex, hash, hex } from "./util.js";
+
+/** The engine's evaluation of a document, asked once per content: undo, redo, the step slider and
+ * walkthrough steps that show the same machine (their documents differ in name only, which changes
+ * nothing the evaluation says) reuse the answer. The last EVALUATIONS are kept. */
+const EVALUATIONS = 16;
+const HUGEPAGES_LISTED = 500;                    // as the page's own answer lists (app/routers/machine.py)
+const evaluations = new Map();                   // content hash (the document less its name) -> answer
+
+const contentKey = (doc) => hash(JSON.stringify({ ...doc, name: undefined }));
+
+/** { key: the document's content hash, answer: Promise of its /evaluate answer }. */
+export function evaluation(doc) {
+  const key = contentKey(doc);
+  let answer = evaluations.get(key);
+  if (answer) {
+    evaluations.delete(key);                       // most recent last
+  } else {
+    answer = api("/api/v1/evaluate", { scenario: doc, hugepages_limit: HUGEPAGES_LISTED });
+    answer.catch(() => evaluations.delete(key));   // refusals are asked again (and reported) next time
+  }
+  evaluations.set(key, answer);
+  while (evaluations.size > EVALUATIONS) evaluations.delete(evaluations.keys().next().value);
+  return { key, answer };
+}
+
+/** An evaluation the page was served with (app/routers/pages.py). */
+export function seedEvaluation(doc, answer) { evaluations.set(contentKey(doc), Promise.resolve(answer)); }
 
 const QUERIES = 40;                                // answers kept (a map window is 0.1-0.3 MB)
 const answers = new Map();                         // path + body -> Promise of the answer

@@ -30,3 +30,20 @@ def test_presets_list_machines_and_kernels() -> None:
     assert r["kernels"][0] == "5.13" and "6.8" in r["kernels"]
     x86 = next(m for m in r["machines"] if m["key"] == "x86_64-4K-L4")
     assert x86["vmemmap_start"] == "0xffffea0000000000" and x86["section_size"] == "128M"
+
+
+def test_every_module_main_js_imports_is_preloaded() -> None:
+    """The browser learns of main.js's imports, and theirs, level by level; the page names them all at
+    once (modulepreload), so the first load asks for every module in one round."""
+    import re
+    from pathlib import Path
+    js = Path(__file__).resolve().parents[2] / "static" / "js"
+    seen, todo = set(), ["main.js"]
+    while todo:
+        name = todo.pop()
+        for dep in re.findall(r'^import .* from "\./([\w-]+\.js)";$', (js / name).read_text(), re.M):
+            if dep not in seen:
+                seen.add(dep)
+                todo.append(dep)
+    preloaded = set(re.findall(r'<link rel="modulepreload" href="/static/v/[0-9a-f]+/js/([\w-]+\.js)">', client.get("/").text))
+    assert len(seen) > 10 and seen == preloaded
