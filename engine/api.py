@@ -7,26 +7,24 @@ from __future__ import annotations
 
 import copy
 import operator
-import sys
 from array import array
 from bisect import bisect_right
-from collections import Counter
-from functools import lru_cache
 from typing import Any, Iterable, NamedTuple
 
-from . import _impl
+from . import _impl, listings
 from .budget import Budget
-from .codes import HVO_OPTIMIZED, HVO_STATES, KPF, MAPPINGS, PMD, MAX_BINS, MAX_RESOLVE, ROLES, STATE_NAMES, ZONE_NAMES
+from .codes import HVO_OPTIMIZED, HVO_STATES, KPF, MAPPINGS, MAX_BINS, MAX_RESOLVE, ROLES, STATE_NAMES, ZONE_NAMES
 from .errors import ScenarioError
-from .hvo import reason_text, shared_tail_key, vmemmap_pages
+from .hvo import reason_text
 from .kpageflags import kpf_names, stable_page_flags
 from .machine import Machine
 from .mm_types import POOL_COLUMNS, HugePage
+from .pfn_column import pfn_column, pfn_error
 from .replay import boot, replay
 from .scenario import Scenario
 from .sections import for_each_present_section, nr_present_sections
 from .tables import Tables
-from .units import format_size, hexs
+from .units import hexs
 
 __all__ = ["evaluate", "EvaluatedMachine", "BlockSpan", "FIXED_POINT_WHY", "implementation", "MAX_BINS", "MAX_RESOLVE"]
 
@@ -63,57 +61,6 @@ class BlockSpan(NamedTuple):
     start: int
     end: int
     holds_altmap: bool
-
-
-# ------------------------------------------------------------------ pfn buffers (zero-copy input)
-# 64-bit integer formats of the buffer protocol (struct module codes), native byte order
-_INT64_FORMATS = {"q", "Q", "l", "L", "n", "N"}
-_INT_FORMATS = set("bBhHiIlLqQnN")
-_NATIVE = "@=" + ("<" if sys.byteorder == "little" else ">")
-_SCAN_CHUNK = 8 << 16                                   # bytes: 65,536 pfns
-
-
-def _buffer_items(mv: memoryview, field: str) -> memoryview | list[int]:
-    """The items of a buffer that cannot be viewed in place (narrower integers, strided): copied."""
-    fmt = mv.format.lstrip(_NATIVE)
-    if fmt not in _INT_FORMATS:
-        raise ScenarioError((field,), f"a buffer of format {mv.format!r} is not native-endian integers: "
-                            "give pfns as int64 (numpy int64/uint64, array('q')) or a list of ints")
-    if mv.ndim != 1:
-        raise ScenarioError((field,), f"a {mv.ndim}-D buffer: give a 1-D column of pfns")
-    return mv if mv.c_contiguous else mv.tolist()
-
-
-def _first_out_of_range(col: memoryview, limit: int, obj: object = None) -> int | None:
-    """Index of the first value of `col` (format 'q') outside [0, limit), limit a power of two, else
-    None, never converting an element to a Python int: numpy's own reductions when `obj` (the
-    buffer's owner) is an ndarray, else byte lanes of the raw buffer (byte j of every item), a chunk
-    at a time, checked with C-speed bytes methods (the scan's memory stays small)."""
-    if len(col) == 0:
-        return None
-    if hasattr(obj, "__array_interface__") and hasattr(obj, "argmax"):
-        if obj.min() >= 0 and obj.max() < limit:  # type: ignore[attr-defined]
-            return None
-        return int(((obj < 0) | (obj >= limit)).argmax())  # type: ignore[operator]
-    raw, lanes = col.cast("B"), _lanes(limit.bit_length() - 1)
-    for c0 in range(0, len(raw), _SCAN_CHUNK):
-        chunk = raw[c0: c0 + _SCAN_CHUNK].tobytes()
-        for off, keep in lanes:
-            lane = chunk[off::8]
-            if (lane.count(0) != len(lane)) if keep == b"\0" else lane.translate(None, keep):
-                return c0 // 8 + next(k for k, p in enumerate(memoryview(chunk).cast("q")) if not 0 <= p < limit)
-    return None
-
-
-@lru_cache(maxsize=8)
-def _lanes(bits: int) -> list[tuple[int, bytes]]:
-    """(byte offset in a native 64-bit item, the byte values allowed there) for each byte that holds
-    a bit from `bits` up, highest first (a negative or huge value shows there first)."""
-    out = []
-    for j in range(7, -1, -1):                                  # byte j holds bits 8j .. 8j+7
-        if bits - 8 * j < 8:
-            out.append((j if sys.byteorder == "little" else 7 - j, bytes(range(1 << max(bits - 8 * j, 0)))))
-    return out
 
 
 class EvaluatedMachine:
@@ -204,7 +151,7 @@ class EvaluatedMachine:
         limit = self.max_pfn
         for k, p in enumerate(pfns):
             if p < 0 or p >= limit:
-                raise self._pfn_error(field, k, p)
+                raise pfn_error(self.m.arch, field, k, p)
 
     # ------------------------------------------------------------- pfn queries
     def _check_pfn(self, pfn: int, where: str) -> None:
@@ -220,42 +167,8 @@ class EvaluatedMachine:
 
     # ------------------------------------------------------------- zero-copy pfn input
     def pfn_column(self, pfns: Iterable[int], field: str = "pfns") -> memoryview:
-        """`pfns` as a 1-D memoryview of format 'q' for the hot loops: 64-bit integer buffers are
-        viewed in place (no per-element conversion), narrower integer buffers, lists and iterables
-        copied; ScenarioError at (field, k) for the first pfn that is negative, 2**63 or more, or
-        beyond the physical address limit."""
-        try:
-            mv = memoryview(pfns)  # type: ignore[arg-type]
-        except TypeError:
-            mv = None
-        if mv is None or mv.format.lstrip(_NATIVE) not in _INT64_FORMATS or mv.itemsize != 8 \
-                or not mv.c_contiguous:
-            mv = memoryview(self._pfn_array(pfns if mv is None else _buffer_items(mv, field), field))
-        elif mv.ndim != 1:
-            raise ScenarioError((field,), f"a {mv.ndim}-D buffer: give a 1-D column of pfns")
-        col = mv.cast("B").cast("q")
-        bad = _first_out_of_range(col, self.max_pfn, pfns if mv.obj is pfns else None)
-        if bad is not None:
-            raise self._pfn_error(field, bad, mv[bad])
-        return col
-
-    def _pfn_array(self, pfns: Iterable[int], field: str) -> array:
-        seq = pfns if isinstance(pfns, (list, tuple, range, memoryview)) else list(pfns)
-        try:
-            return array("q", seq)
-        except TypeError as e:
-            raise ScenarioError((field,), f"pfns must be integers ({e})") from None
-        except OverflowError:
-            k = next(k for k, p in enumerate(seq) if not -(1 << 63) <= p < 1 << 63)
-            raise self._pfn_error(field, k, seq[k]) from None
-
-    def _pfn_error(self, field: str, k: int, p: int) -> ScenarioError:
-        a = self.m.arch
-        if p < 0:
-            return ScenarioError((field, k), f"pfn {p} is negative")
-        big = " (a uint64 of 2**63 or more is no pfn)" if p >= 1 << 63 else ""
-        return ScenarioError((field, k), f"pfn {hex(p)} is beyond the physical address limit "
-                             f"of {a.key} ({a.max_physmem_bits} bits){big}")
+        """`pfns` as a 1-D memoryview of format 'q', checked (engine/pfn_column.py)."""
+        return pfn_column(pfns, self.m.arch, field)
 
     def resolve(self, pfns: Iterable[int]) -> list[dict[str, Any]]:
         """pfn -> struct page -> backing pfn, with role, zone, block, section and huge page."""
@@ -417,7 +330,7 @@ class EvaluatedMachine:
             s, e = head_pfn, head_pfn + (1 << hp.order)
             target = {"kind": "hugepage", "head_pfn": hex(head_pfn), "size": m.size_str(hp.order),
                       "hvo": HVO_STATES[hp.state], "reason": reason_text(m, hp),
-                      "freed_pages": hp.freed, **self._tail_target(hp)}
+                      "freed_pages": hp.freed, **listings.tail_target(m, hp)}
         elif block is not None:
             b = m.blocks.get(block)
             if b is None:
@@ -498,126 +411,19 @@ class EvaluatedMachine:
         n = self._hugepage_number(head_pfn)
         return self.hugepages(n, 1)[0] if n >= 0 else None
 
-    # ------------------------------------------------------------- listings
+    # ------------------------------------------------------------- listings (engine/listings.py)
     def blocks(self, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
-        """Memory blocks by id, with their memmap placement and self-mapping pfn."""
-        m, a = self.m, self.m.arch
-        out = []
-        for b in m.sorted_blocks()[offset: None if limit is None else offset + limit]:
-            first = b.altmap_base if b.altmap_base >= 0 else None
-            self_map = None
-            if b.memmap_where == "self":
-                v = m.vpage_of(b.start)
-                if m.backing_of_vpage(v)[0] == b.start:
-                    self_map = hex(b.start)
-            where = {"memblock": "memblock", "buddy": "buddy", "self": "self"}.get(b.memmap_where, "self")
-            out.append({
-                "id": b.id, "name": f"memory{b.id}", "start": hex(b.start << a.page_shift),
-                "size": format_size(b.nr_pages << a.page_shift), "start_pfn": hex(b.start),
-                "end_pfn": hex(b.end), "node": b.node, "state": b.state, "zone": b.zone,
-                "boot": b.boot, "present_pages": b.present_pages(),
-                "memmap": self._memmap_of(b, where, first),
-                "memmap_on_memory": {"used": b.mmo_used, "reason": b.mmo_reason},
-                "self_mapping_pfn": self_map, "hazards": list(b.hazards),
-                **self._lsmem_columns(b),
-            })
-        return out
-
-    # --- lsmem's columns (RANGE, SIZE, STATE, REMOVABLE, BLOCK, NODE, ZONES): the fields it has and
-    # blocks() did not; SIZE, STATE, NODE are size/state/node, BLOCK is id (classroom, issue 14 §6)
-    def _lsmem_columns(self, b) -> dict[str, Any]:
-        shift = self.m.arch.page_shift
-        zone = b.zone if b.state == "online" else None
-        return {
-            "range": f"0x{b.start << shift:016x}-0x{(b.end << shift) - 1:016x}",
-            # sysfs `removable` is 1 for every block since "drivers/base/memory.c: indicate all memory
-            # blocks as removable" (v5.7)
-            "removable": True,
-            # valid_zones of an online block: its zone, or "none" when it spans several (lsmem: None);
-            # the candidates of an offline block are not modelled
-            "zones": None if zone is None else ("None" if "+" in zone else zone),
-        }
-
-    def _memmap_of(self, b, where: str, altmap_base: int | None) -> dict[str, Any]:
-        m = self.m
-        v0 = m.vpage_of(b.start)
-        v1 = -(-((b.end - m.pfn_offset) * m.struct_page_size) // m.arch.page_size)
-        frames, maps, start = 0, set(), None
-        g = m.arch.ptrs_per_pte
-        v = v0
-        while v < v1:
-            f, _, mp = m.backing_of_vpage(v)
-            i = m.vmemmap.find(v)
-            nxt = min(m.vmemmap.vend[i] if i >= 0 else v + 1, v1)
-            if f >= 0:
-                start = f if start is None else start
-                if mp == PMD:          # a PMD that HVO split is mapped by PTEs now
-                    pmds = range(v // g, (nxt - 1) // g + 1)
-                    split = sum(1 for p in pmds if p in m.split_pmds)
-                    maps.update(["pte"] * bool(split) + ["pmd"] * (split < len(pmds)))
-                else:
-                    maps.add(MAPPINGS[mp])
-            frames += nxt - v
-            v = nxt
-        mapping = "/".join(sorted(x for x in maps if x)) or None
-        if where == "self" and altmap_base is not None:
-            used = b.nr_vmemmap_used or (b.nr_pages * m.struct_page_size >> m.arch.page_shift)
-            # with one altmap for a range (altmap_scope "range") a later block's struct pages sit inside
-            # the first block's altmap, after those before it: where its first struct page is backed
-            first = m.backing_of_vpage(m.vpage_of(b.start))[0]
-            start = first if first >= 0 else altmap_base
-            return {"where": "self", "start_pfn": hex(start), "nr_pages": used,
-                    "reserved_pages": b.nr_vmemmap, "mapping": mapping, "holder_block": start // m.block_pages}
-        return {"where": where, "start_pfn": hexs(start), "nr_pages": frames, "mapping": mapping}
+        """Memory blocks by id, with lsmem's columns, their memmap placement and self-mapping pfn."""
+        return listings.blocks(self.m, offset, limit)
 
     def hugepages(self, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         """The live huge pages from number `offset` on (head order), at most `limit` of them."""
-        m, t = self.m, self.tables
-        end = self.nr_hugepages if limit is None else min(self.nr_hugepages, offset + limit)
-        out = []
-        n = offset
-        r = bisect_right(t.hp_first, offset) - 1
-        while n < end:
-            i, k = t.hp_idx[r], n - t.hp_first[r]
-            for k in range(k, min(t.hp_count[r], k + end - n)):
-                p = m.hugetlb.page(i, k)
-                b = m.block_of(p.head)
-                out.append({"head_pfn": hex(p.head), "size": m.size_str(p.order), "block": b.id if b else None,
-                            "node": p.node, "hvo": HVO_STATES[p.state],
-                            "reason": reason_text(m, p), "vmemmap_pages": vmemmap_pages(m, p.order),
-                            "freed_pages": p.freed, "pmd_splits": p.splits,
-                            "vmemmap_vaddr": hex(m.pfn_to_page(p.head)), **self._tail_target(p)})
-                n += 1
-            r += 1
-        return out
-
-    def _tail_target(self, p: HugePage) -> dict[str, Any]:
-        """Where an optimised page's tail vmemmap pages map: its own kept frame, or (7.1+) the
-        zone's shared tail page."""
-        if p.state != HVO_OPTIMIZED:
-            return {"tail_pfn": None, "tails_shared": False}
-        return {"tail_pfn": hex(p.tail), "tails_shared": shared_tail_key(self.m, p.tail) is not None}
+        return listings.hugepages(self.m, self.tables, offset, limit)
 
     def shared_tails(self) -> list[dict[str, Any]]:
         """7.1+: each zone's shared page of tail struct pages per huge page order (zone->vmemmap_tails[]),
         one page each, allocated on first use and never freed."""
-        m = self.m
-        return [{"node": node, "zone": zone, "order": order, "size": m.size_str(order), "pfn": hex(pfn),
-                 "users": self._tail_users(pfn)}
-                for (node, zone, order), pfn in sorted(m.vmemmap_tails.items())]
-
-    def _tail_users(self, pfn: int) -> int:
-        """Optimised live huge pages whose tail vmemmap pages map frame pfn."""
-        hp, users = self.m.hugetlb, 0
-        for i in self.tables.hp_idx:
-            if hp.state[i] != HVO_OPTIMIZED:
-                continue
-            t0, step, n = hp.tail[i], hp.tail_step[i], hp.count[i]
-            if n == 1 or step == 0:
-                users += n if t0 == pfn else 0
-            elif (pfn - t0) % step == 0 and 0 <= (pfn - t0) // step < n:
-                users += 1
-        return users
+        return listings.shared_tails(self.m, self.tables)
 
     def events(self) -> list[dict[str, Any]]:
         return list(self.m.events)
@@ -630,47 +436,7 @@ class EvaluatedMachine:
         return copy.deepcopy(self._summary)
 
     def _compute_summary(self) -> dict[str, Any]:
-        m, a, t = self.m, self.m.arch, self.tables
-        online = sum(b.present_pages() for b in m.blocks.values() if b.state == "online")
-        offline = sum(b.present_pages() for b in m.blocks.values() if b.state != "online")
-        role_pages = {ROLES[r][0]: 0 for r in range(len(ROLES))}
-        for s, e, r in zip(t.rl_start, t.rl_end, t.rl_role):
-            role_pages[ROLES[r][0]] += e - s
-        reserved_online = sum(b.nr_vmemmap for b in m.blocks.values() if b.state == "online")
-        managed = online - reserved_online - m.boot_memmap_pages + m.boot_memmap_freed
-        hp = m.hugetlb
-        by_size: dict[str, dict[str, int]] = {}
-        # pages by (order, state), in order of first appearance, and HVO's frees: a run at a time
-        pairs: Counter = Counter()
-        freed = hugetlb_pages = 0
-        for i in t.hp_idx:
-            n = hp.count[i]
-            pairs[hp.order[i], hp.state[i]] += n
-            freed += n * hp.freed[i]
-            hugetlb_pages += n << hp.order[i]
-        for (order, state), n in pairs.items():
-            d = by_size.setdefault(m.size_str(order), {s: 0 for s in HVO_STATES})
-            d[HVO_STATES[state]] += n
-        memmap = (role_pages["memmap_boot"] + role_pages["memmap_buddy"] + role_pages["memmap_self"]
-                  + role_pages["vmemmap_hvo_head"] + role_pages["vmemmap_restored"])
-        ps = a.page_size
-        return {
-            "arch": a.key, "kernel": m.kernel.version, "page_size": format_size(ps),
-            "memory_block_size": format_size(m.block_size), "implementation": self.implementation,
-            "vmemmap_base": hex(m.vmemmap_start), "memstart": hex(m.memstart),
-            "blocks": len(m.blocks), "blocks_online": sum(b.state == "online" for b in m.blocks.values()),
-            "sections": len({s >> a.pfn_section_shift for b in m.blocks.values() for s, _ in b.present}),
-            "present_pages": online, "offline_pages": offline, "managed_pages": managed,
-            "mem_total_kb": managed * ps >> 10, "free_pages": m.buddy.nr_free() + role_pages["hvo_freed"],
-            "memmap_pages": memmap, "memmap_bytes": memmap * ps,
-            "self_hosted_pages": role_pages["memmap_self"] + role_pages["hvo_freed_selfhosted"],
-            "hugetlb_pages": hugetlb_pages, "hugepages": by_size,
-            "hvo_freed_pages": freed, "hvo_freed_bytes": freed * ps,
-            "page_table_pages": role_pages["page_table"],
-            "hvo_enabled": m.hvo_enabled, "dmesg": list(m.dmesg),
-            "hvo_shared_tails": self.shared_tails(), "hvo_shared_tail_pages": len(m.vmemmap_tails),
-            "role_pages": role_pages,
-        }
+        return listings.summary(self.m, self.tables, self.implementation)
 
     # summary() walks every run of live huge pages and every block: computed once, on an engine
     # thread inside the evaluation's budget, and every later call returns a copy
