@@ -60,13 +60,14 @@ export function renderHugepages(hps, total, { onFree, onVmemmap, selected }) {
     el("td", { class: "actions" },
       el("button", { type: "button", title: `vmemmap of ${h.head_pfn}`, onclick: () => onVmemmap({ head_pfn: h.head_pfn }) }, "vmemmap"),
       el("button", { type: "button", title: `free ${h.head_pfn}`, onclick: () => onFree(h) }, "free"))));
-  const more = total > hps.length ? [el("tr", {}, el("td", { colspan: 6 }, `... ${total - hps.length} more`))] : [];
+  const more = total > hps.length ? [el("tr", {}, el("td", { colspan: 6 }, `... ${total - hps.length} more`))]
+    : total === 0 ? [el("tr", {}, el("td", { colspan: 6, class: "muted" }, "no huge pages at this step"))] : [];
   $("#hugepages").replaceChildren(head, ...rows, ...more);
 }
 
 export function renderEvents(events, step, nops) {
   const items = events.map((e) => el("li", { class: `outcome-${e.outcome}` }, el("b", {}, e.outcome), " ", e.message));
-  $("#events").replaceChildren(...items);
+  $("#events").replaceChildren(...items);          // none: app.css says "the machine as booted"
   const slider = $("#step");
   slider.max = String(nops);
   slider.value = String(step);

@@ -130,6 +130,35 @@ def test_the_next_step_is_evaluated_while_this_one_is_read(dash):
     assert p.evaluate("window.vmemscope.state.saving.then(() => window.vmemscope.state.id)") == saved
 
 
+
+def test_next_only_draws_once_the_step_is_read(dash):
+    """While a step is read the page asks every question the next step's views ask (queries.js); after
+    Next, no view asks the server about that step again, and what it draws is the API's answer for it
+    (the map's window over the step's range, the vmemmap diagram of its selection)."""
+    p = dash.page
+    steps = httpx.get(dash.base + "/api/v1/walkthroughs/hvo", timeout=30).json()["steps"]
+    asked = []                                          # (endpoint, scenario name) of every view question
+    p.on("request", lambda r: asked.append((r.url.split("/api/v1/")[1], (r.post_data_json or {}).get("scenario", {}).get("name")))
+         if re.search(r"/api/v1/(evaluate|window|sections|vmemmap|chain|resolve)$", r.url) else None)
+    dash.open("/walkthroughs/hvo/2")
+    p.wait_for_load_state("networkidle")                # step 3's questions, asked ahead, are answered
+    step = steps[2]
+    ahead = {e for e, name in asked if name == step["scenario"]["name"]}
+    assert {"evaluate", "window", "sections", "vmemmap"} <= ahead, asked
+    n = len(asked)
+    dash.after(lambda: p.click("#wt-next"))
+    expect(p.locator("#wt-count")).to_have_text(re.compile(r"^Step 3 of"))
+    assert [a for a in asked[n:] if a[1] == step["scenario"]["name"]] == []
+    w = dash.window()
+    want = httpx.post(dash.base + "/api/v1/window", timeout=30, json={
+        "scenario": step["scenario"], "start_pfn": w["start_pfn"], "end_pfn": w["end_pfn"], "bins": w["bins"]}).json()
+    assert [w["start_pfn"], w["end_pfn"]] == step["view"]["range"] and w["counts"] == want["counts"]
+    sel = step["view"]["select"]
+    vm = httpx.post(dash.base + "/api/v1/vmemmap", timeout=30, json={"scenario": step["scenario"], **sel, "figure": True}).json()
+    drawn = p.locator("#vmemmap-plot svg.diagram text[data-name=title]").text_content()
+    assert drawn == next(a["text"] for a in vm["figure"]["layout"]["annotations"] if a["name"] == "title").replace("<b>", "").replace("</b>", "")
+    dash.assert_clean()
+
 def served(html: str) -> dict:
     return json.loads(re.search(r'<script type="application/json" id="served">(.*?)</script>', html, re.S).group(1))
 
