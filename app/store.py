@@ -2,72 +2,39 @@
 
 The id is a hash of the canonical JSON (sorted keys, no whitespace), so the same document always
 gets the same id and a shared link can never be changed; "editing" saves a new document. The stored
-text is exactly the canonical JSON, returned byte for byte.
+text is exactly the canonical JSON, returned byte for byte. Each workspace has its own list of them.
 
 Any database failure after start-up is a StoreUnavailable (the API answers 503 with Retry-After)
-whose text names no host, port or password. Schema creation is safe when several servers start at
-once on an empty database (an advisory lock on PostgreSQL, a lock on the data directory for SQLite).
+whose text names no host, port or password. The tables, their migrations and opening a database
+safely (several servers at once, corrupt or newer ones refused, read-only files) are app/store_db.py.
 """
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
-import os
 import re
 import threading
 import time
 import unicodedata
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, Iterator
 
-from sqlalchemy import (Column, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text, and_,
-                        create_engine, event, exists, func, inspect, literal, null, select)
+from sqlalchemy import Table, and_, exists, func, literal, null, select
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from engine import ScenarioError
+
+from .store_db import (DEFAULT_WORKSPACE, ID_HEX, SCHEMA_VERSION, StoreError, StoreUnavailable,
+                       open_database, reason_of, scenarios, workspace_scenarios)
 
 __all__ = ["Store", "StoreError", "StoreUnavailable", "canonical_json", "scenario_id", "SCHEMA_VERSION",
            "normalise_url", "redact_url", "check_name", "check_workspace", "DEFAULT_WORKSPACE",
            "WORKSPACE_PATTERN", "WORKSPACE_RULE"]
 
-SCHEMA_VERSION = 2   # 1: scenarios; 2: + workspace_scenarios (lists per workspace, pins)
-ID_HEX = 24          # 96 bits of sha256: ids stay short in links, collisions are checked anyway
-DEFAULT_WORKSPACE = "default"
 WORKSPACE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,31}$"
 WORKSPACE_RULE = ("a workspace name is 1 to 32 characters of a-z, 0-9 and '-', starting with a letter or a "
                   f"digit ({WORKSPACE_PATTERN})")
-
-metadata = MetaData()
-meta = Table("vmemscope_meta", metadata,
-             Column("key", String(64), primary_key=True), Column("value", Text, nullable=False))
-scenarios = Table("scenarios", metadata,
-                  Column("id", String(ID_HEX), primary_key=True),
-                  Column("name", String(200), nullable=False),
-                  Column("body", Text, nullable=False),
-                  Column("bytes", Integer, nullable=False),
-                  Column("created_at", Float, nullable=False, index=True))
-# one row per entry of a workspace's list; pinned_at is NULL unless a trainer pinned it there
-workspace_scenarios = Table("workspace_scenarios", metadata,
-                            Column("workspace", String(32), primary_key=True),
-                            Column("scenario_id", String(ID_HEX), ForeignKey("scenarios.id"), primary_key=True),
-                            Column("added_at", Float, nullable=False),
-                            Column("pinned_at", Float, nullable=True),
-                            Index("workspace_scenarios_by_time", "workspace", "added_at"))
-
-
-class StoreError(RuntimeError):
-    """The database cannot be used as it is (corrupt, newer schema, wrong content): refuse to start."""
-
-
-class StoreUnavailable(RuntimeError):
-    """The database cannot answer now (down, hung, read-only or full disk): 503 with Retry-After.
-    The text is safe to show a client: it never names the host, port or password."""
-
-
-SCHEMA_LOCK = 0x766D656D73636F70     # pg_advisory_xact_lock key ("vmemscop") for schema creation
 PG_SCHEMES = ("postgresql://", "postgres://")
 
 
@@ -110,21 +77,6 @@ def scenario_id(canonical: str) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:ID_HEX]
 
 
-def _migrate_1_to_2(c) -> None:
-    """Schema 2 (workspaces): the membership table; every scenario saved before joins the default
-    workspace's list, unpinned, at the time it was first saved. Idempotent, so a migration that a
-    crash interrupted (before its commit) is simply done again."""
-    workspace_scenarios.create(c, checkfirst=True)
-    m = workspace_scenarios.c
-    listed = exists().where(and_(m.workspace == DEFAULT_WORKSPACE, m.scenario_id == scenarios.c.id))
-    c.execute(workspace_scenarios.insert().from_select(
-        ["workspace", "scenario_id", "added_at"],
-        select(literal(DEFAULT_WORKSPACE), scenarios.c.id, scenarios.c.created_at).where(~listed)))
-
-
-MIGRATIONS = {1: _migrate_1_to_2}      # from version k to k + 1, run in one transaction under the schema lock
-
-
 class Store:
     """Thread-safe: SQLAlchemy pools one SQLite connection per thread; every write is one short
     transaction of INSERT ... ON CONFLICT DO NOTHING, UPDATE or DELETE statements (a save: the document,
@@ -146,145 +98,8 @@ class Store:
         """Create the database on first run; refuse a corrupt or newer-schema one (never overwrite)."""
         with self._lock:
             if self._engine is None:
-                self._engine = self._open()
-
-    def _create_engine(self) -> Engine:
-        if self.sqlite:
-            return create_engine(self.url, connect_args={"timeout": self.statement_timeout_s})
-        if not self.url.startswith("postgresql"):
-            return create_engine(self.url, pool_pre_ping=True)
-        try:
-            import psycopg  # noqa: F401
-        except ImportError:
-            raise StoreError(f"database {self.safe_url} needs the PostgreSQL driver: "
-                             "pip install 'vmemscope[postgres]'; refusing to start") from None
-        # libpq's connect_timeout bounds a connection to a hung server; statement_timeout a slow query;
-        # a server that stops answering mid-query is bounded by the app (app/outage.py)
-        return create_engine(self.url, pool_pre_ping=True, pool_timeout=self.connect_timeout_s,
-                             connect_args={"connect_timeout": max(1, round(self.connect_timeout_s)),
-                                           "options": f"-c statement_timeout={int(self.statement_timeout_s * 1000)}"})
-
-    def _open(self) -> Engine:
-        sqlite = self.sqlite
-        if sqlite:
-            path = self.url.split("///", 1)[-1]
-            if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-        eng = self._create_engine()
-        if sqlite:
-            @event.listens_for(eng, "connect")
-            def _pragmas(dbapi_conn, _record) -> None:      # per connection (busy_timeout, synchronous)
-                cur = dbapi_conn.cursor()
-                cur.execute(f"PRAGMA busy_timeout={int(self.statement_timeout_s * 1000)}")
-                cur.execute("PRAGMA synchronous=NORMAL")
-                cur.close()
-        try:
-            with self._schema_lock(eng):
-                self._check_and_create(eng)
-        except StoreError:
-            eng.dispose()
-            raise
-        except SQLAlchemyError as e:
-            eng.dispose()
-            path = self.url.split("///", 1)[-1] if sqlite else ""
-            if isinstance(e, DBAPIError) and path and Path(path).is_file():
-                return self._open_read_only(path, e)
-            raise StoreError(f"cannot open database {self.safe_url}: {_why(e)}; refusing to start") from e
-        return eng
-
-    @contextmanager
-    def _schema_lock(self, eng: Engine) -> Iterator[None]:
-        """Serialise the look-then-create of the schema between servers starting at once: a lock on
-        the SQLite file's directory, or a PostgreSQL advisory lock held by a session for the duration."""
-        if self.sqlite:
-            path = self.url.split("///", 1)[-1]
-            if not path or path == ":memory:" or path.startswith("file:"):
-                yield
-                return
-            fd = os.open(Path(path).parent, os.O_RDONLY)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                yield
-            finally:
-                os.close(fd)
-            return
-        if not self.url.startswith("postgresql"):
-            yield
-            return
-        with eng.connect() as c:
-            c.exec_driver_sql(f"SELECT pg_advisory_lock({SCHEMA_LOCK})")
-            try:
-                yield
-            finally:
-                c.exec_driver_sql(f"SELECT pg_advisory_unlock({SCHEMA_LOCK})")
-                c.commit()
-
-    def _check_and_create(self, eng: Engine) -> set[str]:
-        sqlite = self.sqlite
-        version = None
-        with eng.connect() as c:               # look before writing anything
-            if sqlite:
-                ok = c.exec_driver_sql("PRAGMA quick_check").scalar()
-                if ok != "ok":
-                    raise StoreError(f"database {self.safe_url} fails its integrity check ({ok}); "
-                                     "refusing to start (move it away or restore a backup)")
-            names = set(inspect(c).get_table_names())
-            if "vmemscope_meta" in names:
-                version = self._version(c)
-            elif names:
-                raise StoreError(f"database {self.safe_url} holds tables that are not vmemscope's "
-                                 f"({', '.join(sorted(names))}); refusing to start")
-            c.rollback()
-        if version == SCHEMA_VERSION:
-            self.schema_version = version
-            if sqlite:
-                with eng.begin() as c:
-                    c.exec_driver_sql("PRAGMA journal_mode=WAL")
-            return names
-        with eng.begin() as c:
-            if sqlite:
-                c.exec_driver_sql("PRAGMA journal_mode=WAL")
-                # pysqlite begins a transaction only before DML: BEGIN here, so that the tables, the rows
-                # copied into them and schema_version commit together or not at all
-                c.exec_driver_sql("BEGIN IMMEDIATE")
-            if version is None:
-                metadata.create_all(c)
-                c.execute(meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
-            else:
-                for v in range(version, SCHEMA_VERSION):
-                    MIGRATIONS[v](c)
-                c.execute(meta.update().where(meta.c.key == "schema_version").values(value=str(SCHEMA_VERSION)))
-        self.schema_version = SCHEMA_VERSION
-        return names
-
-    def _version(self, c) -> int:
-        """The schema version of an existing database; StoreError if it is missing or newer than ours."""
-        v = c.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
-        if v is None or not str(v).isdigit():
-            raise StoreError(f"database {self.safe_url} has no valid schema_version; refusing to start")
-        if int(v) > SCHEMA_VERSION:
-            raise StoreError(f"database {self.safe_url} has schema version {v}, newer than this "
-                             f"vmemscope understands ({SCHEMA_VERSION}); refusing to start "
-                             "(upgrade vmemscope)")
-        return int(v)
-
-    def _open_read_only(self, path: str, why: Exception) -> Engine:
-        """A data directory we cannot write (read-only mount, immutable files): serve the saved
-        scenarios read-only; saves answer 503. A schema-1 database cannot be migrated here: its
-        scenarios are listed as the default workspace's, as the migration would list them."""
-        eng = create_engine(f"sqlite:///file:{path}?mode=ro&immutable=1&uri=true")
-        try:
-            with eng.connect() as c:
-                v = c.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
-        except DBAPIError as e:
-            eng.dispose()
-            raise StoreError(f"cannot open database {self.safe_url}: {_why(why)}; refusing to start") from e
-        if v is None or not str(v).isdigit() or int(v) > SCHEMA_VERSION:
-            eng.dispose()
-            raise StoreError(f"database {self.safe_url} has schema version {v}; refusing to start")
-        self.read_only = True
-        self.schema_version = int(v)
-        return eng
+                opened = open_database(self.url, self.safe_url, self.connect_timeout_s, self.statement_timeout_s)
+                self._engine, self.read_only, self.schema_version = opened
 
     @property
     def engine(self) -> Engine:
@@ -309,7 +124,7 @@ class Store:
         except (StoreError, StoreUnavailable):
             raise
         except SQLAlchemyError as e:
-            reason = _why(e) if self.sqlite else "the database server does not answer"
+            reason = reason_of(e) if self.sqlite else "the database server does not answer"
             raise StoreUnavailable(f"cannot {what} now ({reason}); try again later") from e
 
     def _writable(self) -> None:
@@ -433,7 +248,3 @@ class Store:
             return str(c.exec_driver_sql("PRAGMA integrity_check").scalar())
 
 
-def _why(e: BaseException) -> str:
-    """The driver's one-line reason (SQLAlchemy adds SQL and a link after it)."""
-    orig = getattr(e, "orig", None) or e
-    return str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, create_engine, func, select
 
 from app import store as store_mod
+from app import store_db
 from app.store import SCHEMA_VERSION, Store, StoreError, canonical_json, scenario_id
 
 from app_server import ROOT
@@ -106,7 +107,7 @@ def test_servers_starting_at_once_on_a_schema_1_database_migrate_it_once(store_u
         rows, total = s.list("default", limit=1000)
         assert total == len(bodies) and sorted(r["id"] for r in rows) == sorted(bodies)      # each once
         with s.engine.connect() as c:
-            assert c.execute(select(func.count()).select_from(store_mod.workspace_scenarios)).scalar() == len(bodies)
+            assert c.execute(select(func.count()).select_from(store_db.workspace_scenarios)).scalar() == len(bodies)
     finally:
         s.close()
 
@@ -115,9 +116,9 @@ def test_an_interrupted_migration_leaves_schema_1_as_it_was(store_url, monkeypat
     bodies = make_v1(store_url)
 
     def half_done(c) -> None:
-        store_mod.workspace_scenarios.create(c)               # the table is made, then the power goes
+        store_db.workspace_scenarios.create(c)               # the table is made, then the power goes
         raise RuntimeError("interrupted")
-    monkeypatch.setitem(store_mod.MIGRATIONS, 1, half_done)
+    monkeypatch.setitem(store_db.MIGRATIONS, 1, half_done)
     with pytest.raises((StoreError, RuntimeError)):
         opened(store_url)
     assert version_of(store_url) == "1"
@@ -143,7 +144,7 @@ def test_one_document_in_two_workspaces_is_stored_once_and_listed_in_each(store_
         assert a[0] == b[0] == scenario_id(canonical_json(doc)) and a[1] and b[1]
         assert s.save(doc, "shared", "class-a") == (a[0], False)                   # again: nothing changes
         with s.engine.connect() as c:
-            assert c.execute(select(func.count()).select_from(store_mod.scenarios)).scalar() == 1
+            assert c.execute(select(func.count()).select_from(store_db.scenarios)).scalar() == 1
         assert [r["id"] for r in s.list("class-a")[0]] == [r["id"] for r in s.list("class-b")[0]] == [a[0]]
         assert s.list("default") == ([], 0)
         # removing from class-a leaves class-b's entry and the document
@@ -188,7 +189,7 @@ def test_concurrent_saves_into_workspaces_lose_nothing(store_url):
             rows, total = s.list(f"ws-{w}", limit=1000)
             assert total == 15 + 2 * 15 and len({r["id"] for r in rows}) == total
         with s.engine.connect() as c:
-            assert c.execute(select(func.count()).select_from(store_mod.scenarios)).scalar() == 15 + 6 * 15
+            assert c.execute(select(func.count()).select_from(store_db.scenarios)).scalar() == 15 + 6 * 15
         if s.sqlite:
             assert s.integrity() == "ok"
     finally:
