@@ -34,6 +34,18 @@ def test_the_partial_bundle_is_the_plotly_packages_release():
     assert plotly_release(PLOTLY_BUNDLE) == plotly_release(PLOTLY_JS) != ""
 
 
+def test_the_bundle_names_no_remote_address():
+    """scripts/plotly_bundle/offline.js: the defaults that pointed offsite (topojson CDN, chart-studio
+    server, logo link) are local or empty, documentation links are plain text; only the XML namespace
+    names createElementNS needs keep their scheme."""
+    text = PLOTLY_BUNDLE.read_text()
+    urls = set(re.findall(r"https?://[^\s\"'`)<>\\]*", text))
+    assert urls == {"http://www.w3.org/1999/xhtml", "http://www.w3.org/1999/xlink", "http://www.w3.org/2000/svg",
+                    "http://www.w3.org/2000/xmlns/", "http://www.w3.org/XML/1998/namespace"}, urls
+    assert 'topojsonURL:{valType:"string",noBlank:!0,dflt:"/static/vendor/"' in text
+    assert 'plotlyServerURL:{valType:"string",dflt:""' in text
+
+
 def test_first_load_is_under_1_6_mb_on_the_wire(page, live_server):
     cdp = page.context.new_cdp_session(page)
     cdp.send("Network.enable")
